@@ -1,0 +1,231 @@
+"""Simulated audience members: heart (PPG) and skin-conductance (EDA) signals
+with a scripted arousal arc, delivered through the common source interface.
+
+The waveform model is pure (:class:`SimulatedWearer` turns times into samples);
+:class:`SimulatedAudience` paces it in real time on a clock and stamps arrival.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from installation.clock import Clock, MonotonicClock
+from installation.sensors.base import SampleBlock, SourceBase
+
+
+@dataclass(frozen=True, slots=True)
+class WearerProfile:
+    """Physiology of one simulated wearer.
+
+    Attributes
+    ----------
+    wearer : str
+        Slot id, e.g. ``"p1"``.
+    rest_bpm : float
+        Heart rate at rest in beats per minute.
+    excited_bpm_gain : float
+        Extra beats per minute at full arousal.
+    scl_us : float
+        Resting skin-conductance level in microsiemens.
+    arc_phase_s : float
+        Offset into the arousal script, in seconds, so wearers differ.
+    arc_period_s : float
+        Length of one calm -> excited -> recovered cycle, in seconds.
+    """
+
+    wearer: str
+    rest_bpm: float
+    excited_bpm_gain: float = 16.0
+    scl_us: float = 5.0
+    arc_phase_s: float = 0.0
+    arc_period_s: float = 120.0
+
+
+@dataclass(slots=True)
+class SimulatedWearer:
+    """Deterministic PPG and EDA generator for one wearer.
+
+    Beats and skin-conductance responses are generated ahead of time on demand
+    and kept, so the true beat times are known (used to score the detector).
+
+    Parameters
+    ----------
+    profile : WearerProfile
+        The wearer's physiology.
+    rng : numpy.random.Generator
+        Random source for SCR timing and sensor noise (no global RNG).
+    """
+
+    profile: WearerProfile
+    rng: np.random.Generator
+    beats_s: list[float] = field(default_factory=list)
+    scr_onsets_s: list[float] = field(default_factory=list)
+    scr_amplitudes_us: list[float] = field(default_factory=list)
+
+    def arousal(self, t_s: float | np.ndarray) -> float | np.ndarray:
+        """Scripted arousal in 0..1 at time(s) ``t_s`` in seconds: calm, rise, excitement, recovery."""
+        p = self.profile
+        phase = np.mod(np.add(t_s, p.arc_phase_s), p.arc_period_s) / p.arc_period_s
+        bump = 0.5 - 0.5 * np.cos(2.0 * np.pi * phase)
+        return 0.15 + 0.7 * bump**2
+
+    def bpm(self, t_s: float) -> float:
+        """Instantaneous heart rate in beats per minute (with respiratory sinus arrhythmia)."""
+        p = self.profile
+        rsa = 1.0 + 0.03 * math.sin(2.0 * math.pi * 0.22 * t_s)
+        return (p.rest_bpm + p.excited_bpm_gain * float(self.arousal(t_s))) * rsa
+
+    def _extend(self, until_s: float) -> None:
+        if not self.beats_s:
+            self.beats_s.append(0.3 + 60.0 / self.bpm(0.0) * float(self.rng.uniform(0.0, 1.0)))
+        while self.beats_s[-1] < until_s:
+            last = self.beats_s[-1]
+            self.beats_s.append(last + 60.0 / self.bpm(last))
+        if not self.scr_onsets_s:
+            self.scr_onsets_s.append(float(self.rng.uniform(2.0, 8.0)))
+            self.scr_amplitudes_us.append(float(self.rng.uniform(0.2, 0.6)))
+        while self.scr_onsets_s[-1] < until_s:
+            last = self.scr_onsets_s[-1]
+            rate_per_min = 1.5 + 8.0 * float(self.arousal(last))
+            self.scr_onsets_s.append(last + 1.5 + float(self.rng.exponential(60.0 / rate_per_min)))
+            self.scr_amplitudes_us.append(float(self.rng.uniform(0.1, 0.3) + 0.6 * float(self.arousal(last))))
+
+    def ppg(self, times_s: np.ndarray) -> np.ndarray:
+        """PPG in 10-bit ADC counts at ``times_s`` (systolic peaks at the beat times)."""
+        if times_s.size == 0:
+            return np.empty(0)
+        self._extend(float(times_s[-1]) + 2.0)
+        beats = np.asarray(self.beats_s)
+        near = beats[(beats > times_s[0] - 1.5) & (beats < times_s[-1] + 1.0)]
+        dt = times_s[:, None] - near[None, :]
+        wave = np.exp(-0.5 * (dt / 0.075) ** 2) + 0.4 * np.exp(-0.5 * ((dt - 0.3) / 0.09) ** 2)
+        # Slow rise from the diastolic minimum: a skewed pulse, not a bare Gaussian.
+        wave += 0.25 * np.exp(-0.5 * ((dt + 0.12) / 0.12) ** 2)
+        signal = wave.sum(axis=1)
+        drift = 0.15 * np.sin(2.0 * math.pi * 0.05 * times_s)
+        noise = self.rng.normal(0.0, 0.02, size=times_s.shape)
+        return np.round(512.0 + 180.0 * (signal + drift + noise))
+
+    def eda(self, times_s: np.ndarray) -> np.ndarray:
+        """Skin conductance in microsiemens at ``times_s`` (tonic level plus SCRs)."""
+        if times_s.size == 0:
+            return np.empty(0)
+        self._extend(float(times_s[-1]) + 2.0)
+        onsets = np.asarray(self.scr_onsets_s)
+        amps = np.asarray(self.scr_amplitudes_us)
+        keep = (onsets < times_s[-1]) & (onsets > times_s[0] - 30.0)
+        dt = np.clip(times_s[:, None] - onsets[keep][None, :], 0.0, None)
+        rise_s, decay_s = 0.7, 3.0
+        shape = np.exp(-dt / decay_s) - np.exp(-dt / rise_s)
+        shape /= 0.5  # peak of the bi-exponential for these constants is ~0.5
+        phasic = (shape * amps[keep][None, :]).sum(axis=1)
+        tonic = self.profile.scl_us * (1.0 + 0.5 * self.arousal(times_s)) + 0.1 * np.sin(2.0 * math.pi * 0.01 * times_s)
+        noise = self.rng.normal(0.0, 0.005, size=times_s.shape)
+        return tonic + phasic + noise
+
+    def true_beats_s(self, until_s: float) -> np.ndarray:
+        """True beat (systolic peak) times in seconds up to ``until_s``."""
+        self._extend(until_s)
+        beats = np.asarray(self.beats_s)
+        return beats[beats <= until_s]
+
+
+def default_profiles(count: int, rng: np.random.Generator) -> list[WearerProfile]:
+    """Distinct resting physiologies for ``count`` wearers named ``p1`` .. ``pN``."""
+    profiles = []
+    for i in range(count):
+        profiles.append(
+            WearerProfile(
+                wearer=f"p{i + 1}",
+                rest_bpm=float(58.0 + (i * 9.0) % 34.0 + rng.uniform(-2.0, 2.0)),
+                scl_us=float(rng.uniform(2.0, 12.0)),
+                arc_phase_s=float(rng.uniform(0.0, 120.0)),
+            )
+        )
+    return profiles
+
+
+class SimulatedAudience(SourceBase):
+    """A real-time source of simulated wearers.
+
+    Each wearer sends PPG (ADC counts) and EDA (microsiemens) in small blocks,
+    as a wireless sensor would, paced by ``clock``.
+
+    Parameters
+    ----------
+    count : int
+        Number of wearers (slots ``p1`` .. ``pN``).
+    seed : int
+        Seed of this audience's own random generator.
+    clock : Clock, optional
+        Time source; defaults to the monotonic clock.
+    ppg_rate_hz, eda_rate_hz : float
+        Sampling rates in hertz.
+    block_s : float
+        Seconds of signal per delivered block.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        seed: int = 1,
+        clock: Clock | None = None,
+        ppg_rate_hz: float = 100.0,
+        eda_rate_hz: float = 25.0,
+        block_s: float = 0.02,
+    ) -> None:
+        if count < 1:
+            raise ValueError(f"a simulated audience needs at least 1 wearer, got {count}")
+        self.name = f"simulated audience ({count} wearers)"
+        self.clock = clock or MonotonicClock()
+        rng = np.random.default_rng(seed)
+        self.wearers = [SimulatedWearer(p, np.random.default_rng(rng.integers(2**32))) for p in default_profiles(count, rng)]
+        self.ppg_rate_hz = ppg_rate_hz
+        self.eda_rate_hz = eda_rate_hz
+        self.block_s = block_s
+        self._start_s: float | None = None
+        self._next_emit_s = 0.0
+        self._ppg_next = 0
+        self._eda_next = 0
+
+    def open(self) -> None:
+        self._start_s = self.clock.now_s()
+        self._next_emit_s = self._start_s + self.block_s
+        self._ppg_next = 0
+        self._eda_next = 0
+
+    def close(self) -> None:
+        self._start_s = None
+
+    def elapsed_s(self) -> float:
+        """Simulated seconds delivered so far."""
+        return self._ppg_next / self.ppg_rate_hz
+
+    def read(self, timeout_s: float) -> list[SampleBlock]:
+        """Return the blocks that are due, waiting at most ``timeout_s`` seconds for one."""
+        if self._start_s is None:
+            raise RuntimeError(f"{self.name}: read() before open()")
+        now = self.clock.now_s()
+        if now < self._next_emit_s:
+            self.clock.sleep_s(min(self._next_emit_s - now, timeout_s))
+            now = self.clock.now_s()
+            if now < self._next_emit_s:
+                return []
+        sim_t = now - self._start_s
+        self._next_emit_s += self.block_s * max(1, math.floor((now - self._next_emit_s) / self.block_s) + 1)
+        ppg_end = int(math.floor(sim_t * self.ppg_rate_hz)) + 1
+        eda_end = int(math.floor(sim_t * self.eda_rate_hz)) + 1
+        ppg_t = np.arange(self._ppg_next, ppg_end) / self.ppg_rate_hz
+        eda_t = np.arange(self._eda_next, eda_end) / self.eda_rate_hz
+        self._ppg_next, self._eda_next = ppg_end, eda_end
+        arrival_s = self.clock.now_s()
+        blocks: list[SampleBlock] = []
+        for w in self.wearers:
+            if ppg_t.size:
+                blocks.append(SampleBlock(w.profile.wearer, "ppg", ppg_t, w.ppg(ppg_t), "adc", arrival_s, self.ppg_rate_hz))
+            if eda_t.size:
+                blocks.append(SampleBlock(w.profile.wearer, "eda", eda_t, w.eda(eda_t), "uS", arrival_s, self.eda_rate_hz))
+        return blocks

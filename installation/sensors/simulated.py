@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from installation.addresses import wearer_slot
 from installation.clock import Clock, MonotonicClock
 from installation.sensors.base import SampleBlock, SourceBase
 
@@ -133,13 +134,13 @@ class SimulatedWearer:
         return beats[beats <= until_s]
 
 
-def default_profiles(count: int, rng: np.random.Generator) -> list[WearerProfile]:
-    """Distinct resting physiologies for ``count`` wearers named ``p1`` .. ``pN``."""
+def default_profiles(count: int, rng: np.random.Generator, first_slot: int = 0) -> list[WearerProfile]:
+    """Distinct resting physiologies for ``count`` wearers in slots ``p<first_slot+1>`` onwards."""
     profiles = []
     for i in range(count):
         profiles.append(
             WearerProfile(
-                wearer=f"p{i + 1}",
+                wearer=wearer_slot(first_slot + i),
                 rest_bpm=float(58.0 + (i * 9.0) % 34.0 + rng.uniform(-2.0, 2.0)),
                 scl_us=float(rng.uniform(2.0, 12.0)),
                 arc_phase_s=float(rng.uniform(0.0, 120.0)),
@@ -166,6 +167,9 @@ class SimulatedAudience(SourceBase):
         Sampling rates in hertz.
     block_s : float
         Seconds of signal per delivered block.
+    first_slot : int
+        0-based index of the first wearer's slot (``0`` -> ``p1``), so that several
+        simulated groups can share a show.
     """
 
     def __init__(
@@ -176,13 +180,14 @@ class SimulatedAudience(SourceBase):
         ppg_rate_hz: float = 100.0,
         eda_rate_hz: float = 25.0,
         block_s: float = 0.02,
+        first_slot: int = 0,
     ) -> None:
         if count < 1:
             raise ValueError(f"a simulated audience needs at least 1 wearer, got {count}")
         self.name = f"simulated audience ({count} wearers)"
         self.clock = clock or MonotonicClock()
         rng = np.random.default_rng(seed)
-        self.wearers = [SimulatedWearer(p, np.random.default_rng(rng.integers(2**32))) for p in default_profiles(count, rng)]
+        self.wearers = [SimulatedWearer(p, np.random.default_rng(rng.integers(2**32))) for p in default_profiles(count, rng, first_slot)]
         self.ppg_rate_hz = ppg_rate_hz
         self.eda_rate_hz = eda_rate_hz
         self.block_s = block_s

@@ -1,0 +1,32 @@
+"""Dotted addresses shared by features, events and parameters.
+
+Features and events: ``p1.heart.bpm``, ``p2.heart.beat``, ``group.eda.arousal``.
+Parameters: ``sound.drone.brightness``, ``sound.p1.pulse``, ``visual.p3.hue``.
+A wearer part ``p*`` stands for every wearer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+ParameterKind = Literal["continuous", "trigger"]
+WEARER_RE = re.compile(r"p(\d+|\*)")
+
+
+def split_wearer(address: str) -> tuple[str | None, str]:
+    """Split ``"p1.heart.bpm"`` into ``("p1", "heart.bpm")``; non-wearer addresses give ``(None, address)``."""
+    head, _, rest = address.partition(".")
+    if WEARER_RE.fullmatch(head):
+        return head, rest
+    return None, address
+
+
+def pattern_matches(pattern: str, address: str) -> bool:
+    """True when ``address`` fits ``pattern``, where ``p*`` in the pattern matches any wearer."""
+    return re.fullmatch(re.escape(pattern).replace(r"p\*", r"p(\d+|\*)"), address) is not None
+
+
+def wearer_slot(index: int) -> str:
+    """Slot id of the ``index``-th wearer (0-based): ``p1``, ``p2``, ..."""
+    return f"p{index + 1}"

@@ -1,0 +1,137 @@
+"""The ``ecosymphony`` command: subcommands only, no logic."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from installation import __version__
+from installation.config import ConfigError, load_show
+from installation.launch import LaunchOptions, Summary, finite_or_dash, perform
+from installation.session import SessionError
+from installation.sound.engine import SoundError
+
+DEFAULT_SHOW = Path("patches") / "default.toml"
+
+
+def default_show_path() -> Path:
+    """``patches/default.toml`` in the working folder, else beside the package source."""
+    here = Path.cwd() / DEFAULT_SHOW
+    if here.is_file():
+        return here
+    return Path(__file__).resolve().parent.parent / DEFAULT_SHOW
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _add_show_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds (default: until Esc / Ctrl-C)")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where run folders are made (default: runs)")
+    p.add_argument("--audio", choices=["auto", "file", "none"], default="auto", help="auto: a sound card if any, else a WAV file")
+    p.add_argument("--visuals", choices=["auto", "frames", "none"], default="auto", help="auto: a window if there is a display, else PNG frames")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecosymphony", description="Biofeedback eco-symphony: heartbeats and skin conductance into sound and light.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("rehearse", help="play a show with a simulated audience")
+    r.add_argument("show", nargs="?", type=Path, help="show file (default: patches/default.toml)")
+    r.add_argument("--participants", type=int, metavar="N", help="simulated wearers (default: the show's, else 4)")
+    r.add_argument("--seed", type=int, help="seed of the simulated audience")
+    _add_show_options(r)
+    run = sub.add_parser("run", help="play a show with the sources named in its show file")
+    run.add_argument("show", type=Path, help="show file")
+    _add_show_options(run)
+    return parser
+
+
+def print_summary(console: Console, s: Summary) -> None:
+    table = Table(title=f"{s.title}: {len(s.wearers)} participants, {s.duration_s:.1f} s")
+    table.add_column("wearer")
+    table.add_column("beats", justify="right")
+    table.add_column("mean HR (bpm)", justify="right")
+    show_truth = bool(s.simulated_bpm)
+    if show_truth:
+        table.add_column("simulated HR (bpm)", justify="right")
+    for w in s.wearers:
+        row = [w, str(s.beats.get(w, 0)), finite_or_dash(s.mean_bpm.get(w, float("nan")))]
+        if show_truth:
+            row.append(finite_or_dash(s.simulated_bpm.get(w, float("nan"))))
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"beat -> trigger latency in the core: p50 {finite_or_dash(s.latency_p50_ms, '{:.2f}')} ms, "
+                  f"p99 {finite_or_dash(s.latency_p99_ms, '{:.2f}')} ms")
+    console.print(f"audio: {s.audio}")
+    console.print(f"visuals: {s.visuals}" + (f" ({s.frames_written} written)" if s.frames_written else ""))
+    console.print(f"run folder: {s.run_dir if s.run_dir else '(nothing written)'}")
+    for p in s.problems:
+        console.print(f"[yellow]problem:[/yellow] {p}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=errors, show_path=False)],
+    )
+    show_path = args.show or default_show_path()
+    try:
+        show = load_show(show_path)
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {exc}", markup=True)
+        return 2
+    terminated = threading.Event()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        terminated.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_sigterm)
+    options = LaunchOptions(
+        duration_s=args.duration,
+        participants=getattr(args, "participants", None),
+        seed=getattr(args, "seed", None),
+        runs_dir=args.runs_dir,
+        audio=args.audio,
+        visuals=args.visuals,
+    )
+    console.print(f"Eco-Symphony {__version__}: {args.command} {show_path}")
+    try:
+        summary = perform(
+            show,
+            options,
+            rehearsal=args.command == "rehearse",
+            notify=console.print,
+            should_stop=terminated.is_set,
+        )
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        return 2
+    except (SessionError, SoundError) as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        return 1
+    print_summary(console, summary)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Show-file schema (TOML), loading and validation.
+
+Every section refuses unknown keys. Errors name the file, the key path
+(``mappings[3].curve``) and, for a misspelt key, the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """A show file could not be read or is invalid; the message says where and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ShowInfo(_Strict):
+    """``[show]``: title and description shown to the operator."""
+
+    title: str = "Untitled show"
+    description: str = ""
+
+
+class SimulatedSource(_Strict):
+    """``[[sources]]`` with ``kind = "simulated"``: rehearsal wearers, no hardware."""
+
+    kind: Literal["simulated"] = "simulated"
+    wearers: int = Field(4, ge=1, le=64, description="number of simulated wearers")
+    seed: int = Field(1, description="seed of the simulation's own random generator")
+    ppg_rate_hz: float = Field(100.0, ge=25.0, le=2000.0)
+    eda_rate_hz: float = Field(25.0, ge=4.0, le=2000.0)
+
+
+class CoreConfig(_Strict):
+    """``[core]``: signal-core settings."""
+
+    baseline_s: float = Field(10.0, ge=0.0, le=600.0)
+    ppg_inverted: bool = False
+    ppg_band_hz: tuple[float, float] = (0.5, 5.0)
+
+    @field_validator("ppg_band_hz")
+    @classmethod
+    def _band_ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0.0 < v[0] < v[1]:
+            raise ValueError(f"needs 0 < low < high, got {list(v)}")
+        return v
+
+
+class SoundConfig(_Strict):
+    """``[sound]``: the pyo patch and the safety chain around it."""
+
+    patch: str = Field("eco_symphony.py", description="patch file, relative to the show file")
+    backend: Literal["auto", "portaudio", "wav"] = "auto"
+    device: int | str | None = Field(None, description="output device index or name part")
+    sample_rate_hz: int = Field(48000, ge=8000, le=192000)
+    buffer_frames: int = Field(256, ge=16, le=8192)
+    ceiling_db: float = Field(-1.0, ge=-60.0, le=0.0, description="limiter ceiling, dBFS")
+    fade_in_s: float = Field(2.0, ge=0.0, le=60.0)
+    fade_out_s: float = Field(1.0, ge=0.0, le=60.0)
+    settings: dict[str, float | str] = Field(default_factory=dict, description="patch settings")
+
+
+class VisualConfig(_Strict):
+    """``[visual]``: the pygame scene."""
+
+    scene: Literal["bioluminescent"] = "bioluminescent"
+    size: str = Field("1280x720", description="window size WIDTHxHEIGHT in pixels")
+    fps: int = Field(60, ge=1, le=240)
+    fullscreen: bool = False
+    frame_every_s: float = Field(1.0, gt=0.0, description="PNG interval when there is no display")
+
+    @field_validator("size")
+    @classmethod
+    def _size_format(cls, v: str) -> str:
+        m = re.fullmatch(r"(\d+)x(\d+)", v)
+        if not m or not (64 <= int(m.group(1)) <= 8192 and 64 <= int(m.group(2)) <= 8192):
+            raise ValueError(f"must look like 1280x720 (64..8192 pixels each way), got {v!r}")
+        return v
+
+    @property
+    def size_px(self) -> tuple[int, int]:
+        """Window size as (width, height) in pixels."""
+        w, h = self.size.split("x")
+        return int(w), int(h)
+
+
+Curve = Literal["linear", "exponential", "logarithmic", "s-curve"]
+
+
+class Mapping(_Strict):
+    """``[[mappings]]``: one feature or event address to one parameter address."""
+
+    source: str = Field(alias="from", description="feature or event address, e.g. p*.eda.arousal")
+    target: str = Field(alias="to", description="parameter address, e.g. sound.drone.brightness")
+    in_range: tuple[float, float] = (0.0, 1.0)
+    out_range: tuple[float, float] = (0.0, 1.0)
+    curve: Curve = "linear"
+
+    @field_validator("in_range")
+    @classmethod
+    def _in_range_nonempty(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[0] == v[1]:
+            raise ValueError(f"in_range needs two different ends, got {list(v)}")
+        return v
+
+
+class Show(_Strict):
+    """A whole show file."""
+
+    show: ShowInfo = Field(default_factory=ShowInfo)
+    sources: list[SimulatedSource] = Field(default_factory=list)
+    core: CoreConfig = Field(default_factory=CoreConfig)
+    sound: SoundConfig = Field(default_factory=SoundConfig)
+    visual: VisualConfig = Field(default_factory=VisualConfig)
+    mappings: list[Mapping] = Field(default_factory=list)
+    path: Path | None = Field(None, exclude=True, description="file it was loaded from")
+
+    @model_validator(mode="after")
+    def _has_mappings(self) -> "Show":
+        if not self.mappings:
+            raise ValueError("a show needs at least one [[mappings]] entry")
+        return self
+
+    def resolve(self, relative: str) -> Path:
+        """A path named in the show, relative to the show file's folder."""
+        base = self.path.parent if self.path else Path.cwd()
+        return (base / relative).resolve()
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The schema model that owns the key at ``loc`` (for spelling suggestions)."""
+    model: Any = Show
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        model = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return None
+    return model if isinstance(model, type) else None
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    where = _key_path(loc)
+    if err["type"] == "extra_forbidden":
+        model = _model_at(loc)
+        names = [f.alias or n for n, f in model.model_fields.items() if n != "path"] if model else []
+        close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else (f"; valid keys: {', '.join(names)}" if names else "")
+        return f"{where}: unknown key{hint}"
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    if err["type"] != "missing" and "got" not in msg and not isinstance(got, (dict, list)):
+        msg += f" (got {got!r})"
+    return f"{where}: {msg}"
+
+
+def parse_show(text: str, origin: str = "<show>", path: Path | None = None) -> Show:
+    """Parse and validate show-file text; raise :class:`ConfigError` naming ``origin``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
+    try:
+        return Show.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+        raise ConfigError(f"{origin}: invalid show file:\n{problems}") from None
+
+
+def load_show(path: str | Path) -> Show:
+    """Load and validate a show file.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, not TOML, or breaks the schema.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such show file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read show file: {exc}") from None
+    return parse_show(text, str(p), p.resolve())

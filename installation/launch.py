@@ -1,0 +1,292 @@
+"""Turning a show file and command-line options into a running session.
+
+Decides where sound and light go (a device and a window when the machine has
+them; a WAV file and PNG frames in a run folder when it does not), builds the
+sources, engine and renderer, runs the session and summarises it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+from installation.config import ConfigError, Show, SimulatedSource
+from installation.sensors.base import Source
+from installation.sensors.simulated import SimulatedAudience
+from installation.session import Session, SessionError
+from installation.sound.devices import AudioDevice, choose_output_device, output_devices
+from installation.sound.engine import Backend, SoundEngine
+from installation.sound.patch import PatchError, load_patch
+from installation.visuals.renderer import Renderer, RendererSettings
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchOptions:
+    """Command-line choices for ``rehearse`` and ``run``.
+
+    Attributes
+    ----------
+    duration_s : float, optional
+        Stop after this many seconds (None: until Esc / Ctrl-C).
+    participants : int, optional
+        Rehearsal only: number of simulated wearers (default: the show's, else 4).
+    seed : int, optional
+        Rehearsal only: seed of the simulated audience.
+    runs_dir : Path
+        Folder in which a run folder is made when files are written.
+    audio : {"auto", "file", "none"}
+        ``auto``: a device if there is one, else a WAV file; ``file``: always a WAV file.
+    visuals : {"auto", "frames", "none"}
+        ``auto``: a window if there is a display, else PNG frames; ``frames``: always frames.
+    """
+
+    duration_s: float | None = None
+    participants: int | None = None
+    seed: int | None = None
+    runs_dir: Path = Path("runs")
+    audio: Literal["auto", "file", "none"] = "auto"
+    visuals: Literal["auto", "frames", "none"] = "auto"
+
+
+@dataclass(slots=True)
+class OutputPlan:
+    """Where sound and light go, and the one-line notices that explain fallbacks."""
+
+    audio_backend: Backend | None
+    device: AudioDevice | None
+    wav_path: Path | None
+    headless_visuals: bool | None  # None: no visuals
+    frames_dir: Path | None
+    run_dir: Path
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Summary:
+    """What a rehearsal or run did."""
+
+    title: str
+    duration_s: float
+    wearers: list[str]
+    beats: dict[str, int]
+    mean_bpm: dict[str, float]
+    simulated_bpm: dict[str, float]
+    latency_p50_ms: float
+    latency_p99_ms: float
+    audio: str
+    visuals: str
+    run_dir: Path | None
+    wav_path: Path | None
+    frames_written: int
+    problems: list[str]
+
+
+def display_available() -> bool:
+    """True when a window can be opened (on Linux: an X11 or Wayland display is set)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def new_run_dir(runs_dir: Path, mode: str) -> Path:
+    """A fresh, not yet created run folder ``runs_dir/<mode>-YYYYmmdd-HHMMSS``."""
+    stem = f"{mode}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = runs_dir / stem, 1
+    while candidate.exists():
+        n += 1
+        candidate = runs_dir / f"{stem}-{n}"
+    return candidate
+
+
+def plan_outputs(
+    show: Show,
+    options: LaunchOptions,
+    mode: str,
+    find_devices: Callable[[], list[AudioDevice]] = output_devices,
+    has_display: Callable[[], bool] = display_available,
+) -> OutputPlan:
+    """Decide the audio backend and the visuals mode, detecting devices first."""
+    run_dir = new_run_dir(options.runs_dir, mode)
+    notices: list[str] = []
+    backend: Backend | None
+    device: AudioDevice | None = None
+    wav_path: Path | None = None
+    wanted = show.sound.backend
+    if options.audio == "none":
+        backend = None
+    elif options.audio == "file" or wanted == "wav":
+        backend, wav_path = "wav", run_dir / "audio.wav"
+        notices.append(f"Audio: rendering in real time to {wav_path} (as asked).")
+    else:
+        try:
+            device = choose_output_device(show.sound.device, find_devices())
+        except LookupError as exc:
+            raise ConfigError(f"{show.path or '<show>'}: sound.device: {exc}") from None
+        if device is not None:
+            backend = "portaudio"
+        elif wanted == "portaudio":
+            raise SessionError("sound.backend is 'portaudio' but no audio output device was found")
+        else:
+            backend, wav_path = "wav", run_dir / "audio.wav"
+            notices.append(f"No audio device found: rendering the sound in real time to {wav_path}.")
+    headless: bool | None
+    frames_dir: Path | None = run_dir / "frames"
+    if options.visuals == "none":
+        headless, frames_dir = None, None
+    elif options.visuals == "frames":
+        headless = True
+        notices.append(f"Visuals: writing a frame every {show.visual.frame_every_s:g} s to {frames_dir} (as asked).")
+    elif has_display():
+        headless = False
+    else:
+        headless = True
+        notices.append(
+            f"No display found: writing a frame of the scene every {show.visual.frame_every_s:g} s to {frames_dir}."
+        )
+    return OutputPlan(backend, device, wav_path, headless, frames_dir, run_dir, notices)
+
+
+def simulated_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tuple[list[Source], list[str]]:
+    """Sources and wearer slots: the rehearsal audience, or the show's own sources."""
+    configs = list(show.sources) or [SimulatedSource()]
+    if rehearsal:
+        base = next((c for c in configs if isinstance(c, SimulatedSource)), SimulatedSource())
+        count = options.participants or base.wearers
+        seed = base.seed if options.seed is None else options.seed
+        configs = [base.model_copy(update={"wearers": count, "seed": seed})]
+    sources: list[Source] = []
+    wearers: list[str] = []
+    for cfg in configs:
+        audience = SimulatedAudience(
+            cfg.wearers,
+            cfg.seed,
+            ppg_rate_hz=cfg.ppg_rate_hz,
+            eda_rate_hz=cfg.eda_rate_hz,
+            first_slot=len(wearers),  # several simulated groups get consecutive slots
+        )
+        sources.append(audience)
+        wearers.extend(w.profile.wearer for w in audience.wearers)
+    return sources, wearers
+
+
+def build_session(show: Show, sources: list[Source], wearers: list[str], plan: OutputPlan) -> Session:
+    """Create the engine, renderer and session for a plan (nothing started yet)."""
+    sound: SoundEngine | None = None
+    if plan.audio_backend is not None:
+        patch_path = show.resolve(show.sound.patch)
+        try:
+            patch_class = load_patch(patch_path)
+        except PatchError as exc:
+            raise ConfigError(f"{show.path or '<show>'}: sound.patch: {exc}") from None
+        s = show.sound
+        if plan.wav_path is not None:
+            plan.wav_path.parent.mkdir(parents=True, exist_ok=True)
+        sound = SoundEngine(
+            patch_class(wearers, s.settings),
+            plan.audio_backend,
+            sample_rate_hz=s.sample_rate_hz,
+            buffer_frames=s.buffer_frames,
+            ceiling_db=s.ceiling_db,
+            fade_in_s=s.fade_in_s,
+            fade_out_s=s.fade_out_s,
+            device_index=plan.device.index if plan.device else None,
+            wav_path=plan.wav_path,
+        )
+    renderer: Renderer | None = None
+    if plan.headless_visuals is not None:
+        v = show.visual
+        renderer = Renderer(
+            RendererSettings(
+                wearers=wearers,
+                size_px=v.size_px,
+                fps=v.fps,
+                headless=plan.headless_visuals,
+                frames_dir=plan.frames_dir,
+                frame_every_s=v.frame_every_s,
+                fullscreen=v.fullscreen,
+                title=f"Eco-Symphony: {show.show.title}",
+            )
+        )
+    return Session(show, sources, wearers, sound, renderer)
+
+
+def perform(
+    show: Show,
+    options: LaunchOptions,
+    rehearsal: bool,
+    notify: Notify = print,
+    should_stop: Callable[[], bool] = lambda: False,
+    find_devices: Callable[[], list[AudioDevice]] = output_devices,
+    has_display: Callable[[], bool] = display_available,
+) -> Summary:
+    """Plan outputs, run the show until done, stop everything, and summarise."""
+    mode = "rehearse" if rehearsal else "run"
+    plan = plan_outputs(show, options, mode, find_devices, has_display)
+    for line in plan.notices:
+        notify(line)
+    sources, wearers = simulated_sources(show, options, rehearsal)
+    session = build_session(show, sources, wearers, plan)
+    problems: list[str] = []
+    started = time.perf_counter()
+    session.start()
+    try:
+        if session.renderer is not None:
+            report = session.renderer.wait_started()
+            fallback = next((r for r in session.renderer.reports if r["kind"] == "fallback"), None)
+            if fallback is not None:
+                notify(f"Could not open a window ({fallback['reason']}): writing frames to {plan.frames_dir}.")
+            if report is None:
+                problems.append("the visuals process did not start (sound carries on)")
+        session.run(options.duration_s, should_stop)
+    except KeyboardInterrupt:
+        notify("Stopping (Ctrl-C)...")
+    finally:
+        session.stop()
+    elapsed_s = time.perf_counter() - started
+    frames_written = session.renderer.stopped_report().get("frames_written", 0) if session.renderer else 0
+    if session.sound is not None and session.sound.errors:
+        problems.append(f"the sound patch failed {session.sound.errors} time(s); see the log")
+    if session.stats.source_errors:
+        problems.append(f"sources failed to read {session.stats.source_errors} time(s)")
+    simulated: dict[str, float] = {}
+    for src in sources:
+        if isinstance(src, SimulatedAudience):
+            for w in src.wearers:
+                truth = w.true_beats_s(src.elapsed_s())
+                if truth.size >= 3:
+                    simulated[w.profile.wearer] = 60.0 / float((truth[-1] - truth[0]) / (truth.size - 1))
+    audio = "none"
+    if plan.audio_backend == "portaudio" and plan.device is not None:
+        audio = f"device {plan.device.index}: {plan.device.name}"
+    elif plan.wav_path is not None:
+        audio = f"WAV file {plan.wav_path}"
+    visuals = "none" if plan.headless_visuals is None else ("PNG frames" if frames_written else "window")
+    wrote_files = (plan.wav_path is not None) or frames_written > 0
+    return Summary(
+        title=show.show.title,
+        duration_s=elapsed_s,
+        wearers=wearers,
+        beats={w: session.core.beat_count(w) for w in wearers},
+        mean_bpm={w: session.mean_bpm(w) for w in wearers},
+        simulated_bpm=simulated,
+        latency_p50_ms=session.latency_ms(0.5),
+        latency_p99_ms=session.latency_ms(0.99),
+        audio=audio,
+        visuals=visuals,
+        run_dir=plan.run_dir if wrote_files else None,
+        wav_path=plan.wav_path,
+        frames_written=frames_written,
+        problems=problems,
+    )
+
+
+def finite_or_dash(value: float, fmt: str = "{:.1f}") -> str:
+    """Format a number, or an en dash when it is unknown."""
+    return fmt.format(value) if math.isfinite(value) else "–"

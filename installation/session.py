@@ -1,0 +1,289 @@
+"""A running show: wires sources -> signal core -> mapper -> sinks (sound, visuals),
+owns every thread and process, and shuts them all down.
+
+Threads and processes
+---------------------
+* one reader thread per source: ``source.read()``, stamp, enqueue;
+* the core thread: analyse blocks, fire triggers at once, map features;
+* pyo's audio thread (native; or the WAV pacer thread without a sound card);
+* the visuals process, fed with snapshots it draws at its own rate;
+* the caller's thread waits in :meth:`Session.run` and stops everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from installation.clock import Clock, MonotonicClock
+from installation.config import Show
+from installation.dsp.core import CoreSettings, SignalCore
+from installation.mapping.mapper import Mapper, compile_mappings
+from installation.sensors.base import SampleBlock, Source
+from installation.sound.engine import SoundEngine
+from installation.visuals.renderer import Renderer, Snapshot
+from installation.visuals.scene import BioluminescentScene
+
+log = logging.getLogger(__name__)
+
+FEATURE_PERIOD_S = 0.01  # continuous mappings are applied at most 100 times a second
+SNAPSHOT_PERIOD_S = 1.0 / 120.0
+
+
+class SessionError(RuntimeError):
+    """The show could not be started."""
+
+
+def core_settings(show: Show) -> CoreSettings:
+    """Signal-core settings from the show file."""
+    c = show.core
+    return CoreSettings(baseline_s=c.baseline_s, ppg_band_hz=c.ppg_band_hz, ppg_inverted=c.ppg_inverted)
+
+
+class VisualLink:
+    """Collects visual parameters and triggers; sends snapshots to the renderer."""
+
+    def __init__(self, renderer: Renderer | None) -> None:
+        self.renderer = renderer
+        self.snapshot = Snapshot(0.0)
+        self._dirty = False
+        self._last_push_s = -math.inf
+
+    def set(self, address: str, value: float) -> None:
+        self.snapshot.values[address] = value
+        self._dirty = True
+
+    def trigger(self, address: str, value: float) -> None:
+        s = self.snapshot
+        s.trigger_counts[address] = s.trigger_counts.get(address, 0) + 1
+        s.trigger_values[address] = value
+        self._dirty = True
+
+    def flush(self, now_s: float, force: bool = False) -> None:
+        """Send the state if it changed (at most every ``SNAPSHOT_PERIOD_S`` unless forced)."""
+        if self.renderer is None or not self._dirty:
+            return
+        if not force and now_s - self._last_push_s < SNAPSHOT_PERIOD_S:
+            return
+        s = self.snapshot
+        self.renderer.push(Snapshot(now_s, dict(s.values), dict(s.trigger_counts), dict(s.trigger_values)))
+        self._dirty = False
+        self._last_push_s = now_s
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """What happened during a session (for the summary)."""
+
+    blocks: int = 0
+    samples: int = 0
+    source_errors: int = 0
+    beats: dict[str, int] = field(default_factory=dict)
+    beat_bpm: dict[str, list[float]] = field(default_factory=dict)
+    trigger_latency_s: list[float] = field(default_factory=list)
+    started_s: float = 0.0
+    stopped_s: float = 0.0
+
+
+class Session:
+    """One show: sources, core, mapper, sound and visuals, with their threads.
+
+    Parameters
+    ----------
+    show : Show
+        The validated show file.
+    sources : list of Source
+        Opened by the session, read by one thread each.
+    wearers : list of str
+        Wearer slots the patch and the scene prepare voices and organisms for.
+    sound : SoundEngine, optional
+        Started by the session; None for no sound.
+    renderer : Renderer, optional
+        Started by the session; None for no visuals.
+    clock : Clock, optional
+        Monotonic time source.
+    """
+
+    def __init__(
+        self,
+        show: Show,
+        sources: list[Source],
+        wearers: list[str],
+        sound: SoundEngine | None,
+        renderer: Renderer | None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.show = show
+        self.sources = sources
+        self.wearers = wearers
+        self.sound = sound
+        self.renderer = renderer
+        self.clock = clock or MonotonicClock()
+        parameters = {f"visual.{k}": v for k, v in BioluminescentScene.PARAMETERS.items()}
+        if sound is not None:
+            parameters |= {f"sound.{k}": v for k, v in sound.patch.PARAMETERS.items()}
+        origin = str(show.path) if show.path else "<show>"
+        self.mapper = Mapper(compile_mappings(show.mappings, parameters, origin))
+        self.core = SignalCore(core_settings(show))
+        self.visuals = VisualLink(renderer)
+        self.stats = SessionStats()
+        self._blocks: queue.Queue[SampleBlock] = queue.Queue(maxsize=10000)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_params: dict[str, float] = {}
+        self._started = False
+
+    # ---- lifecycle -------------------------------------------------------------
+    def start(self) -> None:
+        """Start sound, visuals, the core thread and one reader thread per source."""
+        if self._started:
+            raise SessionError("session already started")
+        self._started = True
+        self.stats.started_s = self.clock.now_s()
+        try:
+            if self.renderer is not None:
+                self.renderer.start()
+            if self.sound is not None:
+                self.sound.start()
+            for source in self.sources:
+                source.open()
+        except Exception:
+            self.stop()
+            raise
+        core = threading.Thread(target=self._core_loop, name="core", daemon=True)
+        self._threads.append(core)
+        for i, source in enumerate(self.sources):
+            self._threads.append(
+                threading.Thread(target=self._reader_loop, args=(source,), name=f"reader-{i}", daemon=True)
+            )
+        for t in self._threads:
+            t.start()
+
+    def run(self, duration_s: float | None, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Block until ``duration_s`` seconds pass, ``should_stop()`` is true, or Esc in the window."""
+        deadline = None if duration_s is None else self.clock.now_s() + duration_s
+        while not self._stop.is_set():
+            if deadline is not None and self.clock.now_s() >= deadline:
+                return
+            if should_stop() or (self.renderer is not None and self.renderer.quit_requested):
+                return
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Stop every thread and process the session started, sound fading out last."""
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5.0)
+            if t.is_alive():
+                log.error("thread %s did not stop within 5 s", t.name)
+        self._threads.clear()
+        for source in self.sources:
+            try:
+                source.close()
+            except Exception as exc:  # a broken source must not block shutdown
+                log.warning("closing %s failed: %s", getattr(source, "name", source), exc)
+        if self.renderer is not None:
+            self.visuals.flush(self.clock.now_s(), force=True)
+            self.renderer.stop()
+        if self.sound is not None:
+            self.sound.stop()
+        self.stats.stopped_s = self.clock.now_s()
+
+    def __enter__(self) -> "Session":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- threads ---------------------------------------------------------------
+    def _reader_loop(self, source: Source) -> None:
+        backoff_s = 0.1
+        while not self._stop.is_set():
+            try:
+                blocks = source.read(timeout_s=0.05)
+                backoff_s = 0.1
+            except Exception as exc:  # keep reading: a sensor may come back
+                self.stats.source_errors += 1
+                log.warning("%s: read failed: %s", getattr(source, "name", source), exc)
+                self._stop.wait(backoff_s)
+                backoff_s = min(2.0, backoff_s * 2)
+                continue
+            for block in blocks:
+                try:
+                    self._blocks.put_nowait(block)
+                except queue.Full:
+                    log.warning("core is behind: dropped a block from %s", block.wearer)
+
+    def _core_loop(self) -> None:
+        last_features_s = -math.inf
+        while not self._stop.is_set():
+            try:
+                batch = [self._blocks.get(timeout=0.02)]
+            except queue.Empty:
+                batch = []
+            while True:
+                try:
+                    batch.append(self._blocks.get_nowait())
+                except queue.Empty:
+                    break
+            for block in batch:
+                self._analyse(block)
+            now_s = self.clock.now_s()
+            if now_s - last_features_s >= FEATURE_PERIOD_S:
+                last_features_s = now_s
+                self._apply_features(now_s)
+            self.visuals.flush(now_s)
+
+    def _analyse(self, block: SampleBlock) -> None:
+        self.stats.blocks += 1
+        self.stats.samples += block.values.size
+        for event in self.core.process(block):
+            for address, value in self.mapper.apply_event(event):
+                self._route_trigger(address, value)
+            self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)
+            wearer = event.wearer
+            self.stats.beats[wearer] = self.stats.beats.get(wearer, 0) + 1
+            if math.isfinite(event.value):
+                self.stats.beat_bpm.setdefault(wearer, []).append(event.value)
+
+    def _route_trigger(self, address: str, value: float) -> None:
+        sink, _, rest = address.partition(".")
+        if sink == "sound" and self.sound is not None:
+            self.sound.trigger(rest, value)
+        elif sink == "visual":
+            self.visuals.trigger(rest, value)
+
+    def _apply_features(self, now_s: float) -> None:
+        for address, value in self.mapper.apply_features(self.core.features(now_s)).items():
+            if abs(self._last_params.get(address, math.inf) - value) < 1e-4:
+                continue
+            self._last_params[address] = value
+            sink, _, rest = address.partition(".")
+            if sink == "sound" and self.sound is not None:
+                self.sound.set(rest, value)
+            elif sink == "visual":
+                self.visuals.set(rest, value)
+
+    # ---- results ---------------------------------------------------------------
+    def mean_bpm(self, wearer: str) -> float:
+        """Mean heart rate in beats per minute from the wearer's detected beat intervals."""
+        beats = self.core.beats_s(wearer)
+        if beats.size < 3:
+            return float("nan")
+        ibis = np.diff(beats)
+        ibis = ibis[(ibis > 0.27) & (ibis < 2.0)]
+        return float(60.0 / ibis.mean()) if ibis.size else float("nan")
+
+    def latency_ms(self, q: float) -> float:
+        """Quantile ``q`` of block arrival -> trigger fired, in milliseconds."""
+        lat = self.stats.trigger_latency_s
+        return float(np.quantile(lat, q) * 1000.0) if lat else float("nan")

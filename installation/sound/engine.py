@@ -1,0 +1,216 @@
+"""The pyo server, its backends, and the master safety chain around a patch.
+
+Backends
+--------
+``portaudio``
+    A real output device; pyo computes audio in its own native thread.
+``wav``
+    No sound card: pyo runs in manual mode, a pacing thread computes buffers in
+    real time and pyo records the master output to a WAV file.
+``manual``
+    Tests: nothing runs by itself; :meth:`SoundEngine.process` computes buffers.
+
+Master chain (applied to every patch): DC blocker -> master fade -> look-ahead
+limiter at the show's ceiling -> hard clip at the same ceiling.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from installation.sound.patch import Patch
+
+os.environ.setdefault("PYO_GUI_WX", "0")
+import pyo  # noqa: E402  (after the environment that silences its GUI notice)
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["portaudio", "wav", "manual"]
+
+
+class SoundError(RuntimeError):
+    """The audio engine could not start or failed."""
+
+
+class SoundEngine:
+    """Owns one pyo server and one patch.
+
+    Parameters
+    ----------
+    patch : Patch
+        The patch to play (built in :meth:`start`).
+    backend : {"portaudio", "wav", "manual"}
+        Where the audio goes.
+    sample_rate_hz : int
+        Sampling rate in hertz.
+    buffer_frames : int
+        pyo buffer size in frames.
+    ceiling_db : float
+        Limiter ceiling in dBFS.
+    fade_in_s, fade_out_s : float
+        Master fades at start and stop, in seconds.
+    device_index : int, optional
+        PortAudio output device index (``portaudio`` backend).
+    wav_path : Path, optional
+        Output file (``wav`` backend; optional for ``manual``).
+    """
+
+    def __init__(
+        self,
+        patch: Patch,
+        backend: Backend,
+        sample_rate_hz: int = 48000,
+        buffer_frames: int = 256,
+        ceiling_db: float = -1.0,
+        fade_in_s: float = 2.0,
+        fade_out_s: float = 1.0,
+        device_index: int | None = None,
+        wav_path: Path | None = None,
+    ) -> None:
+        if backend == "wav" and wav_path is None:
+            raise SoundError("the wav backend needs a wav_path")
+        self.patch = patch
+        self.backend = backend
+        self.sample_rate_hz = sample_rate_hz
+        self.buffer_frames = buffer_frames
+        self.ceiling_db = ceiling_db
+        self.fade_in_s = fade_in_s
+        self.fade_out_s = fade_out_s
+        self.device_index = device_index
+        self.wav_path = wav_path
+        self.server: Any = None
+        self.errors = 0
+        self.late_buffers = 0
+        self.buffers_done = 0
+        self._nodes: list[Any] = []
+        self._fade: Any = None
+        self._pacer: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def ceiling(self) -> float:
+        """Limiter ceiling as a linear amplitude."""
+        return 10.0 ** (self.ceiling_db / 20.0)
+
+    def start(self) -> None:
+        """Boot the server, build the patch and the master chain, start the audio."""
+        audio = "portaudio" if self.backend == "portaudio" else "manual"
+        server = pyo.Server(
+            sr=self.sample_rate_hz, nchnls=2, buffersize=self.buffer_frames, duplex=0, audio=audio
+        )
+        server.deactivateMidi()
+        if self.device_index is not None:
+            server.setOutputDevice(self.device_index)
+        server.setVerbosity(1)
+        server.boot()
+        if not server.getIsBooted():
+            raise SoundError(f"pyo server failed to boot with the {self.backend} backend")
+        self.server = server
+        try:
+            if self.wav_path is not None:
+                server.recordOptions(filename=str(self.wav_path), fileformat=0, sampletype=3)  # 32-bit float WAV
+                server.recstart(str(self.wav_path))
+            server.start()
+            self._build_chain()
+        except Exception:
+            self._shutdown_server()
+            raise
+        if self.backend == "wav":
+            self._pacer = threading.Thread(target=self._pace, name="audio-wav-pacer", daemon=True)
+            self._pacer.start()
+
+    def _build_chain(self) -> None:
+        out = self.patch.build()
+        fade = pyo.SigTo(0.0, time=max(self.fade_in_s, 0.005), init=0.0)
+        fade.setValue(1.0)
+        dc = pyo.DCBlock(out)
+        pre = pyo.Sig(dc, mul=fade)
+        limiter = pyo.Compress(
+            pre, thresh=self.ceiling_db - 3.0, ratio=40, risetime=0.001, falltime=0.2, lookahead=5.0, knee=0.2
+        )
+        clip = pyo.Clip(limiter, min=-self.ceiling, max=self.ceiling).out()
+        self._fade = fade
+        self._nodes = [out, fade, dc, pre, limiter, clip]
+
+    def _pace(self) -> None:
+        buffer_s = self.buffer_frames / self.sample_rate_hz
+        start = time.perf_counter()
+        while not self._stop.is_set():
+            due = int((time.perf_counter() - start) / buffer_s)
+            behind = due - self.buffers_done
+            if behind > int(0.5 / buffer_s):
+                # More than half a second behind (machine stalled): skip, do not race.
+                self.late_buffers += behind
+                self.buffers_done = due
+                continue
+            for _ in range(behind):
+                self.server.process()
+            self.buffers_done += max(0, behind)
+            next_s = start + (self.buffers_done + 1) * buffer_s
+            time.sleep(max(0.0, min(0.01, next_s - time.perf_counter())))
+
+    def process(self, buffers: int) -> None:
+        """Compute ``buffers`` buffers now (``manual`` backend only)."""
+        if self.backend != "manual":
+            raise SoundError("process() is only for the manual backend")
+        for _ in range(buffers):
+            self.server.process()
+        self.buffers_done += buffers
+
+    def process_seconds(self, seconds: float) -> None:
+        """Compute ``seconds`` of audio now (``manual`` backend only)."""
+        self.process(max(1, round(seconds * self.sample_rate_hz / self.buffer_frames)))
+
+    def set(self, address: str, value: float) -> None:
+        """Set a continuous patch parameter; a failing patch call is counted, not raised."""
+        try:
+            self.patch.set(address, value)
+        except Exception as exc:
+            self._patch_failed(address, exc)
+
+    def trigger(self, address: str, value: float) -> None:
+        """Fire a patch trigger; a failing patch call is counted, not raised."""
+        try:
+            self.patch.trigger(address, value)
+        except Exception as exc:
+            self._patch_failed(address, exc)
+
+    def _patch_failed(self, address: str, exc: Exception) -> None:
+        self.errors += 1
+        if self.errors <= 5:
+            log.warning("patch failed on sound.%s: %s: %s", address, type(exc).__name__, exc)
+
+    def stop(self) -> None:
+        """Fade out, stop the audio, close the WAV file and shut the server down."""
+        if self.server is None:
+            return
+        if self._fade is not None and self.fade_out_s > 0:
+            self._fade.setTime(self.fade_out_s)
+            self._fade.setValue(0.0)
+            if self.backend == "manual":
+                self.process_seconds(self.fade_out_s + 0.05)
+            else:
+                time.sleep(self.fade_out_s + 0.05)
+        self._stop.set()
+        if self._pacer is not None:
+            self._pacer.join(timeout=5.0)
+            self._pacer = None
+        self._shutdown_server()
+
+    def _shutdown_server(self) -> None:
+        server, self.server = self.server, None
+        if server is None:
+            return
+        if self.wav_path is not None:
+            server.recstop()
+            if self.backend != "portaudio":
+                server.process()  # lets pyo flush and close the file
+        server.stop()
+        self._nodes.clear()
+        self._fade = None
+        server.shutdown()

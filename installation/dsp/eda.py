@@ -10,7 +10,7 @@ from installation.dsp.filters import OnePole
 
 
 class EdaTracker:
-    """Streaming skin-conductance level (SCL) and arousal for one EDA channel.
+    """Streaming skin-conductance level (SCL), phasic part and arousal for one EDA channel.
 
     Parameters
     ----------
@@ -25,7 +25,11 @@ class EdaTracker:
         self.baseline_s = baseline_s
         self._scl = OnePole(2.0, sampling_rate_hz)
         self._fast = OnePole(0.3, sampling_rate_hz)
-        self._slow = OnePole(20.0, sampling_rate_hz)
+        # The floor under the responses follows falls within a second and rises
+        # over half a minute, so responses stand out even on a drifting level.
+        self._floor_fall = 1.0 - math.exp(-1.0 / (1.0 * sampling_rate_hz))
+        self._floor_rise = 1.0 - math.exp(-1.0 / (30.0 * sampling_rate_hz))
+        self._floor: float | None = None
         self._start_s: float | None = None
         self._baseline_sum = 0.0
         self._baseline_n = 0
@@ -45,7 +49,11 @@ class EdaTracker:
         x = values.astype(float)
         scl = self._scl.process(x)
         fast = self._fast.process(x)
-        slow = self._slow.process(x)
+        floor = self._floor if self._floor is not None else float(fast[0])
+        fall, rise = self._floor_fall, self._floor_rise
+        for v in fast.tolist():
+            floor += (v - floor) * (fall if v < floor else rise)
+        self._floor = floor
         if self._start_s is None:
             self._start_s = float(times_s[0])
         in_baseline = (times_s - self._start_s) < self.baseline_s
@@ -53,8 +61,10 @@ class EdaTracker:
             self._baseline_sum += float(scl[in_baseline].sum())
             self._baseline_n += int(in_baseline.sum())
         self.scl = float(scl[-1])
-        self.phasic = max(0.0, float(fast[-1] - slow[-1]))
+        self.phasic = max(0.0, float(fast[-1]) - floor)
         base = self.baseline
-        spread = max(0.12 * abs(base), 0.1)
-        z = (self.scl - base) / spread + self.phasic / spread
+        # Tonic change is weighed against 10 % of the resting level, the phasic
+        # part (skin-conductance responses) against 3 %: an SCR of a few tenths
+        # of a microsiemens is a clear response on any resting level.
+        z = (self.scl - base) / max(0.10 * abs(base), 0.05) + self.phasic / max(0.03 * abs(base), 0.02)
         self.arousal = 1.0 / (1.0 + math.exp(-2.0 * z))

@@ -133,11 +133,13 @@ class PpgBeatDetector:
         window = (self._raw_t >= filtered_peak_s - 0.2) & (self._raw_t <= filtered_peak_s + 0.02)
         if not window.any():
             return filtered_peak_s
+        times, x = self._raw_t[window], self._raw_x[window]
         width = max(1, int(round(0.02 * self.sampling_rate_hz)))
-        x = self._raw_x[window]
         if width > 1 and x.size > width:
-            x = np.convolve(x, np.ones(width) / width, mode="same")
-        return float(self._raw_t[window][int(np.argmax(x))])
+            # 20 ms moving average ("valid": no zero padding pulling the edges).
+            smoothed = np.convolve(x, np.ones(width) / width, mode="valid")
+            return float(times[int(np.argmax(smoothed)) + width // 2])
+        return float(times[int(np.argmax(x))])
 
     def _accept(self, time_s: float, reported_s: float) -> Beat | None:
         ibi_s = time_s - self._last_beat_s

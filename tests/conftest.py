@@ -1,0 +1,38 @@
+"""Shared test set-up.
+
+* Video and audio drivers are SDL's dummies unless a test opens a real display.
+* ``ECOSYMPHONY_FORBID_SKIPS=1`` (set by ``.ci/run``) turns every skip into a
+  failure: on a user's machine a test may skip for a missing Debian package, in
+  CI nothing may.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+os.environ.setdefault("PYO_GUI_WX", "0")
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """Folder of the real recordings copied for the tests."""
+    return DATA
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("ECOSYMPHONY_FORBID_SKIPS") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and skips are forbidden here (ECOSYMPHONY_FORBID_SKIPS=1): {reason}"

@@ -1,0 +1,55 @@
+"""Show-file loading and validation: friendly errors that name the file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from installation.config import ConfigError, load_show, parse_show
+
+MINIMAL = '[[mappings]]\nfrom = "p*.heart.beat"\nto = "sound.p*.pulse"\n'
+
+
+def test_minimal_show_gets_defaults() -> None:
+    show = parse_show(MINIMAL)
+    assert show.sound.ceiling_db == -1.0
+    assert show.visual.size_px == (1280, 720)
+    assert show.mappings[0].source == "p*.heart.beat"
+    assert show.mappings[0].target == "sound.p*.pulse"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MINIMAL + "curv = 'linear'\n", ["show.toml", "mappings[0].curv", "did you mean 'curve'"]),
+        ("[sound]\nceilng_db = -3\n" + MINIMAL, ["sound.ceilng_db", "did you mean 'ceiling_db'"]),
+        (MINIMAL + "curve = 'wobbly'\n", ["mappings[0].curve", "'linear'", "'wobbly'"]),
+        ("[sound]\nceiling_db = 6\n" + MINIMAL, ["sound.ceiling_db", "less than or equal to 0"]),
+        ("[visual]\nsize = 'big'\n" + MINIMAL, ["visual.size", "1280x720", "'big'"]),
+        ("[[sources]]\nkind = 'osc'\n" + MINIMAL, ["sources[0].kind", "'simulated'"]),
+        ("[core]\nppg_band_hz = [5.0, 0.5]\n" + MINIMAL, ["core.ppg_band_hz", "low < high"]),
+        (MINIMAL + "in_range = [1.0, 1.0]\n", ["mappings[0].in_range", "two different ends"]),
+        ("[show]\ntitle = 'x'\n", ["at least one [[mappings]]"]),
+        ("[show\n", ["show.toml", "not valid TOML"]),
+        ("[sound]\nfade_in_s = 'slow'\n" + MINIMAL, ["sound.fade_in_s", "number"]),
+    ],
+)
+def test_bad_show_names_file_and_key(text: str, expected: list[str]) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_show(text, "show.toml")
+    for fragment in expected:
+        assert fragment in str(err.value), str(err.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such show file"):
+        load_show(tmp_path / "nope.toml")
+
+
+def test_every_shipped_show_loads() -> None:
+    shows = sorted((Path(__file__).parent.parent / "patches").glob("*.toml"))
+    assert shows, "patches/ holds no show file"
+    for path in shows:
+        show = load_show(path)
+        assert show.resolve(show.sound.patch).is_file(), f"{path}: patch file missing"

@@ -43,13 +43,13 @@ class EcoSymphony(Patch):
 
     def build(self) -> Any:
         root_hz = float(self.settings.get("root_hz", 110.0))
-        self._env_table = pyo.ExpTable([(0, 0.0), (96, 1.0), (8191, 0.0)], exp=6, inverse=True)
+        self._env_table = pyo.ExpTable([(0, 0.0), (24, 1.0), (8191, 0.0)], exp=4, inverse=False)
         self._voices: dict[str, dict[str, Any]] = {}
         panned = []
         n = max(1, len(self.wearers))
         for i, wearer in enumerate(self.wearers):
             freq_hz = root_hz * 2.0 * PENTATONIC[i % 5] * 2 ** (i // 5 % 3)
-            trig = pyo.Trig()
+            trig = pyo.Trig().stop()  # fires only when a beat plays it
             strength = pyo.Sig(0.5)
             env = pyo.TrigEnv(trig, table=self._env_table, dur=1.1, mul=strength)
             tone = pyo.SigTo(0.3, time=0.3, init=0.3)
@@ -63,7 +63,7 @@ class EcoSymphony(Patch):
         self._level = pyo.SigTo(0.5, time=0.8, init=0.5)
         cutoff_hz = pyo.Scale(self._brightness, 0.0, 1.0, 150.0, 4000.0, exp=2.0)
         saws = pyo.SuperSaw(freq=[root_hz / 2, root_hz * 3 / 4, root_hz / 2 * 1.003, root_hz * 3 / 4 * 0.997],
-                            detune=0.4, bal=0.6, mul=0.05)
+                            detune=0.4, bal=0.6, mul=0.3)
         drone = pyo.MoogLP(saws.mix(2), freq=cutoff_hz, res=0.25, mul=self._level)
         dry = pyo.Mix([*panned, drone], voices=2)
         self._reverb_mix = pyo.SigTo(0.3, time=0.8, init=0.3)

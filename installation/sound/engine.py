@@ -130,8 +130,12 @@ class SoundEngine:
         fade.setValue(1.0)
         dc = pyo.DCBlock(out)
         pre = pyo.Sig(dc, mul=fade)
+        # Look-ahead is kept tiny (0.1 ms, 5 samples): every millisecond of it is
+        # a millisecond between a heartbeat and its sound. pyo treats lookahead=0
+        # as a full 25 ms delay, so 0 must not be used. Overshoot that the
+        # limiter lets through in its first milliseconds is caught by the clip.
         limiter = pyo.Compress(
-            pre, thresh=self.ceiling_db - 3.0, ratio=40, risetime=0.001, falltime=0.2, lookahead=5.0, knee=0.2
+            pre, thresh=self.ceiling_db - 3.0, ratio=40, risetime=0.001, falltime=0.2, lookahead=0.1, knee=0.2
         )
         clip = pyo.Clip(limiter, min=-self.ceiling, max=self.ceiling).out()
         self._fade = fade

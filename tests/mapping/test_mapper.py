@@ -1,0 +1,84 @@
+"""Mapping validation against known addresses, and applying mappings."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from installation.config import ConfigError, Mapping
+from installation.dsp.events import Event
+from installation.mapping.mapper import Mapper, compile_mappings
+
+PARAMETERS = {
+    "sound.p*.pulse": "trigger",
+    "sound.drone.brightness": "continuous",
+    "visual.p*.hue": "continuous",
+    "visual.p*.pulse": "trigger",
+}
+
+
+def m(source: str, target: str, **kw: object) -> Mapping:
+    return Mapping.model_validate({"from": source, "to": target, **kw})
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        (m("p*.eda.arousl", "visual.p*.hue"), ["mappings[0].from", "unknown feature", "did you mean 'p*.eda.arousal'"]),
+        (m("p*.eda.arousal", "visual.p*.hoe"), ["mappings[0].to", "unknown parameter", "did you mean 'visual.p*.hue'"]),
+        (m("group.eda.arousal", "visual.p*.hue"), ["names every wearer (p*)"]),
+        (m("p*.heart.beat", "sound.drone.brightness"), ["can only drive a trigger"]),
+        (m("p*.heart.bpm", "sound.p*.pulse"), ["is a trigger", "p*.heart.beat"]),
+        (m("lights.heart.bpm", "sound.drone.brightness"), ["unknown feature 'lights.heart.bpm'"]),
+    ],
+)
+def test_bad_mappings_are_refused_with_a_hint(mapping: Mapping, expected: list[str]) -> None:
+    with pytest.raises(ConfigError) as err:
+        compile_mappings([mapping], PARAMETERS, "show.toml")
+    text = str(err.value)
+    assert text.startswith("show.toml: mappings[0]")
+    for fragment in expected:
+        assert fragment in text, text
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as err:
+        compile_mappings([m("p*.x", "visual.p*.hue"), m("p*.heart.beat", "sound.p*.pulse"), m("p*.y", "visual.p*.hue")], PARAMETERS)
+    assert "mappings[0]" in str(err.value) and "mappings[2]" in str(err.value) and "mappings[1]" not in str(err.value)
+
+
+FEATURES = {
+    "p1.eda.arousal": 0.0,
+    "p2.eda.arousal": 1.0,
+    "p3.eda.arousal": math.nan,  # not known yet: left out
+    "group.eda.arousal": 0.5,
+}
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        (m("p*.eda.arousal", "visual.p*.hue", out_range=[0.4, 0.9]), {"visual.p1.hue": 0.4, "visual.p2.hue": 0.9}),
+        (m("p2.eda.arousal", "visual.p2.hue"), {"visual.p2.hue": 1.0}),
+        (m("p2.eda.arousal", "sound.drone.brightness", out_range=[1.0, 0.0]), {"sound.drone.brightness": 0.0}),
+        (m("group.eda.arousal", "sound.drone.brightness", out_range=[0.0, 10.0]), {"sound.drone.brightness": 5.0}),
+        (m("p*.eda.arousal", "sound.drone.brightness"), {"sound.drone.brightness": 1.0}),  # last wearer wins
+    ],
+)
+def test_apply_features(mapping: Mapping, expected: dict[str, float]) -> None:
+    mapper = Mapper(compile_mappings([mapping], PARAMETERS))
+    assert mapper.apply_features(FEATURES) == pytest.approx(expected)
+
+
+def test_events_fire_their_wearers_triggers_only() -> None:
+    mapper = Mapper(
+        compile_mappings(
+            [m("p*.heart.beat", "sound.p*.pulse", in_range=[60, 120]), m("p2.heart.beat", "visual.p2.pulse")],
+            PARAMETERS,
+        )
+    )
+    beat = Event("p2.heart.beat", 90.0, 1.0, 1.1, 5.0)
+    assert mapper.apply_event(beat) == [("sound.p2.pulse", pytest.approx(0.5)), ("visual.p2.pulse", 1.0)]
+    assert mapper.apply_event(Event("p1.heart.beat", math.nan, 1.0, 1.1, 5.0)) == [("sound.p1.pulse", 0.0)]
+    assert mapper.apply_features({"p1.heart.bpm": 70.0}) == {}

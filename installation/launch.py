@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
+from installation.addresses import ParameterKind
 from installation.config import ConfigError, Show, SimulatedSource
+from installation.mapping.mapper import Mapper, compile_mappings
 from installation.sensors.base import Source
 from installation.sensors.simulated import SimulatedAudience
 from installation.session import Session, SessionError
 from installation.sound.devices import AudioDevice, choose_output_device, output_devices
 from installation.sound.engine import Backend, SoundEngine
-from installation.sound.patch import PatchError, load_patch
+from installation.sound.patch import Patch, PatchError, load_patch
 from installation.visuals.renderer import Renderer, RendererSettings
+from installation.visuals.scene import BioluminescentScene
 
 Notify = Callable[[str], None]
 
@@ -176,15 +179,50 @@ def simulated_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tu
     return sources, wearers
 
 
-def build_session(show: Show, sources: list[Source], wearers: list[str], plan: OutputPlan) -> Session:
+@dataclass(frozen=True, slots=True)
+class PreparedShow:
+    """A show whose patch loaded and whose mappings compiled against it."""
+
+    show: Show
+    patch_class: type[Patch]
+    mapper: Mapper
+
+
+def prepare_show(show: Show) -> PreparedShow:
+    """Load the show's patch and compile its mappings; report every problem at once.
+
+    Raises
+    ------
+    ConfigError
+        Naming the show file and the key (``sound.patch``, ``mappings[2].to``).
+    """
+    origin = str(show.path) if show.path else "<show>"
+    problems: list[str] = []
+    parameters: dict[str, ParameterKind] = {f"visual.{k}": v for k, v in BioluminescentScene.PARAMETERS.items()}
+    patch_class: type[Patch] | None = None
+    try:
+        patch_class = load_patch(show.resolve(show.sound.patch))
+        parameters |= {f"sound.{k}": v for k, v in patch_class.PARAMETERS.items()}
+    except PatchError as exc:
+        problems.append(f"{origin}: sound.patch: {exc}")
+    try:
+        compiled = compile_mappings(show.mappings, parameters, origin)
+    except ConfigError as exc:
+        if patch_class is None:  # sound.* addresses cannot be checked without the patch
+            problems += [line for line in str(exc).splitlines() if "unknown parameter 'sound." not in line]
+        else:
+            problems.append(str(exc))
+    if problems or patch_class is None:
+        raise ConfigError("\n".join(problems))
+    return PreparedShow(show, patch_class, Mapper(compiled))
+
+
+def build_session(prepared: PreparedShow, sources: list[Source], wearers: list[str], plan: OutputPlan) -> Session:
     """Create the engine, renderer and session for a plan (nothing started yet)."""
+    show = prepared.show
     sound: SoundEngine | None = None
     if plan.audio_backend is not None:
-        patch_path = show.resolve(show.sound.patch)
-        try:
-            patch_class = load_patch(patch_path)
-        except PatchError as exc:
-            raise ConfigError(f"{show.path or '<show>'}: sound.patch: {exc}") from None
+        patch_class = prepared.patch_class
         s = show.sound
         if plan.wav_path is not None:
             plan.wav_path.parent.mkdir(parents=True, exist_ok=True)
@@ -214,7 +252,7 @@ def build_session(show: Show, sources: list[Source], wearers: list[str], plan: O
                 title=f"Eco-Symphony: {show.show.title}",
             )
         )
-    return Session(show, sources, wearers, sound, renderer)
+    return Session(show, prepared.mapper, sources, wearers, sound, renderer)
 
 
 def perform(
@@ -228,11 +266,12 @@ def perform(
 ) -> Summary:
     """Plan outputs, run the show until done, stop everything, and summarise."""
     mode = "rehearse" if rehearsal else "run"
+    prepared = prepare_show(show)
     plan = plan_outputs(show, options, mode, find_devices, has_display)
     for line in plan.notices:
         notify(line)
     sources, wearers = simulated_sources(show, options, rehearsal)
-    session = build_session(show, sources, wearers, plan)
+    session = build_session(prepared, sources, wearers, plan)
     problems: list[str] = []
     started = time.perf_counter()
     session.start()

@@ -26,11 +26,10 @@ import numpy as np
 from installation.clock import Clock, MonotonicClock
 from installation.config import Show
 from installation.dsp.core import CoreSettings, SignalCore
-from installation.mapping.mapper import Mapper, compile_mappings
+from installation.mapping.mapper import Mapper
 from installation.sensors.base import SampleBlock, Source
 from installation.sound.engine import SoundEngine
 from installation.visuals.renderer import Renderer, Snapshot
-from installation.visuals.scene import BioluminescentScene
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +99,8 @@ class Session:
     ----------
     show : Show
         The validated show file.
+    mapper : Mapper
+        The show's mappings, compiled against the patch and scene parameters.
     sources : list of Source
         Opened by the session, read by one thread each.
     wearers : list of str
@@ -115,6 +116,7 @@ class Session:
     def __init__(
         self,
         show: Show,
+        mapper: Mapper,
         sources: list[Source],
         wearers: list[str],
         sound: SoundEngine | None,
@@ -127,11 +129,7 @@ class Session:
         self.sound = sound
         self.renderer = renderer
         self.clock = clock or MonotonicClock()
-        parameters = {f"visual.{k}": v for k, v in BioluminescentScene.PARAMETERS.items()}
-        if sound is not None:
-            parameters |= {f"sound.{k}": v for k, v in sound.patch.PARAMETERS.items()}
-        origin = str(show.path) if show.path else "<show>"
-        self.mapper = Mapper(compile_mappings(show.mappings, parameters, origin))
+        self.mapper = mapper
         self.core = SignalCore(core_settings(show))
         self.visuals = VisualLink(renderer)
         self.stats = SessionStats()

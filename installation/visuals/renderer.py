@@ -18,6 +18,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+#: SDL video drivers that draw into memory, not onto a screen.
+WINDOWLESS_DRIVERS = frozenset({"dummy", "offscreen"})
+
 
 @dataclass(frozen=True, slots=True)
 class RendererSettings:
@@ -92,10 +95,13 @@ def renderer_main(
 
     from installation.visuals.scene import BioluminescentScene
 
-    pygame.display.init()
+    screen = None
     try:
+        pygame.display.init()
         flags = pygame.FULLSCREEN if settings.fullscreen and not headless else 0
         screen = pygame.display.set_mode(settings.size_px, flags)
+        if not headless and pygame.display.get_driver() in WINDOWLESS_DRIVERS:
+            raise pygame.error(f"no display reachable (SDL chose its {pygame.display.get_driver()} driver)")
     except pygame.error as exc:
         if headless:
             raise
@@ -231,8 +237,8 @@ class Renderer:
             self._process.join(timeout=2.0)
         self.poll_status()
         for q in (self._snapshots, self._status):
-            q.cancel_join_thread()
             q.close()
+            q.join_thread()  # the feeder thread ends once its few small items are in the pipe
 
     def stopped_report(self) -> dict[str, Any]:
         """The process's final report (frames written and drawn), or an empty dict."""

@@ -1,0 +1,61 @@
+"""The ``ecosymphony`` command as a user runs it, in a child process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).parent.parent
+
+
+def ecosymphony(*args: str, cwd: Path = REPO, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    return subprocess.run([sys.executable, "-m", "installation", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout_s)
+
+
+def test_rehearse_headless_prints_a_summary(tmp_path: Path) -> None:
+    done = ecosymphony("rehearse", "--duration", "4", "--participants", "2", "--audio", "file",
+                       "--runs-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Visuals:" in out or "No display found" in out
+    assert "2 participants" in out and "p1" in out and "p2" in out and "p3" not in out
+    assert "mean HR (bpm)" in out and "run folder:" in out
+    run_dirs = list(tmp_path.iterdir())
+    assert len(run_dirs) == 1 and (run_dirs[0] / "audio.wav").is_file()
+    assert str(run_dirs[0].name) in out
+
+
+def test_bad_show_exits_2_naming_the_key(tmp_path: Path) -> None:
+    show = tmp_path / "broken.toml"
+    patch = REPO / "patches" / "eco_symphony.py"
+    show.write_text(f'[sound]\npatch = "{patch}"\n[[mappings]]\nfrom = "p*.heart.beet"\nto = "sound.p*.pulse"\n'
+                    '[[mappings]]\nfrom = "p*.heart.beat"\nto = "sound.p*.plse"\n')
+    done = ecosymphony("rehearse", str(show), "--duration", "1", "--runs-dir", str(tmp_path / "runs"))
+    assert done.returncode == 2
+    assert "broken.toml" in done.stderr and "mappings[0].from" in done.stderr
+    assert "did you mean 'p*.heart.beat'" in done.stderr
+    assert "mappings[1].to" in done.stderr and "did you mean 'sound.p*.pulse'" in done.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_patch_and_bad_mapping_reported_together(tmp_path: Path) -> None:
+    show = tmp_path / "show.toml"
+    show.write_text('[sound]\npatch = "mine.py"\n[[mappings]]\nfrom = "p*.eda.arousl"\nto = "visual.p*.hue"\n')
+    done = ecosymphony("rehearse", str(show), "--duration", "1", "--runs-dir", str(tmp_path / "runs"))
+    assert done.returncode == 2
+    assert "sound.patch" in done.stderr and "mine.py: no such patch file" in done.stderr
+    assert "mappings[0].from" in done.stderr
+
+
+def test_missing_show_file(tmp_path: Path) -> None:
+    done = ecosymphony("run", str(tmp_path / "nope.toml"))
+    assert done.returncode == 2 and "no such show file" in done.stderr
+
+
+def test_version() -> None:
+    done = ecosymphony("--version")
+    assert done.returncode == 0 and done.stdout.startswith("ecosymphony ")

@@ -12,6 +12,7 @@ from types import FrameType
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from installation import __version__
@@ -77,11 +78,11 @@ def print_summary(console: Console, s: Summary) -> None:
     console.print(table)
     console.print(f"beat -> trigger latency in the core: p50 {finite_or_dash(s.latency_p50_ms, '{:.2f}')} ms, "
                   f"p99 {finite_or_dash(s.latency_p99_ms, '{:.2f}')} ms")
-    console.print(f"audio: {s.audio}")
-    console.print(f"visuals: {s.visuals}" + (f" ({s.frames_written} written)" if s.frames_written else ""))
-    console.print(f"run folder: {s.run_dir if s.run_dir else '(nothing written)'}")
+    console.print(f"audio: {s.audio}", markup=False)
+    console.print(f"visuals: {s.visuals}" + (f" ({s.frames_written} written)" if s.frames_written else ""), markup=False)
+    console.print(f"run folder: {s.run_dir if s.run_dir else '(nothing written)'}", markup=False)
     for p in s.problems:
-        console.print(f"[yellow]problem:[/yellow] {p}")
+        console.print(f"[yellow]problem:[/yellow] {escape(p)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         show = load_show(show_path)
     except ConfigError as exc:
-        errors.print(f"[red]error:[/red] {exc}", markup=True)
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
     terminated = threading.Event()
 
@@ -114,20 +115,20 @@ def main(argv: list[str] | None = None) -> int:
         audio=args.audio,
         visuals=args.visuals,
     )
-    console.print(f"Eco-Symphony {__version__}: {args.command} {show_path}")
+    console.print(f"Eco-Symphony {__version__}: {args.command} {show_path}", markup=False)
     try:
         summary = perform(
             show,
             options,
             rehearsal=args.command == "rehearse",
-            notify=console.print,
+            notify=lambda line: console.print(line, markup=False),
             should_stop=terminated.is_set,
         )
     except ConfigError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
     except (SessionError, SoundError) as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 1
     print_summary(console, summary)
     return 0

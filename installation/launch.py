@@ -156,9 +156,14 @@ def plan_outputs(
     return OutputPlan(backend, device, wav_path, headless, frames_dir, run_dir, notices)
 
 
-def simulated_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tuple[list[Source], list[str]]:
+def make_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tuple[list[Source], list[str]]:
     """Sources and wearer slots: the rehearsal audience, or the show's own sources."""
-    configs = list(show.sources) or [SimulatedSource()]
+    configs = list(show.sources)
+    if not configs and not rehearsal:
+        raise ConfigError(
+            f"{show.path or '<show>'}: sources: the show names no [[sources]]; add one, "
+            "or rehearse it with a simulated audience: ecosymphony rehearse SHOW"
+        )
     if rehearsal:
         base = next((c for c in configs if isinstance(c, SimulatedSource)), SimulatedSource())
         count = options.participants or base.wearers
@@ -267,10 +272,10 @@ def perform(
     """Plan outputs, run the show until done, stop everything, and summarise."""
     mode = "rehearse" if rehearsal else "run"
     prepared = prepare_show(show)
+    sources, wearers = make_sources(show, options, rehearsal)
     plan = plan_outputs(show, options, mode, find_devices, has_display)
     for line in plan.notices:
         notify(line)
-    sources, wearers = simulated_sources(show, options, rehearsal)
     session = build_session(prepared, sources, wearers, plan)
     problems: list[str] = []
     started = time.perf_counter()

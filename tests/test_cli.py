@@ -56,6 +56,25 @@ def test_missing_show_file(tmp_path: Path) -> None:
     assert done.returncode == 2 and "no such show file" in done.stderr
 
 
+def test_run_uses_the_shows_sources(tmp_path: Path) -> None:
+    done = ecosymphony("run", "patches/default.toml", "--duration", "3", "--audio", "none", "--visuals", "none",
+                       "--runs-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "4 participants" in done.stdout and "(nothing written)" in done.stdout
+    assert not list(tmp_path.iterdir())
+
+
+def test_run_without_sources_says_what_to_do(tmp_path: Path) -> None:
+    show = tmp_path / "nosources.toml"
+    show.write_text((REPO / "patches" / "default.toml").read_text().replace("[[sources]]", "[unused]", 1)
+                    .replace('kind = "simulated"\nwearers = 4\nseed = 1\n', ""))
+    show.write_text(show.read_text().replace("[unused]\n", ""))
+    (tmp_path / "eco_symphony.py").write_text((REPO / "patches" / "eco_symphony.py").read_text())
+    done = ecosymphony("run", str(show), "--duration", "1")
+    assert done.returncode == 2
+    assert "names no [[sources]]" in done.stderr and "ecosymphony rehearse" in done.stderr
+
+
 def test_version() -> None:
     done = ecosymphony("--version")
     assert done.returncode == 0 and done.stdout.startswith("ecosymphony ")

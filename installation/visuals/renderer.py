@@ -11,6 +11,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,9 @@ def renderer_main(
     parent_pid: int,
 ) -> None:
     """Entry point of the visuals process (runs until ``stop`` is set or Esc is pressed)."""
+    # Ctrl-C in the terminal reaches the whole process group: the show's process
+    # decides when the visuals stop, so the interrupt is not ours to act on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     headless = settings.headless
     if headless:

@@ -64,7 +64,7 @@ class EdaTracker:
         self.phasic = max(0.0, float(fast[-1]) - floor)
         base = self.baseline
         # Tonic change is weighed against 10 % of the resting level, the phasic
-        # part (skin-conductance responses) against 3 %: an SCR of a few tenths
+        # part (skin-conductance responses) against 5 %: an SCR of a few tenths
         # of a microsiemens is a clear response on any resting level.
-        z = (self.scl - base) / max(0.10 * abs(base), 0.05) + self.phasic / max(0.03 * abs(base), 0.02)
+        z = (self.scl - base) / max(0.10 * abs(base), 0.05) + self.phasic / max(0.05 * abs(base), 0.02)
         self.arousal = 1.0 / (1.0 + math.exp(-2.0 * z))

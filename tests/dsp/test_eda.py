@@ -39,13 +39,23 @@ def test_arousal_is_relative_to_baseline(step_us: float, direction: str) -> None
 
 
 def test_real_response_raises_arousal(data_dir: Path) -> None:
-    """biosignalsplux EDA: the clear SCR (onset 22.0 s) lifts arousal above its level before."""
+    """biosignalsplux EDA: the clear SCR (onset 22.0 s, peak 24.1 s) shows as phasic and arousal."""
     d = np.loadtxt(data_dir / "eda_bsnb_slow_100hz.csv", delimiter=",", skiprows=1)
     t, counts = d[:, 0], d[:, 1]
     microsiemens = counts * 3.0 / 2**16 / 0.12
+    reference_us = 1479.5 * 3.0 / 2**16 / 0.12  # the reference SCR amplitude, 0.56 uS
     tracker = EdaTracker(100.0, baseline_s=10.0)
-    arousal = np.array(feed(tracker, t, microsiemens, block=10))
-    block_t = t[::10][: arousal.size]
-    before = arousal[(block_t > 18.0) & (block_t < 21.5)].mean()
-    after = arousal[(block_t > 24.0) & (block_t < 27.0)].mean()
-    assert after > before + 0.1, (before, after)
+    arousal, phasic = [], []
+    for i in range(0, t.size, 10):
+        tracker.process(t[i : i + 10], microsiemens[i : i + 10])
+        arousal.append(tracker.arousal)
+        phasic.append(tracker.phasic)
+    block_t = t[9::10][: len(arousal)]
+    a, p = np.array(arousal), np.array(phasic)
+    before = (block_t > 18.0) & (block_t < 21.5)
+    after = (block_t > 24.0) & (block_t < 27.0)
+    # The response stands out of a level that drifts down all along ...
+    assert p[before].max() < 0.1 * reference_us
+    assert p[after].max() > 0.5 * reference_us
+    # ... and lifts arousal although the level is far below the baseline.
+    assert a[after].mean() > 1.5 * a[before].mean(), (a[before].mean(), a[after].mean())

@@ -102,11 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     terminated = threading.Event()
 
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+    def on_stop_signal(signum: int, frame: FrameType | None) -> None:
+        # First Ctrl-C / SIGTERM: stop cleanly (fade out, close everything).
+        # A second Ctrl-C while that runs: give up waiting.
+        if terminated.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
         terminated.set()
+        errors.print("Stopping: fading out and closing (Ctrl-C again to force)...")
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_sigterm)
+        signal.signal(signal.SIGTERM, on_stop_signal)
+        signal.signal(signal.SIGINT, on_stop_signal)
     options = LaunchOptions(
         duration_s=args.duration,
         participants=getattr(args, "participants", None),

@@ -290,7 +290,7 @@ def perform(
                 problems.append("the visuals process did not start (sound carries on)")
         session.run(options.duration_s, should_stop)
     except KeyboardInterrupt:
-        notify("Stopping (Ctrl-C)...")
+        notify("Interrupted: stopping now.")
     finally:
         session.stop()
     elapsed_s = time.perf_counter() - started

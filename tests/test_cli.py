@@ -78,3 +78,31 @@ def test_run_without_sources_says_what_to_do(tmp_path: Path) -> None:
 def test_version() -> None:
     done = ecosymphony("--version")
     assert done.returncode == 0 and done.stdout.startswith("ecosymphony ")
+
+
+def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "installation", "rehearse", "--participants", "2", "--audio", "file",
+             "--runs-dir", str(tmp_path / sig.name)],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # A child started in the background may inherit SIGINT ignored; the command handles it itself.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+        try:
+            deadline = time.monotonic() + 30.0
+            while not any((tmp_path / sig.name).glob("*/frames/frame_00002.png")):
+                assert proc.poll() is None and time.monotonic() < deadline, "rehearsal did not get going"
+                time.sleep(0.1)
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, err
+        assert "Stopping" in err and "2 participants" in out and "run folder:" in out

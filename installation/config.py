@@ -44,7 +44,7 @@ class CoreConfig(_Strict):
     """``[core]``: signal-core settings."""
 
     baseline_s: float = Field(10.0, ge=0.0, le=600.0)
-    ppg_inverted: bool = False
+    ppg_polarity: Literal["auto", "normal", "inverted"] = "auto"
     ppg_band_hz: tuple[float, float] = (0.5, 5.0)
 
     @field_validator("ppg_band_hz")

@@ -317,7 +317,7 @@ def perform(
         title=show.show.title,
         duration_s=elapsed_s,
         wearers=wearers,
-        beats={w: session.core.beat_count(w) for w in wearers},
+        beats={w: len(session.stats.beat_times_s.get(w, [])) for w in wearers},
         mean_bpm={w: session.mean_bpm(w) for w in wearers},
         simulated_bpm=simulated,
         latency_p50_ms=session.latency_ms(0.5),

@@ -44,7 +44,7 @@ class SessionError(RuntimeError):
 def core_settings(show: Show) -> CoreSettings:
     """Signal-core settings from the show file."""
     c = show.core
-    return CoreSettings(baseline_s=c.baseline_s, ppg_band_hz=c.ppg_band_hz, ppg_inverted=c.ppg_inverted)
+    return CoreSettings(baseline_s=c.baseline_s, ppg_band_hz=c.ppg_band_hz, ppg_polarity=c.ppg_polarity)
 
 
 class VisualLink:
@@ -85,8 +85,7 @@ class SessionStats:
     blocks: int = 0
     samples: int = 0
     source_errors: int = 0
-    beats: dict[str, int] = field(default_factory=dict)
-    beat_bpm: dict[str, list[float]] = field(default_factory=dict)
+    beat_times_s: dict[str, list[float]] = field(default_factory=dict)
     trigger_latency_s: list[float] = field(default_factory=list)
     started_s: float = 0.0
     stopped_s: float = 0.0
@@ -248,10 +247,8 @@ class Session:
             for address, value in self.mapper.apply_event(event):
                 self._route_trigger(address, value)
             self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)
-            wearer = event.wearer
-            self.stats.beats[wearer] = self.stats.beats.get(wearer, 0) + 1
-            if math.isfinite(event.value):
-                self.stats.beat_bpm.setdefault(wearer, []).append(event.value)
+            if event.address.endswith(".heart.beat"):
+                self.stats.beat_times_s.setdefault(event.wearer, []).append(event.time_s)
 
     def _route_trigger(self, address: str, value: float) -> None:
         sink, _, rest = address.partition(".")
@@ -273,8 +270,8 @@ class Session:
 
     # ---- results ---------------------------------------------------------------
     def mean_bpm(self, wearer: str) -> float:
-        """Mean heart rate in beats per minute from the wearer's detected beat intervals."""
-        beats = self.core.beats_s(wearer)
+        """Mean heart rate in beats per minute from the wearer's beat events (plausible intervals)."""
+        beats = np.asarray(self.stats.beat_times_s.get(wearer, []))
         if beats.size < 3:
             return float("nan")
         ibis = np.diff(beats)

@@ -1,35 +1,55 @@
 """The signal core: routes sample blocks to per-wearer analysers and publishes
-features at dotted addresses (``p1.heart.bpm``, ``group.eda.arousal``) and events
-(``p1.heart.beat``)."""
+features at dotted addresses (``p1.heart.bpm``, ``group.sync``) and events
+(``p1.heart.beat``, ``p1.eda.scr``).
+
+A channel whose quality is bad (flat, saturated, lifted off, no data) emits no
+events and its quality feature falls to 0, so mappings fade the wearer out.
+"""
 
 from __future__ import annotations
 
+import cmath
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from installation.dsp.eda import EdaTracker
 from installation.dsp.events import Event
-from installation.dsp.heart import PpgBeatDetector
+from installation.dsp.heart import EcgBeatDetector, Polarity, PpgBeatDetector
+from installation.dsp.quality import BAD_STATES, ChannelQuality, State, clean_block
 from installation.sensors.base import SampleBlock
 
 #: Features every wearer publishes, with their units.
 WEARER_FEATURES: dict[str, str] = {
     "heart.bpm": "heart rate, beats per minute",
-    "heart.ibi": "last plausible inter-beat interval, seconds",
+    "heart.bpm_change": "heart rate minus the wearer's baseline rate, beats per minute",
+    "heart.ibi": "last normal inter-beat interval, seconds",
+    "heart.rmssd": "RMSSD of normal intervals over the last minute, milliseconds",
+    "heart.sdnn": "SDNN of normal intervals over the last minute, milliseconds",
+    "heart.next_in": "seconds until the predicted next beat (negative: overdue)",
+    "heart.quality": "heart signal quality, 0..1",
     "eda.scl": "skin-conductance level, microsiemens (sensor units if uncalibrated)",
-    "eda.phasic": "phasic skin conductance above the slow tonic level, same units",
+    "eda.phasic": "phasic skin conductance (responses above the tonic level), same units",
     "eda.arousal": "arousal relative to the wearer's baseline, 0..1 (0.5 = baseline)",
+    "eda.scr_rate": "skin-conductance responses in the last minute",
+    "eda.quality": "skin-conductance signal quality, 0..1",
+    "quality": "the wearer's best channel quality, 0..1 (0 when nothing arrives)",
 }
 #: Events every wearer emits.
 WEARER_EVENTS: dict[str, str] = {
     "heart.beat": "a heartbeat (value: heart rate in beats per minute)",
+    "eda.scr": "a skin-conductance response (value: amplitude)",
 }
 #: Group features, with their units.
 GROUP_FEATURES: dict[str, str] = {
-    "group.heart.bpm": "mean heart rate of wearers with a known rate, beats per minute",
-    "group.eda.arousal": "mean arousal of wearers with skin conductance, 0..1",
+    "group.heart.bpm": "mean heart rate of wearers with a good heart signal, beats per minute",
+    "group.heart.count": "wearers contributing to group.heart.bpm",
+    "group.eda.arousal": "mean arousal of wearers with a good skin-conductance signal, 0..1",
+    "group.eda.count": "wearers contributing to group.eda.arousal",
+    "group.sync": "heart-rhythm synchrony: coherence of the wearers' beat phases over 10 s, 0..1",
+    "group.sync.count": "wearers contributing to group.sync",
     "group.count": "wearers currently sending",
 }
 
@@ -41,27 +61,47 @@ class CoreSettings:
     Attributes
     ----------
     baseline_s : float
-        Seconds at the start of each wearer's signal that define their baseline.
+        Seconds at the start (or after a re-baseline) that define each wearer's baseline.
     ppg_band_hz : tuple of float
         PPG band-pass edges in hertz.
-    ppg_inverted : bool
-        True when the PPG sensors deliver an inverted waveform.
+    ppg_polarity : {"auto", "normal", "inverted"}
+        PPG waveform polarity; ``auto`` detects it per wearer.
     stale_s : float
-        A wearer who has sent nothing for this long no longer counts in the group.
+        A channel that has sent nothing for this long is in ``dropout``.
+    sync_window_s : float
+        Averaging time of the group synchrony, seconds.
     """
 
     baseline_s: float = 10.0
     ppg_band_hz: tuple[float, float] = (0.5, 5.0)
-    ppg_inverted: bool = False
+    ppg_polarity: Polarity = "auto"
     stale_s: float = 3.0
+    sync_window_s: float = 10.0
+
+
+@dataclass(slots=True)
+class _Heart:
+    detector: PpgBeatDetector | EcgBeatDetector
+    quality: ChannelQuality
+    last_arrival_s: float = -math.inf
+    last_beat_mono_s: float = math.nan  # beat time on the monotonic clock
+    baseline_bpm: list[float] = field(default_factory=list)
+    baseline_until_s: float = math.inf
+
+
+@dataclass(slots=True)
+class _Eda:
+    tracker: EdaTracker
+    quality: ChannelQuality
+    unit: str
+    last_arrival_s: float = -math.inf
+    scr_times_s: deque[float] = field(default_factory=deque)
 
 
 @dataclass(slots=True)
 class _Wearer:
-    heart: PpgBeatDetector | None = None
-    eda: EdaTracker | None = None
-    last_arrival_s: float = -math.inf
-    beat_times_s: list[float] = field(default_factory=list)
+    heart: _Heart | None = None
+    eda: _Eda | None = None
 
 
 class SignalCore:
@@ -77,64 +117,187 @@ class SignalCore:
         self.settings = settings or CoreSettings()
         self._wearers: dict[str, _Wearer] = {}
         self.ignored_blocks = 0
+        self._sync_avg = math.nan
+        self._sync_last_s = math.nan
+        self._sync_count = 0
 
     @property
     def wearers(self) -> list[str]:
         """Wearer slots seen so far, in order of first arrival."""
         return list(self._wearers)
 
+    # ---- analysis ---------------------------------------------------------------
     def process(self, block: SampleBlock) -> list[Event]:
         """Analyse one block and return the events it completed (beats go out at once)."""
         w = self._wearers.setdefault(block.wearer, _Wearer())
-        w.last_arrival_s = block.arrival_s
-        if block.signal == "ppg":
-            if w.heart is None:
-                s = self.settings
-                w.heart = PpgBeatDetector(block.sampling_rate_hz, s.ppg_band_hz, s.ppg_inverted)
-            return [
-                Event(f"{block.wearer}.heart.beat", beat.bpm, beat.time_s, beat.reported_s, block.arrival_s)
-                for beat in w.heart.process(block.times_s, block.values)
-            ]
+        values, n_bad = clean_block(block.values)
+        if block.signal in ("ppg", "ecg"):
+            return self._heart_block(block, w, values, n_bad)
         if block.signal == "eda":
-            if w.eda is None:
-                w.eda = EdaTracker(block.sampling_rate_hz, self.settings.baseline_s)
-            w.eda.process(block.times_s, block.values)
-            return []
+            return self._eda_block(block, w, values, n_bad)
         self.ignored_blocks += 1
         return []
 
+    def _heart_block(self, block: SampleBlock, w: _Wearer, values: np.ndarray, n_bad: int) -> list[Event]:
+        if w.heart is None:
+            s = self.settings
+            rate = block.sampling_rate_hz
+            detector: PpgBeatDetector | EcgBeatDetector = (
+                PpgBeatDetector(rate, s.ppg_band_hz, s.ppg_polarity) if block.signal == "ppg" else EcgBeatDetector(rate)
+            )
+            w.heart = _Heart(detector, ChannelQuality(rate))
+        h = w.heart
+        h.last_arrival_s = block.arrival_s
+        beats = h.detector.process(block.times_s, values)
+        series = h.detector.series
+        now_s = float(block.times_s[-1])
+        if h.baseline_until_s == math.inf and not h.detector.learning:
+            h.baseline_until_s = now_s + self.settings.baseline_s
+        state: State
+        if h.detector.learning:
+            state = "learning"
+        elif now_s - series.last_s > max(3.0, 2.5 * (series.median_ibi_s() if series.beats > 3 else 1.0)) and now_s - (
+            h.baseline_until_s - self.settings.baseline_s
+        ) > 3.0:
+            state = "no_contact"  # data flows but no pulse: lifted off, or not on skin
+        elif h.detector.excursion > 3.0:
+            state = "noisy"
+        else:
+            state = "ok"
+        h.quality.judge(values, n_bad, state, series.regularity())
+        events = []
+        for beat in beats:
+            h.last_beat_mono_s = block.arrival_s - (beat.reported_s - beat.time_s)
+            if math.isfinite(beat.bpm) and beat.normal and beat.time_s <= h.baseline_until_s:
+                h.baseline_bpm.append(beat.bpm)
+            if h.quality.state not in BAD_STATES:
+                events.append(Event(f"{block.wearer}.heart.beat", beat.bpm, beat.time_s, beat.reported_s, block.arrival_s))
+        return events
+
+    def _eda_block(self, block: SampleBlock, w: _Wearer, values: np.ndarray, n_bad: int) -> list[Event]:
+        if w.eda is None:
+            rate = block.sampling_rate_hz
+            floor = 0.01 if block.unit == "uS" else None
+            w.eda = _Eda(EdaTracker(rate, self.settings.baseline_s, min_amplitude=floor), ChannelQuality(rate), block.unit)
+        e = w.eda
+        e.last_arrival_s = block.arrival_s
+        scrs = e.tracker.process(block.times_s, values)
+        state: State = "ok"
+        if e.unit == "uS":
+            level = float(values.mean())
+            if level < 0.0 or level > 200.0:
+                state = "implausible"
+            elif level < 0.05:
+                state = "no_contact"
+        e.quality.judge(values, n_bad, state, 1.0)
+        events = []
+        for scr in scrs:
+            e.scr_times_s.append(scr.peak_s)
+            if e.quality.state not in BAD_STATES:
+                events.append(
+                    Event(f"{block.wearer}.eda.scr", scr.amplitude, scr.peak_s, scr.reported_s, block.arrival_s, scr.onset_s)
+                )
+        return events
+
+    def rebaseline(self, wearer: str | None = None) -> None:
+        """Learn the baseline of ``wearer`` (or everyone) again from now on."""
+        for name, w in self._wearers.items():
+            if wearer not in (None, name):
+                continue
+            if w.eda is not None:
+                w.eda.tracker.rebaseline()
+            if w.heart is not None:
+                w.heart.baseline_bpm.clear()
+                w.heart.baseline_until_s = math.inf
+
+    # ---- results ------------------------------------------------------------------
     def beat_count(self, wearer: str) -> int:
         """Number of beats detected so far for ``wearer``."""
         w = self._wearers.get(wearer)
-        return len(w.heart.beats) if w and w.heart else 0
+        return w.heart.detector.series.beats if w and w.heart else 0
 
-    def beats_s(self, wearer: str) -> np.ndarray:
-        """Detected beat times in seconds (source clock) for ``wearer``."""
-        w = self._wearers.get(wearer)
-        return np.array([b.time_s for b in w.heart.beats]) if w and w.heart else np.empty(0)
+    def states(self) -> dict[str, State]:
+        """Fault state per channel: ``{"p1.heart": "ok", "p1.eda": "flat", ...}``."""
+        out: dict[str, State] = {}
+        for name, w in self._wearers.items():
+            if w.heart is not None:
+                out[f"{name}.heart"] = w.heart.quality.state
+            if w.eda is not None:
+                out[f"{name}.eda"] = w.eda.quality.state
+        return out
 
     def features(self, now_s: float) -> dict[str, float]:
         """All current feature values by address; ``now_s`` is the monotonic time in seconds."""
         out: dict[str, float] = {}
         bpms: list[float] = []
         arousals: list[float] = []
+        phases: list[complex] = []
         present = 0
+        stale_s = self.settings.stale_s
         for name, w in self._wearers.items():
-            fresh = now_s - w.last_arrival_s <= self.settings.stale_s
-            present += fresh
+            qualities: list[float] = []
+            sending = False
             if w.heart is not None:
-                out[f"{name}.heart.bpm"] = w.heart.bpm
-                ibis = w.heart._ibis_s
-                out[f"{name}.heart.ibi"] = ibis[-1] if ibis else float("nan")
-                if fresh and math.isfinite(w.heart.bpm):
-                    bpms.append(w.heart.bpm)
+                h = w.heart
+                if now_s - h.last_arrival_s > stale_s:
+                    h.quality.state, h.quality.quality = "dropout", 0.0
+                else:
+                    sending = True
+                series = h.detector.series
+                good = h.quality.state not in BAD_STATES and h.quality.state != "learning"
+                out[f"{name}.heart.bpm"] = series.bpm
+                base = float(np.median(h.baseline_bpm)) if h.baseline_bpm else math.nan
+                out[f"{name}.heart.bpm_change"] = series.bpm - base
+                out[f"{name}.heart.ibi"] = series.ibi_s
+                out[f"{name}.heart.rmssd"] = series.rmssd_ms()
+                out[f"{name}.heart.sdnn"] = series.sdnn_ms()
+                ibi = series.median_ibi_s()
+                next_in = h.last_beat_mono_s + ibi - now_s if math.isfinite(ibi) else math.nan
+                out[f"{name}.heart.next_in"] = next_in
+                out[f"{name}.heart.quality"] = h.quality.quality
+                qualities.append(h.quality.quality)
+                if good and math.isfinite(series.bpm):
+                    bpms.append(series.bpm)
+                if good and math.isfinite(ibi) and math.isfinite(h.last_beat_mono_s):
+                    phases.append(cmath.exp(2j * math.pi * ((now_s - h.last_beat_mono_s) / ibi % 1.0)))
             if w.eda is not None:
-                out[f"{name}.eda.scl"] = w.eda.scl
-                out[f"{name}.eda.phasic"] = w.eda.phasic
-                out[f"{name}.eda.arousal"] = w.eda.arousal
-                if fresh:
-                    arousals.append(w.eda.arousal)
-        out["group.heart.bpm"] = float(np.mean(bpms)) if bpms else float("nan")
-        out["group.eda.arousal"] = float(np.mean(arousals)) if arousals else float("nan")
+                e = w.eda
+                if now_s - e.last_arrival_s > stale_s:
+                    e.quality.state, e.quality.quality = "dropout", 0.0
+                else:
+                    sending = True
+                while e.scr_times_s and e.scr_times_s[0] < e.scr_times_s[-1] - 60.0:
+                    e.scr_times_s.popleft()
+                out[f"{name}.eda.scl"] = e.tracker.scl
+                out[f"{name}.eda.phasic"] = e.tracker.phasic
+                out[f"{name}.eda.arousal"] = e.tracker.arousal
+                out[f"{name}.eda.scr_rate"] = float(len(e.scr_times_s))
+                out[f"{name}.eda.quality"] = e.quality.quality
+                qualities.append(e.quality.quality)
+                if e.quality.state not in BAD_STATES:
+                    arousals.append(e.tracker.arousal)
+            out[f"{name}.quality"] = max(qualities, default=0.0)
+            present += sending
+        out["group.heart.bpm"] = float(np.mean(bpms)) if bpms else math.nan
+        out["group.heart.count"] = float(len(bpms))
+        out["group.eda.arousal"] = float(np.mean(arousals)) if arousals else math.nan
+        out["group.eda.count"] = float(len(arousals))
+        out["group.sync"] = self._sync(now_s, phases)
+        out["group.sync.count"] = float(len(phases))
         out["group.count"] = float(present)
         return out
+
+    def _sync(self, now_s: float, phases: list[complex]) -> float:
+        """Kuramoto order parameter of the beat phases, averaged over ``sync_window_s``."""
+        if len(phases) < 2:
+            self._sync_avg, self._sync_last_s = math.nan, now_s
+            return math.nan
+        r = abs(sum(phases) / len(phases))
+        if math.isnan(self._sync_avg) or math.isnan(self._sync_last_s):
+            self._sync_avg = r
+        else:
+            dt = max(0.0, now_s - self._sync_last_s)
+            a = 1.0 - math.exp(-dt / self.settings.sync_window_s)
+            self._sync_avg += a * (r - self._sync_avg)
+        self._sync_last_s = now_s
+        return self._sync_avg

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -21,6 +22,8 @@ class Event:
         Source-clock time in seconds of the newest sample when the event was emitted.
     arrival_s : float
         Monotonic time in seconds at which the block that confirmed the event arrived.
+    onset_s : float
+        For a skin-conductance response: when its rise began (``nan`` otherwise).
     """
 
     address: str
@@ -28,6 +31,7 @@ class Event:
     time_s: float
     reported_s: float
     arrival_s: float
+    onset_s: float = math.nan
 
     @property
     def wearer(self) -> str:

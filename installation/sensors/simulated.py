@@ -102,9 +102,10 @@ class SimulatedWearer:
         beats = np.asarray(self.beats_s)
         near = beats[(beats > times_s[0] - 1.5) & (beats < times_s[-1] + 1.0)]
         dt = times_s[:, None] - near[None, :]
-        wave = np.exp(-0.5 * (dt / 0.075) ** 2) + 0.4 * np.exp(-0.5 * ((dt - 0.3) / 0.09) ** 2)
-        # Slow rise from the diastolic minimum: a skewed pulse, not a bare Gaussian.
-        wave += 0.25 * np.exp(-0.5 * ((dt + 0.12) / 0.12) ** 2)
+        # A pulse rises steeply to the systolic peak and decays slowly, with a
+        # small dicrotic wave on the way down.
+        width = np.where(dt < 0.0, 0.06, 0.16)
+        wave = np.exp(-0.5 * (dt / width) ** 2) + 0.2 * np.exp(-0.5 * ((dt - 0.3) / 0.06) ** 2)
         signal = wave.sum(axis=1)
         drift = 0.15 * np.sin(2.0 * math.pi * 0.05 * times_s)
         noise = self.rng.normal(0.0, 0.02, size=times_s.shape)

@@ -1,0 +1,109 @@
+"""Signal quality and faults of one channel, judged block by block.
+
+States, worst first: ``dropout`` (nothing arrives), ``flat`` (the sensor is
+stuck or unplugged from its amplifier), ``saturated`` (railing at the converter's
+limit), ``no_contact`` (lifted off: no pulse, or no skin conductance),
+``implausible`` (values no body makes: NaN, infinity, negative conductance),
+``noisy`` (motion), ``learning`` (too early to tell) and ``ok``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Literal
+
+import numpy as np
+
+State = Literal["ok", "learning", "noisy", "implausible", "no_contact", "saturated", "flat", "dropout"]
+#: States in which a channel must not drive the show.
+BAD_STATES: frozenset[str] = frozenset({"implausible", "no_contact", "saturated", "flat", "dropout"})
+
+
+def clean_block(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Replace non-finite samples by the previous finite one; return the block and how many were bad."""
+    bad = ~np.isfinite(values)
+    n_bad = int(bad.sum())
+    if not n_bad:
+        return values, 0
+    x = values.astype(float).copy()
+    good = np.flatnonzero(~bad)
+    if good.size == 0:
+        return np.zeros_like(x), n_bad
+    idx = np.maximum.accumulate(np.where(bad, 0, np.arange(x.size)))
+    idx[: good[0]] = good[0]
+    return x[idx], n_bad
+
+
+class ChannelQuality:
+    """Running quality (0..1) and fault state of one channel.
+
+    Parameters
+    ----------
+    sampling_rate_hz : float
+        Nominal sampling rate in hertz.
+    window_s : float
+        Seconds of history the flat-line and saturation tests look at.
+    """
+
+    def __init__(self, sampling_rate_hz: float, window_s: float = 2.0) -> None:
+        self.sampling_rate_hz = sampling_rate_hz
+        self.window_s = window_s
+        self._values: deque[np.ndarray] = deque()
+        self._count = 0
+        self._span_max = -math.inf
+        self._span_min = math.inf
+        self.state: State = "learning"
+        self.quality = 0.0
+        self.bad_samples = 0
+
+    def _remember(self, values: np.ndarray) -> np.ndarray:
+        self._values.append(values)
+        self._count += values.size
+        limit = max(8, int(self.window_s * self.sampling_rate_hz))
+        while self._count - self._values[0].size >= limit:
+            self._count -= self._values.popleft().size
+        return np.concatenate(self._values)
+
+    def judge(self, values: np.ndarray, n_bad: int, signal_state: State, signal_quality: float) -> State:
+        """Judge one block.
+
+        Parameters
+        ----------
+        values : numpy.ndarray
+            The block (already cleaned of non-finite samples).
+        n_bad : int
+            Non-finite samples that were in the block.
+        signal_state : State
+            The analyser's own verdict (``ok``, ``learning``, ``no_contact``, ``noisy``, ``implausible``).
+        signal_quality : float
+            The analyser's own 0..1 quality (beat regularity, for hearts).
+        """
+        self.bad_samples += n_bad
+        recent = self._remember(values)
+        self._span_max = max(self._span_max, float(values.max()))
+        self._span_min = min(self._span_min, float(values.min()))
+        full = self._count >= max(8, int(0.9 * self.window_s * self.sampling_rate_hz))
+        level = max(abs(float(recent.mean())), 1e-12)
+        state: State
+        if full and float(np.ptp(recent)) <= 1e-7 * level:
+            state = "flat"
+        elif full and self._railing(recent):
+            state = "saturated"
+        elif n_bad > values.size // 2:
+            state = "implausible"
+        else:
+            state = signal_state
+        target = 0.0 if state in BAD_STATES or state == "learning" else signal_quality * (0.4 if state == "noisy" else 1.0)
+        self.quality += 0.3 * (target - self.quality)
+        if state in BAD_STATES:
+            self.quality = min(self.quality, 0.2)
+        self.state = state
+        return state
+
+    def _railing(self, recent: np.ndarray) -> bool:
+        """True when much of the window sits exactly on the largest or smallest value ever seen."""
+        at_top = recent >= self._span_max
+        at_bottom = recent <= self._span_min
+        share = max(float(at_top.mean()), float(at_bottom.mean()))
+        return share > 0.2 and self._span_max > self._span_min

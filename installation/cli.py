@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import math
 import signal
 import sys
 import threading
@@ -13,11 +15,14 @@ from types import FrameType
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from installation import __version__
 from installation.config import ConfigError, load_show
+from installation.dsp.core import CoreSettings
 from installation.launch import LaunchOptions, Summary, finite_or_dash, perform
+from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
 from installation.session import SessionError
 from installation.sound.engine import SoundError
 
@@ -59,7 +64,47 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="play a show with the sources named in its show file")
     run.add_argument("show", type=Path, help="show file")
     _add_show_options(run)
+    a = sub.add_parser("analyze", help="replay a recording (CSV time_s,value) through the live signal core")
+    a.add_argument("file", type=Path, help="CSV file with header time_s,value (may be .gz)")
+    a.add_argument("--signal", required=True, choices=["ecg", "ppg", "eda"], help="what the recording holds")
+    a.add_argument("--out", type=Path, help="write the events CSV here (default: standard output, unless --json)")
+    a.add_argument("--json", action="store_true", help="print a one-line JSON summary on standard output")
+    a.add_argument("--block-ms", type=float, default=20.0, help="milliseconds of signal per block, as it would arrive (default 20)")
+    a.add_argument("--polarity", choices=["auto", "normal", "inverted"], default="auto", help="PPG waveform polarity")
+    a.add_argument("--unit", default="", help="unit of the values, e.g. uS for calibrated skin conductance")
     return parser
+
+
+def analyze(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony analyze``: replay a recording through the live core and write its events."""
+    try:
+        times_s, values = load_recording(args.file)
+    except RecordingError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    if args.block_ms <= 0:
+        errors.print("[red]error:[/red] --block-ms must be positive")
+        return 2
+    settings = CoreSettings(ppg_polarity=args.polarity)
+    with Progress(TextColumn("analysing"), BarColumn(), TaskProgressColumn(), console=errors, transient=True,
+                  disable=not errors.is_terminal) as bar:
+        task = bar.add_task("analyse", total=times_s.size)
+        analysis = analyze_recording(times_s, values, args.signal, args.block_ms / 1000.0, args.unit, settings,
+                                     progress=lambda done, _total: bar.update(task, completed=done))
+    header = ",".join(EVENT_COLUMNS[args.signal])
+    lines = [header] + [",".join(f"{v:.4f}" if math.isfinite(v) else "" for v in row) for row in event_rows(analysis, args.signal)]
+    text = "\n".join(lines) + "\n"
+    if args.out is not None:
+        try:
+            args.out.write_text(text)
+        except OSError as exc:
+            errors.print(f"[red]error:[/red] cannot write {escape(str(args.out))}: {escape(exc.strerror or str(exc))}")
+            return 1
+    elif not args.json:
+        sys.stdout.write(text)
+    if args.json:
+        sys.stdout.write(json.dumps(summarize(analysis, args.signal, times_s)) + "\n")
+    return 0
 
 
 def print_summary(console: Console, s: Summary) -> None:
@@ -94,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(message)s",
         handlers=[RichHandler(console=errors, show_path=False)],
     )
+    if args.command == "analyze":
+        return analyze(args, console, errors)
     show_path = args.show or default_show_path()
     try:
         show = load_show(show_path)

@@ -9,6 +9,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
@@ -94,20 +95,71 @@ def analyze_recording(
     block_s: float = 0.02,
     unit: str = "",
     settings: CoreSettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Analysis:
     """Feed a recording through :class:`SignalCore` in live-sized blocks.
 
     Blocks hold ``block_s`` seconds of samples; each is stamped as arriving at
-    its last sample's time, so ``reported_s`` is in recording time.
+    its last sample's time, so ``reported_s`` is in recording time. ``progress``
+    is called now and then with (samples done, samples in all).
     """
     rate_hz = nominal_rate_hz(times_s)
     core = SignalCore(settings)
     step = max(1, int(round(block_s * rate_hz)))
     out = Analysis(sampling_rate_hz=rate_hz, samples=int(times_s.size))
+    report_every = max(step, times_s.size // 100)
     started = time.perf_counter()
     for i in range(0, times_s.size, step):
         t, v = times_s[i : i + step], values[i : i + step]
         block = SampleBlock("p1", signal, t, v, unit, float(t[-1]), rate_hz)
         out.events.extend(core.process(block))
+        if progress is not None and i % report_every < step:
+            progress(min(i + step, times_s.size), times_s.size)
     out.processing_s = time.perf_counter() - started
+    if progress is not None:
+        progress(times_s.size, times_s.size)
     return out
+
+
+#: CSV header of ``analyze`` output, by signal.
+EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ecg": ("time_s", "reported_s", "bpm"),
+    "ppg": ("time_s", "reported_s", "bpm"),
+    "eda": ("onset_s", "peak_s", "amplitude", "reported_s"),
+}
+
+
+def event_rows(analysis: Analysis, signal: SignalKind) -> list[tuple[float, ...]]:
+    """One row per beat (ecg, ppg) or per skin-conductance response (eda), as in ``EVENT_COLUMNS``."""
+    if signal == "eda":
+        return [(e.onset_s, e.time_s, e.value, e.reported_s) for e in analysis.events if e.address.endswith(".eda.scr")]
+    return [(e.time_s, e.reported_s, e.value) for e in analysis.events if e.address.endswith(".heart.beat")]
+
+
+def summarize(analysis: Analysis, signal: SignalKind, times_s: np.ndarray) -> dict[str, Any]:
+    """The one-line JSON summary of ``analyze``."""
+    rows = event_rows(analysis, signal)
+    duration_s = float(times_s[-1] - times_s[0])
+    if signal == "eda":
+        delays = [r[3] - r[1] for r in rows]
+        rate: dict[str, Any] = {"scr_per_min": len(rows) / duration_s * 60.0 if duration_s > 0 else None}
+    else:
+        delays = [r[1] - r[0] for r in rows]
+        bpm = [r[2] for r in rows if math.isfinite(r[2])]
+        rate = {"mean_bpm": float(np.mean(bpm)) if bpm else None}
+
+    def rounded(x: float | None, digits: int = 4) -> float | None:
+        return None if x is None or not math.isfinite(x) else round(float(x), digits)
+
+    return {
+        "signal": signal,
+        "count": len(rows),
+        **{k: rounded(v, 2) for k, v in rate.items()},
+        "delay_mean_s": rounded(float(np.mean(delays))) if delays else None,
+        "delay_median_s": rounded(float(np.median(delays))) if delays else None,
+        "samples": analysis.samples,
+        "duration_s": rounded(duration_s, 3),
+        "sampling_rate_hz": rounded(analysis.sampling_rate_hz, 3),
+        "processing_s": rounded(analysis.processing_s),
+        "us_per_sample": rounded(analysis.processing_s / analysis.samples * 1e6, 3) if analysis.samples else None,
+    }

@@ -87,6 +87,7 @@ class _Heart:
     last_beat_mono_s: float = math.nan  # beat time on the monotonic clock
     baseline_bpm: list[float] = field(default_factory=list)
     baseline_until_s: float = math.inf
+    noisy_until_s: float = -math.inf
 
 
 @dataclass(slots=True)
@@ -151,6 +152,8 @@ class SignalCore:
         beats = h.detector.process(block.times_s, values)
         series = h.detector.series
         now_s = float(block.times_s[-1])
+        if h.detector.excursion > 2.5:
+            h.noisy_until_s = now_s + 1.5  # motion: far larger swings than a pulse makes
         if h.baseline_until_s == math.inf and not h.detector.learning:
             h.baseline_until_s = now_s + self.settings.baseline_s
         state: State
@@ -160,7 +163,7 @@ class SignalCore:
             h.baseline_until_s - self.settings.baseline_s
         ) > 3.0:
             state = "no_contact"  # data flows but no pulse: lifted off, or not on skin
-        elif h.detector.excursion > 3.0:
+        elif now_s < h.noisy_until_s:
             state = "noisy"
         else:
             state = "ok"

@@ -111,6 +111,7 @@ class EdaTracker:
         """Start learning the resting level again from the next sample."""
         self._baseline_from_s = None
         self._baseline_sum, self._baseline_n = 0.0, 0
+        self._floor = None  # responses are measured from the present level on
 
     def process(self, times_s: np.ndarray, values: np.ndarray) -> list[Scr]:
         """Feed one block of samples; return the responses it confirmed."""

@@ -86,12 +86,12 @@ class ChannelQuality:
         full = self._count >= max(8, int(0.9 * self.window_s * self.sampling_rate_hz))
         level = max(abs(float(recent.mean())), 1e-12)
         state: State
-        if full and float(np.ptp(recent)) <= 1e-7 * level:
+        if n_bad > values.size // 2:
+            state = "implausible"
+        elif full and float(np.ptp(recent)) <= 1e-7 * level:
             state = "flat"
         elif full and self._railing(recent):
             state = "saturated"
-        elif n_bad > values.size // 2:
-            state = "implausible"
         else:
             state = signal_state
         target = 0.0 if state in BAD_STATES or state == "learning" else signal_quality * (0.4 if state == "noisy" else 1.0)

@@ -85,7 +85,10 @@ class BeatSeries:
         known = not math.isnan(median_s)
         if self.reject_short and known and ibi_s < 0.6 * median_s:
             self._odd_in_row += 1
-            return None
+            if self._odd_in_row < 4:
+                return None
+            self._recent.clear()  # four in a row: the heart really sped up
+            median_s, known = math.nan, False
         first = math.isinf(ibi_s)
         normal = first or (ibi_s <= MAX_IBI_S and (not known or 0.7 * median_s <= ibi_s <= 1.4 * median_s))
         if first:

@@ -1,0 +1,137 @@
+"""The signal core: routing, feature addresses, faults that fade a wearer out, group features."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from installation.clock import FakeClock
+from installation.dsp.core import GROUP_FEATURES, WEARER_FEATURES, CoreSettings, SignalCore
+from installation.sensors.base import SampleBlock
+from installation.sensors.simulated import SimulatedAudience
+
+
+def run_audience(count: int, seconds: float, core: SignalCore | None = None, seed: int = 2):
+    clock = FakeClock()
+    core = core or SignalCore(CoreSettings(baseline_s=5.0))
+    audience = SimulatedAudience(count, seed=seed, clock=clock)
+    events = []
+    with audience:
+        while clock.now_s() < seconds:
+            for block in audience.read(0.05):
+                events += core.process(block)
+    return core, audience, clock, events
+
+
+def test_every_wearer_gets_every_feature() -> None:
+    core, _, clock, events = run_audience(3, 30.0)
+    features = core.features(clock.now_s())
+    for wearer in ("p1", "p2", "p3"):
+        for name in WEARER_FEATURES:
+            assert f"{wearer}.{name}" in features, name
+        assert features[f"{wearer}.quality"] > 0.9
+        assert 40 < features[f"{wearer}.heart.bpm"] < 120
+        assert 0.0 <= features[f"{wearer}.eda.arousal"] <= 1.0
+        assert -1.0 < features[f"{wearer}.heart.next_in"] < 1.5
+        assert math.isfinite(features[f"{wearer}.heart.rmssd"])
+    for name in GROUP_FEATURES:
+        assert name in features
+    assert features["group.count"] == 3 and features["group.heart.count"] == 3 and features["group.sync.count"] == 3
+    assert 0.0 <= features["group.sync"] <= 1.0
+    kinds = {e.address.split(".", 1)[1] for e in events}
+    assert kinds == {"heart.beat", "eda.scr"}
+    assert all(e.reported_s >= e.time_s for e in events)
+
+
+def test_silent_wearer_drops_out() -> None:
+    core, audience, clock, _ = run_audience(2, 20.0)
+    clock.advance_s(5.0)  # nothing arrives for 5 s
+    features = core.features(clock.now_s())
+    assert features["p1.quality"] == 0.0 and features["p2.quality"] == 0.0
+    assert features["group.count"] == 0 and features["group.heart.count"] == 0
+    assert math.isnan(features["group.heart.bpm"])
+    assert core.states()["p1.heart"] == "dropout"
+
+
+def blocks(wearer: str, signal: str, values: np.ndarray, rate_hz: float, unit: str, clock: FakeClock, start_s: float = 0.0):
+    step = max(1, int(rate_hz * 0.02))
+    for i in range(0, values.size, step):
+        v = values[i : i + step]
+        t = start_s + np.arange(i, i + v.size) / rate_hz
+        clock.advance_s(v.size / rate_hz)
+        yield SampleBlock(wearer, signal, t, v, unit, clock.now_s(), rate_hz)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fault", "state"),
+    [("flat", "flat"), ("lifted", "no_contact"), ("nan", "implausible"), ("rail", "saturated")],
+)
+def test_faulty_heart_sensor_goes_quiet(fault: str, state: str) -> None:
+    core, audience, clock, _ = run_audience(1, 20.0)
+    n = 1000  # 10 s at 100 Hz
+    t = 20.0 + np.arange(n) / 100.0
+    x = audience.wearers[0].ppg(t)
+    if fault == "flat":
+        x = np.full(n, 700.0)
+    elif fault == "lifted":
+        x = 300.0 + np.random.default_rng(1).normal(0, 1.0, n)  # ambient light, no pulse
+    elif fault == "nan":
+        x = np.full(n, np.nan)
+    elif fault == "rail":
+        x = np.minimum((x - 512.0) * 8 + 512.0, 1023.0)
+    events = []
+    for block in blocks("p1", "ppg", x, 100.0, "adc", clock, start_s=20.0):
+        events += core.process(block)
+    assert core.states()["p1.heart"] == state
+    late = [e for e in events if e.address == "p1.heart.beat" and e.time_s > 25.0]
+    assert not late, "a faulty sensor must not drive the show"
+    assert core.features(clock.now_s())["p1.heart.quality"] <= 0.2
+
+
+def test_eda_contact_and_plausibility() -> None:
+    core = SignalCore()
+    clock = FakeClock()
+    open_circuit = 0.01 + np.random.default_rng(0).normal(0, 0.002, 250)  # electrodes off the skin
+    for block in blocks("p1", "eda", open_circuit, 25.0, "uS", clock):
+        core.process(block)
+    assert core.states()["p1.eda"] == "no_contact"
+    for block in blocks("p2", "eda", -3.0 + np.random.default_rng(1).normal(0, 0.01, 250), 25.0, "uS", clock):
+        core.process(block)
+    assert core.states()["p2.eda"] == "implausible"
+
+
+def test_rebaseline_makes_the_present_level_the_new_rest() -> None:
+    core = SignalCore(CoreSettings(baseline_s=5.0))
+    clock = FakeClock()
+    for block in blocks("p1", "eda", np.full(500, 5.0), 25.0, "uS", clock):
+        core.process(block)
+    for block in blocks("p1", "eda", np.full(500, 7.0), 25.0, "uS", clock, start_s=20.0):
+        core.process(block)
+    assert core.features(clock.now_s())["p1.eda.arousal"] > 0.9
+    core.rebaseline("p1")
+    for block in blocks("p1", "eda", np.full(500, 7.0), 25.0, "uS", clock, start_s=40.0):
+        core.process(block)
+    assert core.features(clock.now_s())["p1.eda.arousal"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_synchrony_high_for_locked_hearts_low_for_free_ones() -> None:
+    def sync(periods: list[float]) -> float:
+        core = SignalCore()
+        clock = FakeClock()
+        rate = 100.0
+        t = np.arange(0, 40 * rate) / rate
+        waves = [np.exp(-0.5 * (((t + 0.05) % p - 0.05) / 0.05) ** 2) for p in periods]
+        values = {f"p{i + 1}": w for i, w in enumerate(waves)}
+        step = 2
+        for i in range(0, t.size, step):
+            clock.advance_s(step / rate)
+            for name, w in values.items():
+                core.process(SampleBlock(name, "ppg", t[i : i + step], w[i : i + step], "adc", clock.now_s(), rate))
+            if i % 10 == 0:
+                features = core.features(clock.now_s())
+        return features["group.sync"]
+
+    assert sync([0.8, 0.8, 0.8, 0.8]) > 0.9
+    assert sync([0.8, 0.63, 0.71, 0.93]) < 0.6

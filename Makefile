@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: rehearse test install clean
+.PHONY: rehearse test bench install clean
 
 install: $(STAMP)
 
@@ -22,6 +22,12 @@ rehearse: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks print figures (accuracy on real recordings, cost per sample against
+# NeuroKit2 and HeartPy measured in the same run); they are not tests.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/core.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

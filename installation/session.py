@@ -26,6 +26,7 @@ import numpy as np
 from installation.clock import Clock, MonotonicClock
 from installation.config import Show
 from installation.dsp.core import CoreSettings, SignalCore
+from installation.dsp.quality import BAD_STATES
 from installation.mapping.mapper import Mapper
 from installation.sensors.base import SampleBlock, Source
 from installation.sound.engine import SoundEngine
@@ -136,6 +137,7 @@ class Session:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_params: dict[str, float] = {}
+        self._states: dict[str, str] = {}
         self._started = False
 
     # ---- lifecycle -------------------------------------------------------------
@@ -238,6 +240,7 @@ class Session:
             if now_s - last_features_s >= FEATURE_PERIOD_S:
                 last_features_s = now_s
                 self._apply_features(now_s)
+                self._report_faults()
             self.visuals.flush(now_s)
 
     def _analyse(self, block: SampleBlock) -> None:
@@ -249,6 +252,18 @@ class Session:
             self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)
             if event.address.endswith(".heart.beat"):
                 self.stats.beat_times_s.setdefault(event.wearer, []).append(event.time_s)
+
+    def _report_faults(self) -> None:
+        """Log each channel's move into or out of a fault state, once."""
+        for channel, state in self.core.states().items():
+            before = self._states.get(channel, "learning")
+            if state == before:
+                continue
+            self._states[channel] = state
+            if state in BAD_STATES:
+                log.warning("%s: %s (fading out)", channel, state.replace("_", " "))
+            elif before in BAD_STATES:
+                log.warning("%s: back (%s)", channel, state)
 
     def _route_trigger(self, address: str, value: float) -> None:
         sink, _, rest = address.partition(".")

@@ -9,6 +9,8 @@ Parameters (address after ``sound.``)
 --------------------------------------
 ``p*.pulse``          trigger: strike the wearer's voice; value = strength 0..1
 ``p*.tone``           0..1: the wearer's timbre, from pure to bright
+``p*.level``          0..1: the wearer's loudness (map signal quality here so a
+                      wearer whose sensor fails fades out instead of sounding noise)
 ``drone.brightness``  0..1: drone filter, dark (150 Hz) to bright (4 kHz)
 ``drone.level``       0..1: drone loudness
 ``reverb.mix``        0..1: wet/dry balance of the reverb
@@ -36,6 +38,7 @@ class EcoSymphony(Patch):
     PARAMETERS = {
         "p*.pulse": "trigger",
         "p*.tone": "continuous",
+        "p*.level": "continuous",
         "drone.brightness": "continuous",
         "drone.level": "continuous",
         "reverb.mix": "continuous",
@@ -51,13 +54,14 @@ class EcoSymphony(Patch):
             freq_hz = root_hz * 2.0 * PENTATONIC[i % 5] * 2 ** (i // 5 % 3)
             trig = pyo.Trig().stop()  # fires only when a beat plays it
             strength = pyo.Sig(0.5)
-            env = pyo.TrigEnv(trig, table=self._env_table, dur=1.1, mul=strength)
+            level = pyo.SigTo(1.0, time=0.8, init=1.0)
+            env = pyo.TrigEnv(trig, table=self._env_table, dur=1.1, mul=strength * level)
             tone = pyo.SigTo(0.3, time=0.3, init=0.3)
             body = pyo.SineLoop(freq=freq_hz, feedback=tone * 0.12, mul=env * 0.5)
             shimmer = pyo.Sine(freq=freq_hz * 3.01, mul=env * env * tone * 0.12)
             pan = pyo.Pan(body + shimmer, outs=2, pan=(i + 0.5) / n, spread=0.3)
             panned.append(pan)
-            self._voices[wearer] = {"trig": trig, "strength": strength, "env": env, "tone": tone,
+            self._voices[wearer] = {"trig": trig, "strength": strength, "level": level, "env": env, "tone": tone,
                                     "body": body, "shimmer": shimmer, "pan": pan}
         self._brightness = pyo.SigTo(0.3, time=0.8, init=0.3)
         self._level = pyo.SigTo(0.5, time=0.8, init=0.5)
@@ -81,8 +85,8 @@ class EcoSymphony(Patch):
         else:
             wearer, _, name = address.partition(".")
             voice = self._voices.get(wearer)
-            if voice is not None and name == "tone":
-                voice["tone"].setValue(min(1.0, max(0.0, value)))
+            if voice is not None and name in ("tone", "level"):
+                voice[name].setValue(min(1.0, max(0.0, value)))
 
     def trigger(self, address: str, value: float) -> None:
         wearer, _, name = address.partition(".")

@@ -9,6 +9,8 @@ Parameters (address after ``visual.``)
 ``p*.pulse``  trigger: the organism flares (value = strength 0..1) and fades
 ``p*.hue``    0..1: colour on the colour wheel (0.5 teal, 0.8 violet, 0.95 rose)
 ``p*.glow``   0..1: resting brightness
+``p*.presence`` 0..1: how much the organism is there at all (map signal quality
+              here: a wearer whose sensor fails fades away)
 ``bloom``     0..1: ambient glow of the whole field
 """
 
@@ -36,6 +38,8 @@ class Organism:
     y: float
     hue: float = 0.5
     glow: float = 0.6
+    presence: float = 1.0
+    presence_shown: float = 1.0
     pulse: float = 0.0
     phase: float = 0.0
     hue_shown: float = 0.5
@@ -83,6 +87,7 @@ class BioluminescentScene:
         "p*.pulse": "trigger",
         "p*.hue": "continuous",
         "p*.glow": "continuous",
+        "p*.presence": "continuous",
         "bloom": "continuous",
     }
 
@@ -128,6 +133,8 @@ class BioluminescentScene:
             o.hue = value % 1.0
         elif name == "glow":
             o.glow = min(1.0, max(0.0, value))
+        elif name == "presence":
+            o.presence = min(1.0, max(0.0, value))
 
     def trigger(self, address: str, value: float) -> None:
         """Fire a trigger (``p1.pulse``) with strength ``value`` 0..1."""
@@ -144,6 +151,7 @@ class BioluminescentScene:
         for o in self.organisms.values():
             o.pulse *= decay
             o.glow_shown += (o.glow - o.glow_shown) * ease
+            o.presence_shown += (o.presence - o.presence_shown) * ease
             dh = (o.hue - o.hue_shown + 0.5) % 1.0 - 0.5
             o.hue_shown = (o.hue_shown + dh * ease) % 1.0
         self._spores[:, 1] -= dt_s * (0.01 + 0.02 * self._spores[:, 2])
@@ -172,9 +180,11 @@ class BioluminescentScene:
         for sx, sy, _ in self._spores:
             surface.blit(spore, (int(sx * w) - spark_r, int(sy * h) - spark_r), special_flags=add)
         for o in self.organisms.values():
-            level = 0.25 + 0.5 * o.glow_shown + 0.6 * o.pulse
+            if o.presence_shown < 0.01:
+                continue
+            level = (0.25 + 0.5 * o.glow_shown + 0.6 * o.pulse) * o.presence_shown
             breath = 1.0 + 0.04 * math.sin(0.6 * self.time_s + o.phase)
-            haze = self._tint(self._haze, o.hue_shown, 0.15 + 0.25 * self.bloom + 0.2 * o.pulse, key=2)
+            haze = self._tint(self._haze, o.hue_shown, (0.15 + 0.25 * self.bloom + 0.2 * o.pulse) * o.presence_shown, key=2)
             hr = haze.get_width() // 2
             surface.blit(haze, (int(o.x) - hr, int(o.y) - hr), special_flags=add)
             reach = 0.09 * self.unit_px * breath * (1.0 + 0.35 * o.pulse)
@@ -188,6 +198,6 @@ class BioluminescentScene:
             core = self._tint(self._core, o.hue_shown, min(1.0, level), key=0)
             cr = core.get_width() // 2
             surface.blit(core, (int(o.x) - cr, int(o.y) - cr), special_flags=add)
-            if o.pulse > 0.05:
-                flare = self._tint(self._core, (o.hue_shown + 0.08) % 1.0, o.pulse, key=0)
+            if o.pulse * o.presence_shown > 0.05:
+                flare = self._tint(self._core, (o.hue_shown + 0.08) % 1.0, o.pulse * o.presence_shown, key=0)
                 surface.blit(flare, (int(o.x) - cr, int(o.y) - cr), special_flags=add)

@@ -123,3 +123,17 @@ def test_failing_patch_call_is_counted_not_raised(tmp_path: Path) -> None:
 def test_wav_backend_needs_a_path() -> None:
     with pytest.raises(SoundError, match="wav_path"):
         SoundEngine(load_patch(PATCH)(["p1"], {}), "wav")
+
+
+def test_level_zero_silences_a_wearer(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path, ["p1"])
+    engine.start()
+    engine.set("drone.level", 0.0)
+    engine.set("p1.level", 0.0)
+    engine.process_seconds(2.5)
+    start = engine.buffers_done * BUFFER
+    engine.trigger("p1.pulse", 1.0)
+    engine.process_seconds(0.3)
+    engine.stop()
+    x = read_wav(tmp_path / "out.wav")
+    assert np.abs(x[start : start + RATE // 5]).max() < 0.005

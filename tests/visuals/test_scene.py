@@ -91,3 +91,13 @@ def test_unknown_wearer_is_ignored() -> None:
     scene.set("p9.hue", 0.1)
     scene.set("p1.unknown", 3.0)
     frame(scene)
+
+
+def test_absent_wearer_fades_to_the_background() -> None:
+    scene = settled()
+    lit = region(frame(scene), scene, "p2").mean()
+    scene.set("p2.presence", 0.0)
+    scene.trigger("p2.pulse", 1.0)  # even a beat does not light a wearer who is not there
+    scene.update(4.0)
+    gone = region(frame(scene), scene, "p2").mean()
+    assert gone < 0.3 * lit

@@ -1,0 +1,169 @@
+"""Benchmark of the signal core: accuracy on real recordings and cost per sample.
+
+    python benchmarks/core.py [--data DIR] [--json]
+
+Accuracy: every ECG / PPG / EDA record in DIR (the team's shared data set when it
+is beside the repository, else tests/data) replayed through the live core in
+20 ms blocks and scored against its reference (beats within 100 ms, SCR peaks
+within 1 s; scoring starts after 5 s of learning).
+
+Cost: 32 simulated wearers (PPG at 100 Hz + EDA at 32 Hz) fed in 20 ms blocks
+through one SignalCore, against NeuroKit2 ``ecg_process`` and HeartPy ``process``
+(offline, whole-minute) on the same minute of signal, measured in the same run.
+Needs the bench extra: ``pip install -e '.[bench]'`` (``make bench`` does it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from installation.dsp.core import SignalCore
+from installation.dsp.scoring import match_events
+from installation.recordings import analyze_recording, load_recording
+from installation.sensors.base import SampleBlock
+from installation.sensors.simulated import SimulatedWearer, WearerProfile
+
+REPO = Path(__file__).resolve().parent.parent
+TARGETS = {"ecg": "sens and PPV >= 99.5 %, delay median <= 250 ms, SD <= 20 ms",
+           "ppg": "F1 >= 98 % at rest", "eda": "all reference SCRs within 1 s, <= 10 % extra"}
+
+
+def default_data_dir() -> Path:
+    shared = REPO.parent / "shared" / "data"
+    return shared if shared.is_dir() else REPO / "tests" / "data"
+
+
+def find(data: Path, stem: str) -> Path | None:
+    for suffix in (".csv", ".csv.gz"):
+        if (data / f"{stem}{suffix}").is_file():
+            return data / f"{stem}{suffix}"
+    return None
+
+
+def accuracy(data: Path) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for path in sorted(data.glob("*.csv*")):
+        stem = path.name.split(".csv")[0]
+        if "." in stem:
+            continue  # a reference file
+        signal = stem.split("_")[0]
+        if signal not in ("ecg", "ppg", "eda"):
+            continue
+        t, v = load_recording(path)
+        analysis = analyze_recording(t, v, signal)  # type: ignore[arg-type]
+        row: dict[str, object] = {"record": stem, "signal": signal, "seconds": round(float(t[-1] - t[0]), 1),
+                                  "us_per_sample": round(analysis.processing_s / analysis.samples * 1e6, 2)}
+        if signal == "eda":
+            reference = data / f"{stem}.scr.csv"
+            peaks = np.array([e.time_s for e in analysis.events if e.address.endswith(".eda.scr")])
+            ref = np.atleast_1d(np.genfromtxt(reference, delimiter=",", names=True)["peak_s"])
+            m = match_events(peaks, ref, 1.0)
+            row |= {"found": f"{m.hits}/{m.reference}", "extra": m.extra, "extra_pct": round(100 * m.extra / max(1, m.reference), 1)}
+        else:
+            reference = data / f"{stem}.beats.csv"
+            events = [e for e in analysis.events if e.address.endswith(".heart.beat")]
+            found = np.array([e.time_s for e in events])
+            delays = np.array([e.reported_s - e.time_s for e in events])
+            m = match_events(found, np.loadtxt(reference, skiprows=1), 0.1, start_s=5.0)
+            row |= {"sensitivity": round(100 * m.sensitivity, 2), "ppv": round(100 * m.ppv, 2), "f1": round(100 * m.f1, 2),
+                    "delay_median_ms": round(1000 * float(np.median(delays)), 1), "delay_sd_ms": round(1000 * float(np.std(delays)), 1)}
+        rows.append(row)
+    return rows
+
+
+def cost(wearers: int = 32, seconds: float = 60.0, block_s: float = 0.02) -> dict[str, float]:
+    """Microseconds per sample per channel of the live core, fed like a live rehearsal."""
+    ppg_hz, eda_hz = 100.0, 32.0
+    streams = []
+    for i in range(wearers):
+        w = SimulatedWearer(WearerProfile(f"p{i + 1}", 60.0 + i % 30), np.random.default_rng(i))
+        tp = np.arange(0.0, seconds, 1.0 / ppg_hz)
+        te = np.arange(0.0, seconds, 1.0 / eda_hz)
+        streams.append((f"p{i + 1}", tp, w.ppg(tp), te, w.eda(te)))
+    core = SignalCore()
+    blocks = []
+    n_blocks = int(seconds / block_s)
+    for k in range(n_blocks):
+        lo, hi = k * block_s, (k + 1) * block_s
+        for name, tp, xp, te, xe in streams:
+            for signal, t, x, rate in (("ppg", tp, xp, ppg_hz), ("eda", te, xe, eda_hz)):
+                i0, i1 = np.searchsorted(t, [lo, hi])
+                if i1 > i0:
+                    blocks.append(SampleBlock(name, signal, t[i0:i1], x[i0:i1], "adc" if signal == "ppg" else "uS", hi, rate))
+    samples = sum(b.values.size for b in blocks)
+    started = time.perf_counter()
+    for b in blocks:
+        core.process(b)
+    elapsed = time.perf_counter() - started
+    return {"wearers": wearers, "samples": samples, "seconds_of_signal": seconds, "processing_s": round(elapsed, 4),
+            "us_per_sample": round(elapsed / samples * 1e6, 3), "core_share_of_one_cpu": round(elapsed / seconds, 4)}
+
+
+def baselines(data: Path) -> dict[str, float]:
+    """NeuroKit2 ecg_process and HeartPy process on one minute, microseconds per sample."""
+    out: dict[str, float] = {}
+    ecg = find(data, "ecg_bsnb_5min_1000hz") or find(data, "ecg_bsnb_5min_1000hz_120s")
+    ppg = find(data, "ppg_heartpy_data3")
+    try:
+        import heartpy
+        import neurokit2 as nk
+    except ImportError as exc:
+        print(f"(baselines skipped: {exc}; install with pip install -e '.[bench]')", file=sys.stderr)
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if ecg is not None:
+            t, v = load_recording(ecg)
+            minute = v[t < 60.0]
+            started = time.perf_counter()
+            nk.ecg_process(minute, sampling_rate=1000)
+            out["neurokit2_ecg_process_us_per_sample"] = round((time.perf_counter() - started) / minute.size * 1e6, 3)
+            started = time.perf_counter()
+            analysis = analyze_recording(t[t < 60.0], minute, "ecg")
+            out["ours_ecg_same_minute_us_per_sample"] = round(analysis.processing_s / minute.size * 1e6, 3)
+            del started
+        if ppg is not None:
+            t, v = load_recording(ppg)
+            minute = v[t < 60.0]
+            started = time.perf_counter()
+            heartpy.process(minute, sample_rate=100.42)
+            out["heartpy_process_us_per_sample"] = round((time.perf_counter() - started) / minute.size * 1e6, 3)
+            analysis = analyze_recording(t[t < 60.0], minute, "ppg")
+            out["ours_ppg_same_minute_us_per_sample"] = round(analysis.processing_s / minute.size * 1e6, 3)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=None, help="folder of recordings (default: shared data, else tests/data)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    args = parser.parse_args()
+    data = args.data or default_data_dir()
+    result = {"data": data.name, "accuracy": accuracy(data), "cost": cost(), "baselines": baselines(data)}
+    c, b = result["cost"], result["baselines"]
+    ratios = {f"ours_live_vs_{k.split('_us')[0]}": round(c["us_per_sample"] / v, 3) for k, v in b.items() if not k.startswith("ours")}
+    result["ratios"] = ratios
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"accuracy on {data} (targets: {TARGETS})")
+    for row in result["accuracy"]:
+        print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    print(f"cost, live core, {c['wearers']} wearers PPG 100 Hz + EDA 32 Hz in 20 ms blocks: "
+          f"{c['us_per_sample']} us/sample/channel ({100 * c['core_share_of_one_cpu']:.1f} % of one core); target <= 1 us")
+    for k, v in b.items():
+        print(f"  {k}: {v}")
+    for k, v in ratios.items():
+        print(f"  ratio {k}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -187,7 +187,7 @@ class SignalCore:
         scrs = e.tracker.process(block.times_s, values)
         state: State = "ok"
         if e.unit == "uS":
-            level = float(values.mean())
+            level = e.tracker.scl
             if level < 0.0 or level > 200.0:
                 state = "implausible"
             elif level < 0.05:

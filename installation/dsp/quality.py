@@ -49,21 +49,46 @@ class ChannelQuality:
     def __init__(self, sampling_rate_hz: float, window_s: float = 2.0) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.window_s = window_s
-        self._values: deque[np.ndarray] = deque()
+        # Per block: (min, max, sum, count, samples at its max, samples at its min).
+        self._blocks: deque[tuple[float, float, float, int, int, int]] = deque()
         self._count = 0
         self._span_max = -math.inf
         self._span_min = math.inf
+        self._since_check = 0
+        self._check_every = max(1, int(0.2 * sampling_rate_hz))
+        self._window: State | None = None
         self.state: State = "learning"
         self.quality = 0.0
         self.bad_samples = 0
 
-    def _remember(self, values: np.ndarray) -> np.ndarray:
-        self._values.append(values)
+    def _remember(self, values: np.ndarray) -> None:
+        if values.size < 32:  # live blocks are tiny: plain Python beats numpy's call overhead
+            v = values.tolist()
+            lo, hi = min(v), max(v)
+            self._blocks.append((lo, hi, sum(v), len(v), v.count(hi), v.count(lo)))
+        else:
+            lo, hi = float(values.min()), float(values.max())
+            self._blocks.append((lo, hi, float(values.sum()), values.size, int((values == hi).sum()), int((values == lo).sum())))
         self._count += values.size
+        self._since_check += values.size
+        self._span_max = max(self._span_max, hi)
+        self._span_min = min(self._span_min, lo)
         limit = max(8, int(self.window_s * self.sampling_rate_hz))
-        while self._count - self._values[0].size >= limit:
-            self._count -= self._values.popleft().size
-        return np.concatenate(self._values)
+        while self._count - self._blocks[0][3] >= limit:
+            self._count -= self._blocks.popleft()[3]
+
+    def _window_state(self) -> State | None:
+        """Flat or saturated over the window, else None (checked a few times a second)."""
+        if self._count < max(8, int(0.9 * self.window_s * self.sampling_rate_hz)):
+            return None
+        low = min(b[0] for b in self._blocks)
+        high = max(b[1] for b in self._blocks)
+        level = max(abs(sum(b[2] for b in self._blocks) / self._count), 1e-12)
+        if high - low <= 1e-7 * level:
+            return "flat"
+        if self._railing():
+            return "saturated"
+        return None
 
     def judge(self, values: np.ndarray, n_bad: int, signal_state: State, signal_quality: float) -> State:
         """Judge one block.
@@ -80,18 +105,15 @@ class ChannelQuality:
             The analyser's own 0..1 quality (beat regularity, for hearts).
         """
         self.bad_samples += n_bad
-        recent = self._remember(values)
-        self._span_max = max(self._span_max, float(values.max()))
-        self._span_min = min(self._span_min, float(values.min()))
-        full = self._count >= max(8, int(0.9 * self.window_s * self.sampling_rate_hz))
-        level = max(abs(float(recent.mean())), 1e-12)
+        self._remember(values)
+        if self._since_check >= self._check_every:
+            self._since_check = 0
+            self._window = self._window_state()
         state: State
         if n_bad > values.size // 2:
             state = "implausible"
-        elif full and float(np.ptp(recent)) <= 1e-7 * level:
-            state = "flat"
-        elif full and self._railing(recent):
-            state = "saturated"
+        elif self._window is not None:
+            state = self._window
         else:
             state = signal_state
         target = 0.0 if state in BAD_STATES or state == "learning" else signal_quality * (0.4 if state == "noisy" else 1.0)
@@ -101,9 +123,10 @@ class ChannelQuality:
         self.state = state
         return state
 
-    def _railing(self, recent: np.ndarray) -> bool:
+    def _railing(self) -> bool:
         """True when much of the window sits exactly on the largest or smallest value ever seen."""
-        at_top = recent >= self._span_max
-        at_bottom = recent <= self._span_min
-        share = max(float(at_top.mean()), float(at_bottom.mean()))
-        return share > 0.2 and self._span_max > self._span_min
+        if self._span_max <= self._span_min:
+            return False
+        at_top = sum(b[4] for b in self._blocks if b[1] >= self._span_max)
+        at_bottom = sum(b[5] for b in self._blocks if b[0] <= self._span_min)
+        return max(at_top, at_bottom) > 0.2 * self._count

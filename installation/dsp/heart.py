@@ -24,6 +24,12 @@ from installation.dsp.rhythm import Beat, BeatSeries
 
 Polarity = Literal["auto", "normal", "inverted"]
 
+#: An ECG candidate weaker than this share of the running QRS level waits
+#: ``WEAK_WAIT`` times longer before it counts, so that a true QRS right behind a
+#: noise bump can still take its place.
+WEAK = 0.5
+WEAK_WAIT = 1.3
+
 
 class _RawHistory:
     """The last ``span_s`` seconds of a signal, for placing beats on its apex."""
@@ -156,8 +162,8 @@ class EcgBeatDetector:
     The QRS feature is the moving average of the absolute slope of a 5-20 Hz
     band-pass. A candidate opens above ``noise + 0.25 * (signal - noise)`` (running
     levels, Pan-Tompkins style) and is confirmed ``confirm_s`` after its maximum,
-    so the report delay is steady; the R peak is the apex of the 0.5-40 Hz ECG just
-    before the feature maximum.
+    so the report delay is steady; the R peak is the apex of the ECG (less its
+    baseline) just before the feature maximum.
 
     Parameters
     ----------
@@ -184,7 +190,9 @@ class EcgBeatDetector:
         self.sampling_rate_hz = sampling_rate_hz
         nyquist = sampling_rate_hz / 2.0
         self._qrs = StreamingSos(signal.butter(2, [5.0 / nyquist, min(20.0, 0.45 * sampling_rate_hz) / nyquist], "bandpass", output="sos"))
-        self._clean = butter_bandpass(0.5, 40.0, sampling_rate_hz)
+        # The R apex is looked for on a baseline-free but otherwise unfiltered ECG:
+        # a low-pass would flatten the narrowest complexes below their neighbours.
+        self._clean = StreamingSos(signal.butter(2, 0.5 / nyquist, "highpass", output="sos"))
         self._window = max(1, int(round(window_s * sampling_rate_hz)))
         self._tail = np.zeros(self._window)
         self._prev = 0.0
@@ -197,7 +205,7 @@ class EcgBeatDetector:
         self._signal_level = 0.0
         self._noise_level = 0.0
         self._cand: tuple[float, float] | None = None
-        self.series = BeatSeries(reject_short=False)
+        self.series = BeatSeries(reject_short=False, min_ibi_s=refractory_s)
         self.excursion = 0.0
 
     @property
@@ -243,7 +251,7 @@ class EcgBeatDetector:
                     self._noise_level += 0.001 * (f - self._noise_level)
             elif f > self._cand[1]:
                 self._cand = (t, f)
-            elif t - self._cand[0] >= self.confirm_s:
+            elif t - self._cand[0] >= self.confirm_s * (1.0 if self._cand[1] >= WEAK * self._signal_level else WEAK_WAIT):
                 cand_t, cand_f = self._cand
                 self._cand = None
                 apex = self._history.apex(cand_t - 0.15, cand_t + 0.03, 0.0, self.sampling_rate_hz)

@@ -57,11 +57,14 @@ class BeatSeries:
         Drop beats whose interval is under 60 % of the recent median (for PPG,
         where such a beat is the dicrotic wave or noise); ECG keeps them (an early
         ectopic beat is still a beat).
+    min_ibi_s : float
+        Beats closer than this to the previous one are not beats, seconds.
     """
 
-    def __init__(self, hrv_window_s: float = 60.0, reject_short: bool = True) -> None:
+    def __init__(self, hrv_window_s: float = 60.0, reject_short: bool = True, min_ibi_s: float = MIN_IBI_S) -> None:
         self.hrv_window_s = hrv_window_s
         self.reject_short = reject_short
+        self.min_ibi_s = min_ibi_s
         self.last_s = -math.inf
         self._recent: deque[float] = deque(maxlen=8)  # normal intervals, s
         self._nn: deque[tuple[float, float, bool]] = deque()  # (time_s, ibi_s, follows a normal one)
@@ -79,7 +82,7 @@ class BeatSeries:
     def add(self, time_s: float, reported_s: float) -> Beat | None:
         """Record a detected beat; None when it is rejected as not a beat."""
         ibi_s = time_s - self.last_s
-        if ibi_s < MIN_IBI_S:
+        if ibi_s < self.min_ibi_s:
             return None
         median_s = self.median_ibi_s()
         known = not math.isnan(median_s)

@@ -181,7 +181,9 @@ class SignalCore:
         if w.eda is None:
             rate = block.sampling_rate_hz
             floor = 0.01 if block.unit == "uS" else None
-            w.eda = _Eda(EdaTracker(rate, self.settings.baseline_s, min_amplitude=floor), ChannelQuality(rate), block.unit)
+            w.eda = _Eda(
+                EdaTracker(rate, self.settings.baseline_s, min_amplitude=floor), ChannelQuality(rate, railing=False), block.unit
+            )
         e = w.eda
         e.last_arrival_s = block.arrival_s
         scrs = e.tracker.process(block.times_s, values)

@@ -44,11 +44,16 @@ class ChannelQuality:
         Nominal sampling rate in hertz.
     window_s : float
         Seconds of history the flat-line and saturation tests look at.
+    railing : bool
+        Look for railing (clipping at the converter's limit). Right for pulse
+        waves, which never rest at their top; not for slow signals such as skin
+        conductance, whose quantised plateaus would look the same.
     """
 
-    def __init__(self, sampling_rate_hz: float, window_s: float = 2.0) -> None:
+    def __init__(self, sampling_rate_hz: float, window_s: float = 2.0, railing: bool = True) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.window_s = window_s
+        self.railing = railing
         # Per block: (min, max, sum, count, samples at its max, samples at its min).
         self._blocks: deque[tuple[float, float, float, int, int, int]] = deque()
         self._count = 0
@@ -86,7 +91,7 @@ class ChannelQuality:
         level = max(abs(sum(b[2] for b in self._blocks) / self._count), 1e-12)
         if high - low <= 1e-7 * level:
             return "flat"
-        if self._railing():
+        if self.railing and self._railing():
             return "saturated"
         return None
 

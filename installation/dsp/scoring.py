@@ -46,18 +46,26 @@ class Match:
 
 def match_events(found_s: np.ndarray, reference_s: np.ndarray, tolerance_s: float, start_s: float = 0.0,
                  end_s: float = np.inf) -> Match:
-    """Greedy one-to-one matching within ``tolerance_s``, scoring only ``[start_s, end_s)``."""
+    """Largest one-to-one matching within ``tolerance_s``, scoring only ``[start_s, end_s)``.
+
+    Both sequences are in time order, so a matching that never crosses (the
+    k-th matched found event goes with the k-th matched reference event) is as
+    large as any; dynamic programming finds it exactly.
+    """
     found = np.sort(found_s[(found_s >= start_s) & (found_s < end_s)])
     reference = np.sort(reference_s[(reference_s >= start_s) & (reference_s < end_s)])
-    used = np.zeros(found.size, bool)
-    hits = 0
+    n, m = reference.size, found.size
+    if n == 0 or m == 0:
+        return Match(0, int(n), int(m))
+    # best[j] = largest matching of the references so far with found[:j]; a
+    # found event can only pair with references within the tolerance (a band).
+    best = np.zeros(m + 1, dtype=int)
     for r in reference:
-        if found.size == 0:
-            break
-        distance = np.abs(found - r)
-        distance[used] = np.inf
-        k = int(np.argmin(distance))
-        if distance[k] <= tolerance_s:
-            used[k] = True
-            hits += 1
-    return Match(hits, int(reference.size), int(found.size))
+        lo, hi = np.searchsorted(found, [r - tolerance_s, r + tolerance_s], side="left")[0], np.searchsorted(found, r + tolerance_s, side="right")
+        previous = best.copy()
+        for j in range(lo, hi):
+            # pair r with found[j]: the best over found[:j] with earlier references, plus one
+            if previous[j] + 1 > best[j + 1]:
+                best[j + 1] = previous[j] + 1
+        np.maximum.accumulate(best, out=best)
+    return Match(int(best[-1]), int(n), int(m))

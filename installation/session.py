@@ -135,6 +135,7 @@ class Session:
         self.stats = SessionStats()
         self._blocks: queue.Queue[SampleBlock] = queue.Queue(maxsize=10000)
         self._stop = threading.Event()
+        self._requests: queue.Queue[str | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._last_params: dict[str, float] = {}
         self._states: dict[str, str] = {}
@@ -174,7 +175,18 @@ class Session:
                 return
             if should_stop() or (self.renderer is not None and self.renderer.quit_requested):
                 return
+            if self.renderer is not None:
+                for request in self.renderer.poll_requests():
+                    if request == "rebaseline":
+                        self.rebaseline()
             time.sleep(0.02)
+
+    def rebaseline(self, wearer: str | None = None) -> None:
+        """Ask the core to learn ``wearer``'s (or everyone's) baseline again from now on.
+
+        Safe from any thread: the core thread carries it out between blocks.
+        """
+        self._requests.put(wearer)
 
     def stop(self) -> None:
         """Stop every thread and process the session started, sound fading out last."""
@@ -234,6 +246,13 @@ class Session:
                     batch.append(self._blocks.get_nowait())
                 except queue.Empty:
                     break
+            while True:
+                try:
+                    wearer = self._requests.get_nowait()
+                except queue.Empty:
+                    break
+                self.core.rebaseline(wearer)
+                log.warning("re-baselining %s from now", wearer or "every wearer")
             for block in batch:
                 self._analyse(block)
             now_s = self.clock.now_s()

@@ -144,6 +144,8 @@ def renderer_main(
         for event in pygame.event.get():
             if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
                 quit_requested.set()
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_b:
+                status.put({"kind": "request", "request": "rebaseline"})
         scene.update(dt_s)
         elapsed_s = time.perf_counter() - started
         if headless:
@@ -217,6 +219,10 @@ class Renderer:
                 break
         self.reports.extend(fresh)
         return fresh
+
+    def poll_requests(self) -> list[str]:
+        """Operator requests from the window since the last call (``"rebaseline"`` on key B)."""
+        return [r["request"] for r in self.poll_status() if r["kind"] == "request"]
 
     def wait_started(self, timeout_s: float = 20.0) -> dict[str, Any] | None:
         """Wait for the process to report its video driver; None if it did not."""

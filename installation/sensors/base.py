@@ -8,7 +8,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-SignalKind = Literal["ppg", "ecg", "eda"]
+SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi"]
 
 
 class SourceError(RuntimeError):
@@ -23,8 +23,10 @@ class SampleBlock:
     ----------
     wearer : str
         Wearer slot id, e.g. ``"p1"``. Never a person's name.
-    signal : {"ppg", "ecg", "eda"}
-        What was measured.
+    signal : {"ppg", "ecg", "eda", "bpm", "ibi"}
+        What was measured: a waveform (``ppg``, ``ecg``), skin conductance
+        (``eda``), or a value the device derived: a heart rate (``bpm``) or the
+        interval ending at a beat, in seconds (``ibi``).
     times_s : numpy.ndarray
         Sample times in seconds on the source's own clock (device time when the
         device stamps samples, otherwise reconstructed from the sampling rate).

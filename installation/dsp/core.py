@@ -19,6 +19,7 @@ from installation.dsp.eda import EdaTracker
 from installation.dsp.events import Event
 from installation.dsp.heart import EcgBeatDetector, Polarity, PpgBeatDetector
 from installation.dsp.quality import BAD_STATES, ChannelQuality, State, clean_block
+from installation.dsp.rhythm import MAX_IBI_S, MIN_IBI_S, BeatSeries
 from installation.sensors.base import SampleBlock
 
 #: Features every wearer publishes, with their units.
@@ -81,13 +82,19 @@ class CoreSettings:
 
 @dataclass(slots=True)
 class _Heart:
-    detector: PpgBeatDetector | EcgBeatDetector
+    detector: PpgBeatDetector | EcgBeatDetector | None  # None: the device reports beats itself
+    series: BeatSeries
     quality: ChannelQuality
     last_arrival_s: float = -math.inf
     last_beat_mono_s: float = math.nan  # beat time on the monotonic clock
     baseline_bpm: list[float] = field(default_factory=list)
     baseline_until_s: float = math.inf
     noisy_until_s: float = -math.inf
+    device_bpm: float = math.nan
+
+    @property
+    def learning(self) -> bool:
+        return self.detector.learning if self.detector is not None else self.series.beats < 2
 
 
 @dataclass(slots=True)
@@ -134,30 +141,33 @@ class SignalCore:
         values, n_bad = clean_block(block.values)
         if block.signal in ("ppg", "ecg"):
             return self._heart_block(block, w, values, n_bad)
+        if block.signal in ("ibi", "bpm"):
+            return self._derived_heart_block(block, w, values)
         if block.signal == "eda":
             return self._eda_block(block, w, values, n_bad)
         self.ignored_blocks += 1
         return []
 
     def _heart_block(self, block: SampleBlock, w: _Wearer, values: np.ndarray, n_bad: int) -> list[Event]:
-        if w.heart is None:
+        if w.heart is None or w.heart.detector is None:
             s = self.settings
             rate = block.sampling_rate_hz
             detector: PpgBeatDetector | EcgBeatDetector = (
                 PpgBeatDetector(rate, s.ppg_band_hz, s.ppg_polarity) if block.signal == "ppg" else EcgBeatDetector(rate)
             )
-            w.heart = _Heart(detector, ChannelQuality(rate))
+            w.heart = _Heart(detector, detector.series, ChannelQuality(rate))  # a waveform wins over device beats
         h = w.heart
+        assert h.detector is not None
         h.last_arrival_s = block.arrival_s
         beats = h.detector.process(block.times_s, values)
-        series = h.detector.series
+        series = h.series
         now_s = float(block.times_s[-1])
         if h.detector.excursion > 2.5:
             h.noisy_until_s = now_s + 1.5  # motion: far larger swings than a pulse makes
-        if h.baseline_until_s == math.inf and not h.detector.learning:
+        if h.baseline_until_s == math.inf and not h.learning:
             h.baseline_until_s = now_s + self.settings.baseline_s
         state: State
-        if h.detector.learning:
+        if h.learning:
             state = "learning"
         elif now_s - series.last_s > max(3.0, 2.5 * (series.median_ibi_s() if series.beats > 3 else 1.0)) and now_s - (
             h.baseline_until_s - self.settings.baseline_s
@@ -175,6 +185,37 @@ class SignalCore:
                 h.baseline_bpm.append(beat.bpm)
             if h.quality.state not in BAD_STATES:
                 events.append(Event(f"{block.wearer}.heart.beat", beat.bpm, beat.time_s, beat.reported_s, block.arrival_s))
+        return events
+
+    def _derived_heart_block(self, block: SampleBlock, w: _Wearer, values: np.ndarray) -> list[Event]:
+        """Beats (``ibi``) and rates (``bpm``) that the device computed itself."""
+        if w.heart is None:
+            w.heart = _Heart(None, BeatSeries(reject_short=False), ChannelQuality(1.0, railing=False))
+        h = w.heart
+        if h.detector is not None:
+            return []  # this wearer's own waveform is analysed: trust that
+        h.last_arrival_s = block.arrival_s
+        if block.signal == "bpm":
+            h.device_bpm = float(values[-1])
+            h.quality.state, h.quality.quality = "ok", 1.0
+            return []
+        events = []
+        for t, ibi in zip(block.times_s.tolist(), values.tolist()):
+            if not MIN_IBI_S <= ibi <= MAX_IBI_S:
+                continue  # an interval no heart makes
+            if h.series.beats == 0:
+                h.series.add(t - ibi, t - ibi)
+            beat = h.series.add(t, t)
+            if beat is None:
+                continue
+            h.last_beat_mono_s = block.arrival_s - (float(block.times_s[-1]) - t)
+            if math.isfinite(beat.bpm) and beat.normal and t <= h.baseline_until_s:
+                h.baseline_bpm.append(beat.bpm)
+            events.append(Event(f"{block.wearer}.heart.beat", beat.bpm, beat.time_s, beat.reported_s, block.arrival_s))
+        if h.baseline_until_s == math.inf and events:
+            h.baseline_until_s = float(block.times_s[0]) + self.settings.baseline_s
+        h.quality.state = "ok"
+        h.quality.quality = h.series.regularity() if h.series.beats >= 2 else 0.5
         return events
 
     def _eda_block(self, block: SampleBlock, w: _Wearer, values: np.ndarray, n_bad: int) -> list[Event]:
@@ -219,7 +260,7 @@ class SignalCore:
     def beat_count(self, wearer: str) -> int:
         """Number of beats detected so far for ``wearer``."""
         w = self._wearers.get(wearer)
-        return w.heart.detector.series.beats if w and w.heart else 0
+        return w.heart.series.beats if w and w.heart else 0
 
     def states(self) -> dict[str, State]:
         """Fault state per channel: ``{"p1.heart": "ok", "p1.eda": "flat", ...}``."""
@@ -248,9 +289,9 @@ class SignalCore:
                     h.quality.state, h.quality.quality = "dropout", 0.0
                 else:
                     sending = True
-                series = h.detector.series
+                series = h.series
                 good = h.quality.state not in BAD_STATES and h.quality.state != "learning"
-                out[f"{name}.heart.bpm"] = series.bpm
+                out[f"{name}.heart.bpm"] = series.bpm if math.isfinite(series.bpm) else h.device_bpm
                 base = float(np.median(h.baseline_bpm)) if h.baseline_bpm else math.nan
                 out[f"{name}.heart.bpm_change"] = series.bpm - base
                 out[f"{name}.heart.ibi"] = series.ibi_s
@@ -261,8 +302,8 @@ class SignalCore:
                 out[f"{name}.heart.next_in"] = next_in
                 out[f"{name}.heart.quality"] = h.quality.quality
                 qualities.append(h.quality.quality)
-                if good and math.isfinite(series.bpm):
-                    bpms.append(series.bpm)
+                if good and math.isfinite(out[f"{name}.heart.bpm"]):
+                    bpms.append(out[f"{name}.heart.bpm"])
                 if good and math.isfinite(ibi) and math.isfinite(h.last_beat_mono_s):
                     phases.append(cmath.exp(2j * math.pi * ((now_s - h.last_beat_mono_s) / ibi % 1.0)))
             if w.eda is not None:

@@ -293,3 +293,88 @@ def detect_format(lines: list[str]) -> str | None:
     if all(KeyValue._PAIR.search(ln) for ln in lines) and all("=" in ln or ":" in ln for ln in lines):
         return "key-value"
     return None  # bare numbers: PulseSensor plotter, Grove or CSV; the show file must say
+
+
+# ---- OSC ---------------------------------------------------------------------------
+#: EmotiBit Oscilloscope type tags -> reading kind (PPG:IR is the pulse channel used).
+EMOTIBIT_TAGS: dict[str, tuple[str, str]] = {"PPG:IR": ("ppg", "adc"), "EDA": ("eda", "uS"), "HR": ("bpm", "bpm")}
+_EMOTIBIT = re.compile(r"/?EmotiBit/(\d+)/([A-Z]+(?::[A-Z]+)?)$")
+_NATIVE_OSC = re.compile(r"/?eco/p(\d+)/(ppg|ecg|eda|bpm|ibi)$")
+
+
+@dataclass(frozen=True, slots=True)
+class OscReadings:
+    """What one OSC message said.
+
+    Attributes
+    ----------
+    rig : str
+        ``emotibit``, ``openbci``, ``muse`` or ``native``.
+    sensor : int
+        Device or wearer index (0-based).
+    kind : str
+        Reading kind.
+    values : tuple of float
+        The samples, oldest first.
+    unit : str
+        Unit of the values.
+    """
+
+    rig: str
+    sensor: int
+    kind: str
+    values: tuple[float, ...]
+    unit: str
+
+
+def _floats(address: str, params: list[object]) -> tuple[float, ...]:
+    out = []
+    for i, p in enumerate(params):
+        if isinstance(p, bool) or not isinstance(p, (int, float)):
+            raise FormatError(f"{address}: argument {i + 1} is not a number ({type(p).__name__})")
+        if not math.isfinite(float(p)):
+            raise FormatError(f"{address}: argument {i + 1} is not finite ({p})")
+        out.append(float(p))
+    if not out:
+        raise FormatError(f"{address}: no values")
+    return tuple(out)
+
+
+def osc_readings(address: str, params: list[object]) -> OscReadings | None:
+    """Readings in one OSC message, None for an address we do not use.
+
+    Understood: EmotiBit Oscilloscope ``/EmotiBit/<n>/PPG:IR|EDA|HR`` (any number
+    of samples); OpenBCI GUI ``/openbci/pulse/bpm`` and ``/openbci/pulse/ibi``
+    (milliseconds); Mind Monitor / Muse ``/muse/ppg`` (the IR channel, the second
+    value; also without the leading slash); our own ``/eco/p<N>/<signal>``.
+
+    Raises
+    ------
+    FormatError
+        A known address with arguments that are not finite numbers.
+    """
+    m = _EMOTIBIT.match(address)
+    if m:
+        tag = EMOTIBIT_TAGS.get(m.group(2))
+        if tag is None:
+            return None
+        return OscReadings("emotibit", int(m.group(1)), tag[0], _floats(address, params), tag[1])
+    bare = address.lstrip("/")
+    if bare == "openbci/pulse/bpm":
+        return OscReadings("openbci", 0, "bpm", _floats(address, params)[:1], "bpm")
+    if bare == "openbci/pulse/ibi":
+        return OscReadings("openbci", 0, "ibi", tuple(v / 1000.0 for v in _floats(address, params)[:1]), "s")
+    if bare == "muse/ppg":
+        values = _floats(address, params)
+        if len(values) < 2:
+            raise FormatError(f"{address}: expected 3 PPG channels, found {len(values)}")
+        return OscReadings("muse", 0, "ppg", (values[1],), "adc")
+    m = _NATIVE_OSC.match(address)
+    if m:
+        index = int(m.group(1)) - 1
+        if index < 0:
+            raise FormatError(f"{address}: wearer slots start at p1")
+        kind = m.group(2)
+        unit = {"eda": "uS", "bpm": "bpm", "ibi": "s"}.get(kind, "adc")
+        return OscReadings("native", index, kind, _floats(address, params), unit)
+    return None

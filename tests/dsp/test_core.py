@@ -135,3 +135,23 @@ def test_synchrony_high_for_locked_hearts_low_for_free_ones() -> None:
 
     assert sync([0.8, 0.8, 0.8, 0.8]) > 0.9
     assert sync([0.8, 0.63, 0.71, 0.93]) < 0.6
+
+
+def test_device_beats_and_rates_drive_the_heart_features() -> None:
+    """A sensor that only reports intervals (PulseSensor 'Q', OpenBCI /pulse/ibi) still beats."""
+    core = SignalCore()
+    clock = FakeClock()
+    events = []
+    t = 0.0
+    for _ in range(20):
+        t += 0.8
+        clock.advance_s(0.8)
+        events += core.process(SampleBlock("p1", "ibi", np.array([t]), np.array([0.8]), "s", clock.now_s(), 1.0))
+    core.process(SampleBlock("p2", "bpm", np.array([t]), np.array([64.0]), "bpm", clock.now_s(), 1.0))
+    features = core.features(clock.now_s())
+    assert len([e for e in events if e.address == "p1.heart.beat"]) == 20
+    assert features["p1.heart.bpm"] == pytest.approx(75.0)
+    assert features["p2.heart.bpm"] == pytest.approx(64.0)
+    assert features["group.heart.count"] == 2
+    # An implausible interval is not a beat.
+    assert core.process(SampleBlock("p1", "ibi", np.array([t + 3.0]), np.array([3.0]), "s", clock.now_s(), 1.0)) == []

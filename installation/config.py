@@ -7,10 +7,11 @@ Every section refuses unknown keys. Errors name the file, the key path
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -34,10 +35,81 @@ class SimulatedSource(_Strict):
     """``[[sources]]`` with ``kind = "simulated"``: rehearsal wearers, no hardware."""
 
     kind: Literal["simulated"] = "simulated"
+    first_slot: int = Field(0, ge=0, exclude=True)
     wearers: int = Field(4, ge=1, le=64, description="number of simulated wearers")
     seed: int = Field(1, description="seed of the simulation's own random generator")
     ppg_rate_hz: float = Field(100.0, ge=25.0, le=2000.0)
     eda_rate_hz: float = Field(25.0, ge=4.0, le=2000.0)
+
+
+_SLOT = re.compile(r"p[1-9][0-9]*")
+
+
+def _check_slots(slots: list[str]) -> list[str]:
+    for slot in slots:
+        if not _SLOT.fullmatch(slot):
+            raise ValueError(f"wearer slots are named p1, p2, ... (never a person's name), got {slot!r}")
+    if len(set(slots)) != len(slots):
+        raise ValueError(f"a slot appears twice: {slots}")
+    return slots
+LineFormat = Literal["auto", "native", "pulsesensor-plotter", "pulsesensor-visualizer", "grove-gsr", "csv", "key-value"]
+_KINDS = Literal["ppg", "ecg", "eda", "bpm", "ibi"]
+
+
+class SerialSourceConfig(_Strict):
+    """``[[sources]]`` with ``kind = "serial"``: a sensor board on a serial port."""
+
+    kind: Literal["serial"]
+    port: str = Field(description="device path, or match:<glob> / match:usb:VID:PID to find it")
+    baud: int = Field(115200, ge=300, le=4_000_000)
+    format: LineFormat = "native"
+    wearers: list[str] = Field(default_factory=lambda: ["p1"], min_length=1, description="slot of each sensor on the board")
+    columns: list[str] = Field(default_factory=list, description="csv format: what each column is")
+    plotter_columns: Literal["triplet", "signal"] = "triplet"
+    gsr_calibration: float = Field(512.0, gt=0.0, le=1023.0)
+    gsr_convert: bool = True
+    rates_hz: dict[_KINDS, Annotated[float, Field(gt=0.0, le=10000.0)]] = Field(default_factory=dict)
+
+    _slots = field_validator("wearers")(lambda cls, v: _check_slots(v))
+
+    @field_validator("port")
+    @classmethod
+    def _port_given(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("needs a device path or match:<pattern>")
+        return v
+
+    @model_validator(mode="after")
+    def _csv_has_columns(self) -> "SerialSourceConfig":
+        if self.format == "csv" and not self.columns:
+            raise ValueError("format 'csv' needs columns = [...] naming each column (ppg, eda, ppg2, ...)")
+        return self
+
+
+class OscSourceConfig(_Strict):
+    """``[[sources]]`` with ``kind = "osc"``: EmotiBit, OpenBCI, Mind Monitor or ``/eco/`` over UDP."""
+
+    kind: Literal["osc"]
+    port: int = Field(12345, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="127.0.0.1 keeps it on this machine; 0.0.0.0 opens it")
+    allow: list[str] | None = Field(None, description="sender addresses accepted (default: loopback only)")
+    wearers: list[str] = Field(default_factory=lambda: ["p1"], min_length=1, description="slot of each device index")
+    rates_hz: dict[_KINDS, Annotated[float, Field(gt=0.0, le=10000.0)]] = Field(default_factory=dict)
+
+    _slots = field_validator("wearers")(lambda cls, v: _check_slots(v))
+
+    @field_validator("host", "allow")
+    @classmethod
+    def _addresses(cls, v: str | list[str] | None) -> str | list[str] | None:
+        for address in [v] if isinstance(v, str) else (v or []):
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError("not an IP address (use 127.0.0.1 for this machine, 0.0.0.0 for every network)") from None
+        return v
+
+
+SourceConfig = Annotated[Union["SimulatedSource", SerialSourceConfig, OscSourceConfig], Field(discriminator="kind")]
 
 
 class CoreConfig(_Strict):
@@ -117,7 +189,7 @@ class Show(_Strict):
     """A whole show file."""
 
     show: ShowInfo = Field(default_factory=ShowInfo)
-    sources: list[SimulatedSource] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
     core: CoreConfig = Field(default_factory=CoreConfig)
     sound: SoundConfig = Field(default_factory=SoundConfig)
     visual: VisualConfig = Field(default_factory=VisualConfig)
@@ -136,9 +208,17 @@ class Show(_Strict):
         return (base / relative).resolve()
 
 
+_SOURCE_TAGS = {"simulated", "serial", "osc"}
+
+
+def _without_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the union tag pydantic puts after a list index (``sources[0].osc.port``)."""
+    return tuple(p for i, p in enumerate(loc) if not (i and isinstance(loc[i - 1], int) and p in _SOURCE_TAGS))
+
+
 def _key_path(loc: tuple[Any, ...]) -> str:
     out = ""
-    for part in loc:
+    for part in _without_tags(loc):
         if isinstance(part, int):
             out += f"[{part}]"
         else:
@@ -149,8 +229,12 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The schema model that owns the key at ``loc`` (for spelling suggestions)."""
     model: Any = Show
-    for part in loc[:-1]:
+    tagged = {"simulated": SimulatedSource, "serial": SerialSourceConfig, "osc": OscSourceConfig}
+    for i, part in enumerate(loc[:-1]):
         if isinstance(part, int):
+            continue
+        if i and isinstance(loc[i - 1], int) and part in tagged:
+            model = tagged[part]
             continue
         field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
         if field is None:
@@ -158,8 +242,6 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         ann = field.annotation
         args = getattr(ann, "__args__", ())
         model = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if model is None:
-            return None
     return model if isinstance(model, type) else None
 
 

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
-from installation.addresses import ParameterKind
-from installation.config import ConfigError, Show, SimulatedSource
+from installation.addresses import ParameterKind, wearer_slot
+from installation.config import ConfigError, OscSourceConfig, SerialSourceConfig, Show, SimulatedSource, SourceConfig
 from installation.mapping.mapper import Mapper, compile_mappings
 from installation.sensors.base import Source
+from installation.sensors.formats import FormatError, make_parser
+from installation.sensors.osc_source import OscSource
+from installation.sensors.serial_source import SerialSource
 from installation.sensors.simulated import SimulatedAudience
 from installation.session import Session, SessionError
 from installation.sound.devices import AudioDevice, choose_output_device, output_devices
@@ -156,6 +159,27 @@ def plan_outputs(
     return OutputPlan(backend, device, wav_path, headless, frames_dir, run_dir, notices)
 
 
+def source_from_config(cfg: SourceConfig, first_slot: int = 0) -> Source:
+    """Build one source from its show-file entry (not opened)."""
+    if isinstance(cfg, SerialSourceConfig):
+        try:
+            parser = make_parser(cfg.format, cfg.columns, cfg.plotter_columns, cfg.gsr_calibration, cfg.gsr_convert)
+        except FormatError as exc:
+            raise ConfigError(f"sources: {exc}") from None
+        port = cfg.port if not cfg.port.startswith("usb:") else f"match:{cfg.port}"
+        return SerialSource(port, cfg.baud, parser, list(cfg.wearers), dict(cfg.rates_hz))
+    if isinstance(cfg, OscSourceConfig):
+        return OscSource(cfg.port, cfg.host, cfg.allow, list(cfg.wearers), dict(cfg.rates_hz))
+    return SimulatedAudience(cfg.wearers, cfg.seed, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz, first_slot=first_slot)
+
+
+def source_slots(cfg: SourceConfig, first_slot: int = 0) -> list[str]:
+    """Wearer slots a source entry feeds."""
+    if isinstance(cfg, SimulatedSource):
+        return [wearer_slot(first_slot + i) for i in range(cfg.wearers)]
+    return list(cfg.wearers)
+
+
 def make_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tuple[list[Source], list[str]]:
     """Sources and wearer slots: the rehearsal audience, or the show's own sources."""
     configs = list(show.sources)
@@ -166,22 +190,17 @@ def make_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tuple[l
         )
     if rehearsal:
         base = next((c for c in configs if isinstance(c, SimulatedSource)), SimulatedSource())
-        count = options.participants or base.wearers
+        count = options.participants or (base.wearers if any(isinstance(c, SimulatedSource) for c in configs) else
+                                         max(4, len({w for c in configs for w in source_slots(c)})))
         seed = base.seed if options.seed is None else options.seed
         configs = [base.model_copy(update={"wearers": count, "seed": seed})]
     sources: list[Source] = []
     wearers: list[str] = []
     for cfg in configs:
-        audience = SimulatedAudience(
-            cfg.wearers,
-            cfg.seed,
-            ppg_rate_hz=cfg.ppg_rate_hz,
-            eda_rate_hz=cfg.eda_rate_hz,
-            first_slot=len(wearers),  # several simulated groups get consecutive slots
-        )
-        sources.append(audience)
-        wearers.extend(w.profile.wearer for w in audience.wearers)
-    return sources, wearers
+        first = len([w for w in wearers if w.startswith("p")])
+        sources.append(source_from_config(cfg, first))  # several simulated groups get consecutive slots
+        wearers += [w for w in source_slots(cfg, first) if w not in wearers]
+    return sources, sorted(wearers, key=lambda w: int(w[1:]))
 
 
 @dataclass(frozen=True, slots=True)

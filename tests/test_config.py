@@ -27,7 +27,13 @@ def test_minimal_show_gets_defaults() -> None:
         (MINIMAL + "curve = 'wobbly'\n", ["mappings[0].curve", "'linear'", "'wobbly'"]),
         ("[sound]\nceiling_db = 6\n" + MINIMAL, ["sound.ceiling_db", "less than or equal to 0"]),
         ("[visual]\nsize = 'big'\n" + MINIMAL, ["visual.size", "1280x720", "'big'"]),
-        ("[[sources]]\nkind = 'osc'\n" + MINIMAL, ["sources[0].kind", "'simulated'"]),
+        ("[[sources]]\nkind = 'lsl'\n" + MINIMAL, ["sources[0]", "'simulated', 'serial', 'osc'"]),
+        ("[[sources]]\nkind = 'osc'\nprot = 1\n" + MINIMAL, ["sources[0].prot", "did you mean 'port'"]),
+        ("[[sources]]\nkind = 'osc'\nhost = 'localhost'\n" + MINIMAL, ["sources[0].host", "not an IP address"]),
+        ("[[sources]]\nkind = 'serial'\nport = 'COM3'\nwearers = ['alice']\n" + MINIMAL, ["sources[0].wearers", "never a person's name"]),
+        ("[[sources]]\nkind = 'serial'\nport = 'COM3'\nformat = 'csv'\n" + MINIMAL, ["sources[0]", "needs columns"]),
+        ("[[sources]]\nkind = 'serial'\nport = 'COM3'\nformat = 'emotibit'\n" + MINIMAL, ["sources[0].format", "'native'"]),
+        ("[[sources]]\nkind = 'serial'\n" + MINIMAL, ["sources[0].port", "Field required"]),
         ("[core]\nppg_band_hz = [5.0, 0.5]\n" + MINIMAL, ["core.ppg_band_hz", "low < high"]),
         (MINIMAL + "in_range = [1.0, 1.0]\n", ["mappings[0].in_range", "two different ends"]),
         ("[show]\ntitle = 'x'\n", ["at least one [[mappings]]"]),
@@ -53,3 +59,14 @@ def test_every_shipped_show_loads() -> None:
     for path in shows:
         show = load_show(path)
         assert show.resolve(show.sound.patch).is_file(), f"{path}: patch file missing"
+
+
+def test_sources_of_every_kind() -> None:
+    show = parse_show(
+        "[[sources]]\nkind = 'serial'\nport = 'match:usb:2341:0043'\nformat = 'pulsesensor-visualizer'\nwearers = ['p1', 'p2']\n"
+        "[[sources]]\nkind = 'osc'\nport = 12345\nwearers = ['p3']\nrates_hz = { ppg = 25.0, eda = 15.0 }\n"
+        "[[sources]]\nkind = 'simulated'\nwearers = 2\n" + MINIMAL
+    )
+    kinds = [s.kind for s in show.sources]
+    assert kinds == ["serial", "osc", "simulated"]
+    assert show.sources[1].host == "127.0.0.1" and show.sources[1].rates_hz == {"ppg": 25.0, "eda": 15.0}

@@ -103,3 +103,49 @@ def test_headless_rehearsal_end_to_end(tmp_path: Path) -> None:
     left = [t.name for t in threading.enumerate() if t.ident not in threads_before]
     assert not left, left
     assert not mp.active_children()
+
+
+def test_run_with_an_osc_source_end_to_end(tmp_path: Path) -> None:
+    """``run`` listens where the show says; a sender on loopback plays a wearer's pulse in real time."""
+    import socket
+
+    from pythonosc import osc_message_builder
+
+    from installation.sensors.simulated import SimulatedWearer, WearerProfile
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    show_text = SHOW.read_text().replace(
+        '[[sources]]\nkind = "simulated"\nwearers = 4\nseed = 1\n',
+        f'[[sources]]\nkind = "osc"\nport = {port}\nwearers = ["p1"]\n',
+    )
+    show = parse_show(show_text, "osc.toml", SHOW)
+    wearer = SimulatedWearer(WearerProfile("p1", 72.0, excited_bpm_gain=0.0), np.random.default_rng(4))
+    stop = threading.Event()
+
+    def sensor() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            start, sent = time.monotonic(), 0
+            while not stop.is_set() and sent < 1200:
+                due = int((time.monotonic() - start) * 100.0)
+                if due > sent:
+                    t = np.arange(sent, due) / 100.0
+                    m = osc_message_builder.OscMessageBuilder("/eco/p1/ppg")
+                    for v in wearer.ppg(t):
+                        m.add_arg(float(v))
+                    s.sendto(m.build().dgram, ("127.0.0.1", port))
+                    sent = due
+                time.sleep(0.02)
+
+    sender = threading.Thread(target=sensor, daemon=True)
+    sender.start()
+    try:
+        summary = perform(show, LaunchOptions(duration_s=9.0, runs_dir=tmp_path, audio="none", visuals="none"),
+                          rehearsal=False, find_devices=lambda: [], has_display=lambda: False)
+    finally:
+        stop.set()
+        sender.join(timeout=5)
+    assert summary.wearers == ["p1"]
+    assert summary.beats["p1"] >= 5
+    assert abs(summary.mean_bpm["p1"] - 72.0) < 4.0

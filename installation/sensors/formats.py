@@ -378,3 +378,70 @@ def osc_readings(address: str, params: list[object]) -> OscReadings | None:
         unit = {"eda": "uS", "bpm": "bpm", "ibi": "s"}.get(kind, "adc")
         return OscReadings("native", index, kind, _floats(address, params), unit)
     return None
+
+
+def make_parser(
+    name: str,
+    columns: list[str] | None = None,
+    plotter_columns: Literal["triplet", "signal"] = "triplet",
+    gsr_calibration: float = 512.0,
+    gsr_convert: bool = True,
+) -> "LineParser | AutoParser":
+    """A line parser by format name (``auto`` recognises the unambiguous formats)."""
+    if name == "native":
+        return Native()
+    if name == "pulsesensor-plotter":
+        return PulseSensorPlotter(plotter_columns)
+    if name == "pulsesensor-visualizer":
+        return PulseSensorVisualizer()
+    if name == "grove-gsr":
+        return GroveGsr(gsr_calibration, gsr_convert)
+    if name == "csv":
+        if not columns:
+            raise FormatError("the csv format needs its columns named (e.g. columns = [\"ppg\", \"eda\"])")
+        return CsvColumns(columns)
+    if name == "key-value":
+        return KeyValue()
+    if name == "auto":
+        return AutoParser()
+    raise FormatError(f"unknown format {name!r}; one of: {', '.join(LINE_FORMATS)}")
+
+
+LINE_FORMATS = ("auto", "native", "pulsesensor-plotter", "pulsesensor-visualizer", "grove-gsr", "csv", "key-value")
+
+
+class AutoParser:
+    """Recognises the format from the first lines, then parses with it.
+
+    Lines seen before the format is known are parsed once it is; bare numbers
+    (PulseSensor plotter, Grove GSR and CSV all send them) stay unrecognised and
+    every such line is refused with a message saying to name the format.
+    """
+
+    name = "auto"
+
+    def __init__(self, sample_lines: int = 5) -> None:
+        self.sample_lines = sample_lines
+        self._seen: list[str] = []
+        self.parser: LineParser | None = None
+
+    def parse(self, line: str) -> list[Reading]:
+        if self.parser is not None:
+            return self.parser.parse(line)
+        self._seen.append(line)
+        found = detect_format(self._seen[-self.sample_lines :])
+        if found is None:
+            if len(self._seen) >= self.sample_lines:
+                self._seen = self._seen[-self.sample_lines :]
+                raise FormatError("format not recognised (bare numbers): name it in the show file or with --format")
+            return []
+        self.parser = make_parser(found)  # type: ignore[assignment]
+        self.name = f"auto: {found}"
+        out: list[Reading] = []
+        for earlier in self._seen:
+            try:
+                out += self.parser.parse(earlier)  # type: ignore[union-attr]
+            except FormatError:
+                pass
+        self._seen.clear()
+        return out

@@ -13,7 +13,7 @@ from serial.tools import list_ports
 from installation.clock import Clock, MonotonicClock
 from installation.sensors.assemble import BlockAssembler
 from installation.sensors.base import SampleBlock, SourceBase
-from installation.sensors.formats import FormatError, LineParser
+from installation.sensors.formats import AutoParser, FormatError, LineParser
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ class SerialSource(SourceBase):
     Parameters
     ----------
     port : str
-        Device path (``/dev/ttyACM0``, ``COM3``), or ``match:<pattern>`` to find it
-        with :func:`find_port` (again at every reconnect).
+        Device path (``/dev/ttyACM0``, ``COM3``), or ``match:<pattern>`` (a glob, or
+        ``usb:VID:PID``) to find it with :func:`find_port`, again at every reconnect.
     baudrate : int
         Line speed.
     parser : LineParser
@@ -63,7 +63,7 @@ class SerialSource(SourceBase):
         self,
         port: str,
         baudrate: int,
-        parser: LineParser,
+        parser: LineParser | AutoParser,
         wearers: list[str],
         rates_hz: dict[str, float] | None = None,
         clock: Clock | None = None,

@@ -169,3 +169,37 @@ def test_native_shared_vectors() -> None:
 )
 def test_detect_format(lines: list[str], expected: str | None) -> None:
     assert detect_format(lines) == expected
+
+
+def test_auto_recognises_then_parses_what_it_saw() -> None:
+    from installation.sensors.formats import AutoParser
+
+    p = AutoParser()
+    first = p.parse("S512")
+    assert p.name == "auto: pulsesensor-visualizer" and kinds(first) == [(0, "ppg", 512)]
+    assert kinds(p.parse("B70")) == [(0, "bpm", 70)]
+
+
+def test_auto_refuses_bare_numbers_with_advice() -> None:
+    from installation.sensors.formats import AutoParser
+
+    p = AutoParser(sample_lines=3)
+    assert p.parse("512") == [] and p.parse("513") == []
+    with pytest.raises(FormatError, match="name it in the show file or with --format"):
+        p.parse("514")
+
+
+@pytest.mark.parametrize("name", ["native", "pulsesensor-plotter", "pulsesensor-visualizer", "grove-gsr", "key-value", "auto"])
+def test_make_parser(name: str) -> None:
+    from installation.sensors.formats import make_parser
+
+    assert make_parser(name).name.startswith(name)
+
+
+def test_make_parser_refuses() -> None:
+    from installation.sensors.formats import make_parser
+
+    with pytest.raises(FormatError, match="unknown format 'emotibit-serial'"):
+        make_parser("emotibit-serial")
+    with pytest.raises(FormatError, match="needs its columns"):
+        make_parser("csv")

@@ -9,6 +9,7 @@ import math
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -22,6 +23,11 @@ from installation import __version__
 from installation.config import ConfigError, load_show
 from installation.dsp.core import CoreSettings
 from installation.launch import LaunchOptions, Summary, finite_or_dash, perform
+from installation.listen import Listener
+from installation.sensors.base import Source, SourceError
+from installation.sensors.formats import LINE_FORMATS, FormatError, make_parser
+from installation.sensors.osc_source import OscSource
+from installation.sensors.serial_source import SerialSource
 from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
 from installation.session import SessionError
 from installation.sound.engine import SoundError
@@ -64,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="play a show with the sources named in its show file")
     run.add_argument("show", type=Path, help="show file")
     _add_show_options(run)
+    li = sub.add_parser("listen", help="show every sensor stream that arrives, once a second")
+    li.add_argument("--osc", type=int, metavar="PORT", action="append", default=[], help="listen for OSC on this UDP port (repeatable)")
+    li.add_argument("--osc-host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it)")
+    li.add_argument("--serial", metavar="DEVICE[@BAUD]", action="append", default=[], help="read a serial port (repeatable; BAUD default 115200)")
+    li.add_argument("--format", default="auto", choices=list(LINE_FORMATS), help="serial line format (default: recognise it)")
+    li.add_argument("--wearers", default="p1,p2,p3,p4,p5,p6,p7,p8", help="slots of the sensors on each device, in order")
+    li.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
+    li.add_argument("--json", action="store_true", help="one JSON object per stream per second on standard output")
     a = sub.add_parser("analyze", help="replay a recording (CSV time_s,value) through the live signal core")
     a.add_argument("file", type=Path, help="CSV file with header time_s,value (may be .gz)")
     a.add_argument("--signal", required=True, choices=["ecg", "ppg", "eda"], help="what the recording holds")
@@ -73,6 +87,48 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--polarity", choices=["auto", "normal", "inverted"], default="auto", help="PPG waveform polarity")
     a.add_argument("--unit", default="", help="unit of the values, e.g. uS for calibrated skin conductance")
     return parser
+
+
+def listen(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony listen``: every stream's health, once a second."""
+    wearers = [w.strip() for w in args.wearers.split(",") if w.strip()]
+    sources: list[Source] = []
+    try:
+        for spec in args.serial:
+            device, _, baud = spec.partition("@")
+            sources.append(SerialSource(device, int(baud or 115200), make_parser(args.format), wearers))
+        for port in args.osc:
+            sources.append(OscSource(port, args.osc_host, None, wearers))
+    except (ValueError, FormatError) as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    if not sources:
+        errors.print("[red]error:[/red] nothing to listen to: give --osc PORT and/or --serial DEVICE[@BAUD]")
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def report(rows: list[dict[str, object]]) -> None:
+        if args.json:
+            for row in rows:
+                sys.stdout.write(json.dumps(row) + "\n")
+            sys.stdout.flush()
+            return
+        table = Table(title=time.strftime("%H:%M:%S"))
+        for column in ("transport", "address", "format", "wearer", "signal", "rate_hz", "samples", "lost", "corrupt", "quality", "state", "last"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in
+                            ("transport", "address", "format", "wearer", "signal", "rate_hz", "samples", "lost", "corrupt", "quality", "state", "last")])
+        console.print(table)
+
+    try:
+        Listener(sources).run(args.duration, report, stop.is_set)
+    except SourceError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 1
+    return 0
 
 
 def analyze(args: argparse.Namespace, console: Console, errors: Console) -> int:
@@ -141,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "analyze":
         return analyze(args, console, errors)
+    if args.command == "listen":
+        return listen(args, console, errors)
     show_path = args.show or default_show_path()
     try:
         show = load_show(show_path)

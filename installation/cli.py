@@ -26,6 +26,7 @@ from installation.launch import LaunchOptions, Summary, finite_or_dash, perform
 from installation.listen import Listener
 from installation.sensors.base import Source, SourceError
 from installation.sensors.formats import LINE_FORMATS, FormatError, make_parser
+from installation.sensors.lsl_source import LslSource
 from installation.sensors.osc_source import OscSource
 from installation.sensors.serial_source import SerialSource
 from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--osc", type=int, metavar="PORT", action="append", default=[], help="listen for OSC on this UDP port (repeatable)")
     li.add_argument("--osc-host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it)")
     li.add_argument("--serial", metavar="DEVICE[@BAUD]", action="append", default=[], help="read a serial port (repeatable; BAUD default 115200)")
+    li.add_argument("--lsl", metavar="TYPE", action="append", default=[], help="read LSL streams of this type, e.g. PPG (repeatable)")
     li.add_argument("--format", default="auto", choices=list(LINE_FORMATS), help="serial line format (default: recognise it)")
     li.add_argument("--wearers", default="p1,p2,p3,p4,p5,p6,p7,p8", help="slots of the sensors on each device, in order")
     li.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
@@ -99,11 +101,13 @@ def listen(args: argparse.Namespace, console: Console, errors: Console) -> int:
             sources.append(SerialSource(device, int(baud or 115200), make_parser(args.format), wearers))
         for port in args.osc:
             sources.append(OscSource(port, args.osc_host, None, wearers))
+        for stream_type in args.lsl:
+            sources.append(LslSource("type", stream_type, wearers))
     except (ValueError, FormatError) as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
     if not sources:
-        errors.print("[red]error:[/red] nothing to listen to: give --osc PORT and/or --serial DEVICE[@BAUD]")
+        errors.print("[red]error:[/red] nothing to listen to: give --osc PORT, --serial DEVICE[@BAUD] and/or --lsl TYPE")
         return 2
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

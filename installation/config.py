@@ -109,7 +109,27 @@ class OscSourceConfig(_Strict):
         return v
 
 
-SourceConfig = Annotated[Union["SimulatedSource", SerialSourceConfig, OscSourceConfig], Field(discriminator="kind")]
+class LslSourceConfig(_Strict):
+    """``[[sources]]`` with ``kind = "lsl"``: a Lab Streaming Layer stream, one channel per wearer."""
+
+    kind: Literal["lsl"]
+    stream_name: str | None = Field(None, description="find the stream by its name ...")
+    stream_type: str | None = Field(None, description="... or by its type (PPG, ECG, EDA, GSR, HR)")
+    signal: _KINDS | None = Field(None, description="what the channels are (default: from the stream type)")
+    wearers: list[str] = Field(default_factory=lambda: ["p1"], min_length=1, description="slot of each channel")
+
+    _slots = field_validator("wearers")(lambda cls, v: _check_slots(v))
+
+    @model_validator(mode="after")
+    def _one_way_to_find_it(self) -> "LslSourceConfig":
+        if (self.stream_name is None) == (self.stream_type is None):
+            raise ValueError("give exactly one of stream_name or stream_type")
+        return self
+
+
+SourceConfig = Annotated[
+    Union["SimulatedSource", SerialSourceConfig, OscSourceConfig, LslSourceConfig], Field(discriminator="kind")
+]
 
 
 class CoreConfig(_Strict):
@@ -208,7 +228,7 @@ class Show(_Strict):
         return (base / relative).resolve()
 
 
-_SOURCE_TAGS = {"simulated", "serial", "osc"}
+_SOURCE_TAGS = {"simulated", "serial", "osc", "lsl"}
 
 
 def _without_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -229,7 +249,7 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The schema model that owns the key at ``loc`` (for spelling suggestions)."""
     model: Any = Show
-    tagged = {"simulated": SimulatedSource, "serial": SerialSourceConfig, "osc": OscSourceConfig}
+    tagged = {"simulated": SimulatedSource, "serial": SerialSourceConfig, "osc": OscSourceConfig, "lsl": LslSourceConfig}
     for i, part in enumerate(loc[:-1]):
         if isinstance(part, int):
             continue

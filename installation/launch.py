@@ -16,10 +16,19 @@ from pathlib import Path
 from typing import Callable, Literal
 
 from installation.addresses import ParameterKind, wearer_slot
-from installation.config import ConfigError, OscSourceConfig, SerialSourceConfig, Show, SimulatedSource, SourceConfig
+from installation.config import (
+    ConfigError,
+    LslSourceConfig,
+    OscSourceConfig,
+    SerialSourceConfig,
+    Show,
+    SimulatedSource,
+    SourceConfig,
+)
 from installation.mapping.mapper import Mapper, compile_mappings
 from installation.sensors.base import Source
 from installation.sensors.formats import FormatError, make_parser
+from installation.sensors.lsl_source import LslSource
 from installation.sensors.osc_source import OscSource
 from installation.sensors.serial_source import SerialSource
 from installation.sensors.simulated import SimulatedAudience
@@ -170,6 +179,9 @@ def source_from_config(cfg: SourceConfig, first_slot: int = 0) -> Source:
         return SerialSource(port, cfg.baud, parser, list(cfg.wearers), dict(cfg.rates_hz))
     if isinstance(cfg, OscSourceConfig):
         return OscSource(cfg.port, cfg.host, cfg.allow, list(cfg.wearers), dict(cfg.rates_hz))
+    if isinstance(cfg, LslSourceConfig):
+        prop, value = ("name", cfg.stream_name) if cfg.stream_name is not None else ("type", cfg.stream_type)
+        return LslSource(prop, value or "", list(cfg.wearers), cfg.signal)
     return SimulatedAudience(cfg.wearers, cfg.seed, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz, first_slot=first_slot)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from installation.dsp.core import SignalCore
 from installation.sensors.base import SampleBlock, Source
+from installation.sensors.lsl_source import LslSource
 from installation.sensors.osc_source import OscSource
 from installation.sensors.serial_source import SerialSource
 
@@ -43,6 +44,9 @@ def describe(source: Source) -> dict[str, Any]:
         rigs = ",".join(sorted(source.rigs)) or "none yet"
         return {"transport": "osc", "address": f"{source.host}:{source.port}", "format": rigs, "connected": True,
                 "lost": 0, "corrupt": source.corrupt + source.oversized + source.refused}
+    if isinstance(source, LslSource):
+        return {"transport": "lsl", "address": f"{source.prop}={source.value}", "format": source.signal or "not found yet",
+                "connected": source.connected, "lost": 0, "corrupt": 0}
     return {"transport": type(source).__name__, "address": getattr(source, "name", "?"), "format": "",
             "connected": True, "lost": 0, "corrupt": 0}
 

@@ -29,6 +29,8 @@ from installation.sensors.formats import LINE_FORMATS, FormatError, make_parser
 from installation.sensors.lsl_source import LslSource
 from installation.sensors.osc_source import OscSource
 from installation.sensors.serial_source import SerialSource
+from installation.sensors.simulated import SimulatedAudience
+from installation.simulate import Emitter, LslEmitter, OscEmitter, Scenario, ScriptedAudience, SerialPtyEmitter, Simulation, load_scenario
 from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
 from installation.session import SessionError
 from installation.sound.engine import SoundError
@@ -80,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--wearers", default="p1,p2,p3,p4,p5,p6,p7,p8", help="slots of the sensors on each device, in order")
     li.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     li.add_argument("--json", action="store_true", help="one JSON object per stream per second on standard output")
+    si = sub.add_parser("simulate", help="send simulated wearers over a real transport (OSC, a serial pty, LSL)")
+    si.add_argument("--participants", type=int, default=2, metavar="N", help="simulated wearers (default 2)")
+    target = si.add_mutually_exclusive_group(required=True)
+    target.add_argument("--osc", metavar="HOST:PORT", help="send OSC to this address")
+    target.add_argument("--serial-pty", action="store_true", help="make a pseudo-terminal and speak serial on it (its path is printed)")
+    target.add_argument("--lsl", action="store_true", help="publish LSL streams eco-sim-ppg and eco-sim-eda")
+    si.add_argument("--format", choices=["native", "emotibit", "pulsesensor", "openbci"], default="native", help="wire format (default native)")
+    si.add_argument("--scenario", type=Path, help="TOML file scripting moods and faults over time")
+    si.add_argument("--seed", type=int, default=1, help="seed of the simulated audience")
+    si.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     a = sub.add_parser("analyze", help="replay a recording (CSV time_s,value) through the live signal core")
     a.add_argument("file", type=Path, help="CSV file with header time_s,value (may be .gz)")
     a.add_argument("--signal", required=True, choices=["ecg", "ppg", "eda"], help="what the recording holds")
@@ -132,6 +144,49 @@ def listen(args: argparse.Namespace, console: Console, errors: Console) -> int:
     except SourceError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 1
+    return 0
+
+
+def simulate(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony simulate``: simulated wearers on a real transport."""
+    if not 1 <= args.participants <= 64:
+        errors.print("[red]error:[/red] --participants must be 1..64")
+        return 2
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else Scenario()
+        emitter: Emitter
+        if args.osc:
+            host, _, port = args.osc.rpartition(":")
+            if not host or not port.isdigit():
+                raise ConfigError(f"--osc wants HOST:PORT, got {args.osc!r}")
+            emitter = OscEmitter(host, int(port), args.format)
+            where = f"OSC to {args.osc}"
+        elif args.serial_pty:
+            emitter = SerialPtyEmitter(args.format)
+            where = f"serial on {emitter.path}"
+        else:
+            audience_rates = (100.0, 25.0)
+            emitter = LslEmitter([f"p{i + 1}" for i in range(args.participants)], *audience_rates)
+            where = "LSL streams eco-sim-ppg and eco-sim-eda"
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    if args.serial_pty:
+        sys.stdout.write(emitter.path + "\n")  # type: ignore[union-attr]
+        sys.stdout.flush()
+    errors.print(f"Simulating {args.participants} wearers ({args.format}) as {where}; Ctrl-C stops.", markup=False)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sim = Simulation(ScriptedAudience(SimulatedAudience(args.participants, args.seed), scenario), emitter)
+    sim.scripted.audience.open()
+    started = time.monotonic()
+    try:
+        while not stop.is_set() and (args.duration is None or time.monotonic() - started < args.duration):
+            sim.step(0.05)
+    finally:
+        emitter.close()
+    errors.print(f"Sent {emitter.sent} messages/lines in {time.monotonic() - started:.1f} s.", markup=False)
     return 0
 
 
@@ -203,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         return analyze(args, console, errors)
     if args.command == "listen":
         return listen(args, console, errors)
+    if args.command == "simulate":
+        return simulate(args, console, errors)
     show_path = args.show or default_show_path()
     try:
         show = load_show(show_path)

@@ -162,8 +162,8 @@ class SignalCore:
         beats = h.detector.process(block.times_s, values)
         series = h.series
         now_s = float(block.times_s[-1])
-        if h.detector.excursion > 2.5:
-            h.noisy_until_s = now_s + 1.5  # motion: far larger swings than a pulse makes
+        if isinstance(h.detector, EcgBeatDetector) and h.detector.excursion > 2.5:
+            h.noisy_until_s = now_s + 1.5  # far more QRS energy than a heartbeat makes: movement
         if h.baseline_until_s == math.inf and not h.learning:
             h.baseline_until_s = now_s + self.settings.baseline_s
         state: State
@@ -173,7 +173,7 @@ class SignalCore:
             h.baseline_until_s - self.settings.baseline_s
         ) > 3.0:
             state = "no_contact"  # data flows but no pulse: lifted off, or not on skin
-        elif now_s < h.noisy_until_s:
+        elif now_s < max(h.noisy_until_s, getattr(h.detector, "noisy_until_s", -math.inf)):
             state = "noisy"
         else:
             state = "ok"

@@ -97,7 +97,9 @@ class PpgBeatDetector:
         self._cand_t = 0.0
         self._last_activity_s = 0.0
         self.series = BeatSeries(reject_short=True)
-        self.excursion = 0.0  # largest |band-passed| in the last block, in units of the pulse amplitude
+        self.excursion = 0.0  # largest |band-passed| in the last block, in units of the typical pulse
+        self._typical = 0.0  # pulse amplitude of normal beats outside motion: motion cannot inflate it
+        self.noisy_until_s = -np.inf
 
     @property
     def learning(self) -> bool:
@@ -119,7 +121,10 @@ class PpgBeatDetector:
             self._finish_learning()
         x = self._sign * filtered
         self._history.add(times_s, self._sign * values.astype(float))
-        self.excursion = float(np.abs(x).max()) / self._peak_level if self._peak_level > 0 else 0.0
+        reference = self._typical or self._peak_level
+        self.excursion = float(np.abs(x).max()) / reference if reference > 0 else 0.0
+        if self.excursion > 2.5:
+            self.noisy_until_s = float(times_s[-1]) + 3.0  # motion: far larger swings than a pulse makes
         found: list[Beat] = []
         for t, v in zip(times_s.tolist(), x.tolist()):
             if t - self._last_activity_s > 2.0:
@@ -139,6 +144,8 @@ class PpgBeatDetector:
                 beat = self.series.add(self._cand_t if apex is None else apex, t)
                 if beat is not None:
                     found.append(beat)
+                    if beat.normal and t >= self.noisy_until_s:
+                        self._typical = self._cand_max if not self._typical else 0.9 * self._typical + 0.1 * self._cand_max
         return found
 
     def _finish_learning(self) -> None:

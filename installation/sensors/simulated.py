@@ -7,6 +7,7 @@ The waveform model is pure (:class:`SimulatedWearer` turns times into samples);
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -62,6 +63,7 @@ class SimulatedWearer:
 
     profile: WearerProfile
     rng: np.random.Generator
+    moods: list[tuple[float, float, str]] = field(default_factory=list)  # (start_s, end_s, calm|excite|startle)
     beats_s: list[float] = field(default_factory=list)
     scr_onsets_s: list[float] = field(default_factory=list)
     scr_amplitudes_us: list[float] = field(default_factory=list)
@@ -71,7 +73,27 @@ class SimulatedWearer:
         p = self.profile
         phase = np.mod(np.add(t_s, p.arc_phase_s), p.arc_period_s) / p.arc_period_s
         bump = 0.5 - 0.5 * np.cos(2.0 * np.pi * phase)
-        return 0.15 + 0.7 * bump**2
+        level = 0.15 + 0.7 * bump**2
+        for start_s, end_s, mood in self.moods:
+            t = np.asarray(t_s, dtype=float)
+            inside = (t >= start_s) & (t < end_s)
+            if mood == "calm":
+                level = np.where(inside, level * 0.3, level)
+            elif mood == "excite":
+                level = np.where(inside, np.maximum(level, 0.9), level)
+            elif mood == "startle":  # a jolt that fades over the event's duration
+                fade = np.exp(-np.clip(t - start_s, 0.0, None) / max(0.5 * (end_s - start_s), 0.5))
+                level = np.where(inside, np.maximum(level, fade), level)
+        return level if isinstance(t_s, np.ndarray) else float(level)
+
+    def add_mood(self, start_s: float, end_s: float, mood: str) -> None:
+        """Script a stretch of calm, excitement or a startle (which also gives a strong SCR)."""
+        self.moods.append((start_s, end_s, mood))
+        if mood == "startle":
+            onset_s = start_s + 1.2  # the skin answers about a second later
+            i = bisect.bisect(self.scr_onsets_s, onset_s)
+            self.scr_onsets_s.insert(i, onset_s)
+            self.scr_amplitudes_us.insert(i, 1.2)
 
     def bpm(self, t_s: float) -> float:
         """Instantaneous heart rate in beats per minute (with respiratory sinus arrhythmia)."""

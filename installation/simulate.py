@@ -1,0 +1,259 @@
+"""Simulated wearers on real transports: scenarios (calm, excitement, startle,
+recovery, faults) and emitters that speak the wire formats real rigs use.
+
+``ecosymphony simulate`` runs one; rehearsals and tests use them to drive the
+real serial, OSC and LSL sources with no hardware.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pythonosc import osc_message_builder
+
+from installation.config import ConfigError
+from installation.sensors.base import SampleBlock
+from installation.sensors.formats import native_encode
+from installation.sensors.simulated import SimulatedAudience
+
+Mood = Literal["calm", "excite", "startle"]
+Fault = Literal["lift_off", "motion", "saturate", "dropout", "wifi_gap"]
+WireFormat = Literal["native", "emotibit", "pulsesensor", "openbci"]
+
+
+class ScenarioEvent(BaseModel):
+    """One scripted moment: a mood or a fault, for one wearer or all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    at_s: float = Field(ge=0.0)
+    duration_s: float = Field(10.0, gt=0.0)
+    wearer: str = Field("all", pattern=r"^(all|p[1-9][0-9]*)$")
+    what: Mood | Fault
+
+
+class Scenario(BaseModel):
+    """A scenario file (TOML): ``[[events]]`` with ``at_s``, ``duration_s``, ``wearer``, ``what``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: str = ""
+    events: list[ScenarioEvent] = Field(default_factory=list)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file; :class:`ConfigError` names the file and key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read scenario: {exc}") from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors():
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
+            lines.append(f"  - {where}: {e['msg']}")
+        raise ConfigError(f"{path}: invalid scenario:\n" + "\n".join(lines)) from None
+
+
+@dataclass(slots=True)
+class ScriptedAudience:
+    """A simulated audience with a scenario applied: moods change the physiology,
+    faults change (or remove) what the sensors send."""
+
+    audience: SimulatedAudience
+    scenario: Scenario
+    seed: int = 0
+    _rng: np.random.Generator = field(init=False, repr=False)
+    _motion: list[tuple[float, float, float]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
+        # Movement: several incommensurate swings between 0.3 and 3 Hz, so it never looks like a rhythm.
+        self._motion = [(float(self._rng.uniform(0.3, 3.0)), float(self._rng.uniform(100.0, 350.0)),
+                         float(self._rng.uniform(0.0, 2 * np.pi))) for _ in range(6)]
+        for event in self.scenario.events:
+            if event.what in ("calm", "excite", "startle"):
+                for w in self.audience.wearers:
+                    if event.wearer in ("all", w.profile.wearer):
+                        w.add_mood(event.at_s, event.at_s + event.duration_s, event.what)
+
+    def faults_at(self, wearer: str, t_s: float) -> set[str]:
+        return {e.what for e in self.scenario.events
+                if e.what not in ("calm", "excite", "startle") and e.wearer in ("all", wearer) and e.at_s <= t_s < e.at_s + e.duration_s}
+
+    def read(self, timeout_s: float) -> list[SampleBlock]:
+        out = []
+        for block in self.audience.read(timeout_s):
+            faults = self.faults_at(block.wearer, float(block.times_s[-1]))
+            if faults & {"dropout", "wifi_gap"}:
+                continue
+            values = block.values.astype(float)
+            if "lift_off" in faults:
+                # Off the skin: the PPG sees ambient light, the EDA an open circuit.
+                level, noise = (300.0, 2.0) if block.signal == "ppg" else (0.02, 0.002)
+                values = level + self._rng.normal(0.0, noise, values.size)
+            if "motion" in faults and block.signal == "ppg":
+                values = values + sum(a * np.sin(2 * np.pi * f * block.times_s + p) for f, a, p in self._motion)
+            if "saturate" in faults and block.signal == "ppg":
+                values = np.clip((values - 512.0) * 6.0 + 512.0, 0.0, 1023.0)
+            out.append(SampleBlock(block.wearer, block.signal, block.times_s, values, block.unit, block.arrival_s, block.sampling_rate_hz))
+        return out
+
+
+def _slot_index(wearer: str) -> int:
+    return int(wearer[1:]) - 1
+
+
+class OscEmitter:
+    """Sends blocks as OSC over UDP in a rig's address scheme."""
+
+    def __init__(self, host: str, port: int, fmt: WireFormat) -> None:
+        if fmt == "pulsesensor":
+            raise ConfigError("the pulsesensor format is serial only; use --serial-pty")
+        self.target = (host, port)
+        self.fmt = fmt
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sent = 0
+
+    def _send(self, address: str, values: list[float]) -> None:
+        m = osc_message_builder.OscMessageBuilder(address)
+        for v in values:
+            m.add_arg(float(v))
+        self._socket.sendto(m.build().dgram, self.target)
+        self.sent += 1
+
+    def send(self, blocks: list[SampleBlock], beats: dict[str, list[float]]) -> None:
+        for b in blocks:
+            if self.fmt == "native":
+                self._send(f"/eco/{b.wearer}/{b.signal}", b.values.tolist())
+            elif self.fmt == "emotibit":
+                tag = {"ppg": "PPG:IR", "eda": "EDA"}[b.signal]
+                self._send(f"/EmotiBit/{_slot_index(b.wearer)}/{tag}", b.values.tolist())
+        if self.fmt == "openbci":  # a pulse board reports beats, not the wave
+            for wearer, times in beats.items():
+                if _slot_index(wearer) == 0:
+                    for previous, t in zip(times, times[1:]):
+                        self._send("/openbci/pulse/ibi", [round((t - previous) * 1000.0)])
+                        self._send("/openbci/pulse/bpm", [round(60.0 / (t - previous))])
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+class SerialPtyEmitter:
+    """A pseudo-terminal that speaks a serial rig's lines; its path is the 'port'."""
+
+    def __init__(self, fmt: WireFormat) -> None:
+        if fmt not in ("native", "pulsesensor"):
+            raise ConfigError(f"the {fmt} format is not a serial format; use native or pulsesensor")
+        self.fmt = fmt
+        self.master, slave = os.openpty()
+        os.set_blocking(self.master, False)  # nobody reading must never stall the simulation
+        self.path = os.ttyname(slave)
+        self._slave = slave  # kept open so the port exists until we close
+        self._seq = 0
+        self.sent = 0
+
+    def send(self, blocks: list[SampleBlock], beats: dict[str, list[float]]) -> None:
+        lines: list[str] = []
+        eda_now = {b.wearer: float(b.values[-1]) for b in blocks if b.signal == "eda"}
+        ppg = [b for b in blocks if b.signal == "ppg"]
+        if self.fmt == "native" and ppg:
+            for i in range(ppg[0].values.size):
+                fields: dict[str, float] = {}
+                for b in ppg:
+                    n = _slot_index(b.wearer) + 1
+                    fields[f"ppg{n}" if n > 1 else "ppg"] = round(float(b.values[min(i, b.values.size - 1)]))
+                    if b.wearer in eda_now:
+                        fields[f"eda{n}" if n > 1 else "eda"] = round(eda_now[b.wearer], 4)
+                lines.append(native_encode(self._seq, int(ppg[0].times_s[min(i, ppg[0].values.size - 1)] * 1000), fields))
+                self._seq += 1
+        elif self.fmt == "pulsesensor":
+            several = len(ppg) > 1
+            for b in ppg:
+                k = _slot_index(b.wearer)
+                letter = chr(ord("a") + k) if several else "S"
+                lines += [f"{letter}{int(round(v))}" for v in b.values.tolist()]
+            for wearer, times in beats.items():
+                k = _slot_index(wearer)
+                for previous, t in zip(times, times[1:]):
+                    ibi_ms = int(round((t - previous) * 1000))
+                    bpm = int(round(60000 / ibi_ms))
+                    lines += [f"{chr(ord('A') + k)}{bpm}", f"{chr(ord('M') + k)}{ibi_ms}"] if several else [f"B{bpm}", f"Q{ibi_ms}"]
+        if lines:
+            data = ("\r\n".join(lines) + "\r\n").encode("ascii")
+            try:
+                os.write(self.master, data)
+                self.sent += len(lines)
+            except BlockingIOError:
+                pass  # nobody reads: drop, as a real UART would
+
+    def close(self) -> None:
+        os.close(self.master)
+        os.close(self._slave)
+
+
+class LslEmitter:
+    """LSL outlets ``eco-sim-ppg`` (type PPG) and ``eco-sim-eda`` (type EDA), one channel per wearer."""
+
+    def __init__(self, wearers: list[str], ppg_rate_hz: float, eda_rate_hz: float) -> None:
+        import pylsl
+
+        self.wearers = wearers
+        self.ppg = pylsl.StreamOutlet(pylsl.StreamInfo("eco-sim-ppg", "PPG", len(wearers), ppg_rate_hz, "float32", "eco-sim-ppg"))
+        self.eda = pylsl.StreamOutlet(pylsl.StreamInfo("eco-sim-eda", "EDA", len(wearers), eda_rate_hz, "float32", "eco-sim-eda"))
+        self.sent = 0
+
+    def send(self, blocks: list[SampleBlock], beats: dict[str, list[float]]) -> None:
+        for signal, outlet in (("ppg", self.ppg), ("eda", self.eda)):
+            chosen = {b.wearer: b.values for b in blocks if b.signal == signal}
+            if len(chosen) != len(self.wearers):
+                continue  # a wearer is missing (a fault): LSL chunks need every channel
+            chunk = np.stack([chosen[w] for w in self.wearers], axis=1)
+            outlet.push_chunk(chunk.tolist())
+            self.sent += chunk.shape[0]
+
+    def close(self) -> None:
+        del self.ppg, self.eda
+
+
+Emitter = OscEmitter | SerialPtyEmitter | LslEmitter
+
+
+class Simulation:
+    """Paces a scripted audience in real time and sends it through an emitter."""
+
+    def __init__(self, scripted: ScriptedAudience, emitter: Emitter) -> None:
+        self.scripted = scripted
+        self.emitter = emitter
+        self._beats_sent: dict[str, float] = {}
+
+    def step(self, timeout_s: float = 0.05) -> int:
+        """Send what is due; return how many blocks went out."""
+        blocks = self.scripted.read(timeout_s)
+        if not blocks:
+            return 0
+        now_s = self.scripted.audience.elapsed_s()
+        beats: dict[str, list[float]] = {}
+        for w in self.scripted.audience.wearers:
+            slot = w.profile.wearer
+            if self.scripted.faults_at(slot, now_s):
+                continue  # a lifted or silent sensor reports no beats
+            truth = w.true_beats_s(now_s)
+            last = self._beats_sent.get(slot, -1.0)
+            fresh = truth[truth > last]
+            if fresh.size:
+                before = truth[truth <= last]
+                beats[slot] = ([float(before[-1])] if before.size else []) + fresh.tolist()
+                self._beats_sent[slot] = float(fresh[-1])
+        self.emitter.send(blocks, beats)
+        return len(blocks)

@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("show", nargs="?", type=Path, help="show file (default: patches/default.toml)")
     r.add_argument("--participants", type=int, metavar="N", help="simulated wearers (default: the show's, else 4)")
     r.add_argument("--seed", type=int, help="seed of the simulated audience")
+    r.add_argument("--via", choices=["memory", "osc", "serial", "lsl"], default="memory",
+                   help="send the simulated audience through a real transport (default: straight to the core)")
+    r.add_argument("--format", dest="wire_format", choices=["native", "emotibit", "pulsesensor", "openbci"], default="native",
+                   help="wire format spoken with --via (default native)")
+    r.add_argument("--scenario", type=Path, help="TOML file scripting moods (calm, excite, startle) and faults")
     _add_show_options(r)
     run = sub.add_parser("run", help="play a show with the sources named in its show file")
     run.add_argument("show", type=Path, help="show file")
@@ -286,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         runs_dir=args.runs_dir,
         audio=args.audio,
         visuals=args.visuals,
+        via=getattr(args, "via", "memory"),
+        wire_format=getattr(args, "wire_format", "native"),
+        scenario=getattr(args, "scenario", None),
     )
     console.print(f"Eco-Symphony {__version__}: {args.command} {show_path}", markup=False)
     try:

@@ -32,6 +32,7 @@ from installation.sensors.lsl_source import LslSource
 from installation.sensors.osc_source import OscSource
 from installation.sensors.serial_source import SerialSource
 from installation.sensors.simulated import SimulatedAudience
+from installation.simulate import Scenario, ScriptedAudience, TransportRehearsal, load_scenario
 from installation.session import Session, SessionError
 from installation.sound.devices import AudioDevice, choose_output_device, output_devices
 from installation.sound.engine import Backend, SoundEngine
@@ -60,6 +61,13 @@ class LaunchOptions:
         ``auto``: a device if there is one, else a WAV file; ``file``: always a WAV file.
     visuals : {"auto", "frames", "none"}
         ``auto``: a window if there is a display, else PNG frames; ``frames``: always frames.
+    via : {"memory", "osc", "serial", "lsl"}
+        Rehearsal only: hand the simulated audience to the core directly, or send it
+        through a real transport (and read it with the real source).
+    wire_format : str
+        Rehearsal through a transport: the wire format spoken.
+    scenario : Path, optional
+        Rehearsal only: a scenario file scripting moods and faults.
     """
 
     duration_s: float | None = None
@@ -68,6 +76,9 @@ class LaunchOptions:
     runs_dir: Path = Path("runs")
     audio: Literal["auto", "file", "none"] = "auto"
     visuals: Literal["auto", "frames", "none"] = "auto"
+    via: Literal["memory", "osc", "serial", "lsl"] = "memory"
+    wire_format: Literal["native", "emotibit", "pulsesensor", "openbci"] = "native"
+    scenario: Path | None = None
 
 
 @dataclass(slots=True)
@@ -205,7 +216,12 @@ def make_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tuple[l
         count = options.participants or (base.wearers if any(isinstance(c, SimulatedSource) for c in configs) else
                                          max(4, len({w for c in configs for w in source_slots(c)})))
         seed = base.seed if options.seed is None else options.seed
-        configs = [base.model_copy(update={"wearers": count, "seed": seed})]
+        cfg = base.model_copy(update={"wearers": count, "seed": seed})
+        scenario = load_scenario(options.scenario) if options.scenario else Scenario()
+        audience = SimulatedAudience(cfg.wearers, cfg.seed, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz)
+        scripted = ScriptedAudience(audience, scenario, seed=seed)
+        source: Source = scripted if options.via == "memory" else TransportRehearsal(scripted, options.via, options.wire_format)
+        return [source], [w.profile.wearer for w in audience.wearers]
     sources: list[Source] = []
     wearers: list[str] = []
     for cfg in configs:
@@ -332,9 +348,10 @@ def perform(
         problems.append(f"sources failed to read {session.stats.source_errors} time(s)")
     simulated: dict[str, float] = {}
     for src in sources:
-        if isinstance(src, SimulatedAudience):
-            for w in src.wearers:
-                truth = w.true_beats_s(src.elapsed_s())
+        audience = src if isinstance(src, SimulatedAudience) else getattr(getattr(src, "scripted", src), "audience", None)
+        if isinstance(audience, SimulatedAudience):
+            for w in audience.wearers:
+                truth = w.true_beats_s(audience.elapsed_s())
                 if truth.size >= 3:
                     simulated[w.profile.wearer] = 60.0 / float((truth[-1] - truth[0]) / (truth.size - 1))
     audio = "none"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pythonosc import osc_message_builder
 
 from installation.config import ConfigError
-from installation.sensors.base import SampleBlock
+from installation.sensors.base import SampleBlock, Source, SourceBase
 from installation.sensors.formats import native_encode
 from installation.sensors.simulated import SimulatedAudience
 
@@ -65,13 +66,14 @@ def load_scenario(path: Path) -> Scenario:
 
 
 @dataclass(slots=True)
-class ScriptedAudience:
+class ScriptedAudience(SourceBase):
     """A simulated audience with a scenario applied: moods change the physiology,
-    faults change (or remove) what the sensors send."""
+    faults change (or remove) what the sensors send. A source like any other."""
 
     audience: SimulatedAudience
     scenario: Scenario
     seed: int = 0
+    name: str = "simulated audience (scripted)"
     _rng: np.random.Generator = field(init=False, repr=False)
     _motion: list[tuple[float, float, float]] = field(init=False, repr=False)
 
@@ -85,6 +87,12 @@ class ScriptedAudience:
                 for w in self.audience.wearers:
                     if event.wearer in ("all", w.profile.wearer):
                         w.add_mood(event.at_s, event.at_s + event.duration_s, event.what)
+
+    def open(self) -> None:
+        self.audience.open()
+
+    def close(self) -> None:
+        self.audience.close()
 
     def faults_at(self, wearer: str, t_s: float) -> set[str]:
         return {e.what for e in self.scenario.events
@@ -257,3 +265,95 @@ class Simulation:
                 self._beats_sent[slot] = float(fresh[-1])
         self.emitter.send(blocks, beats)
         return len(blocks)
+
+
+class TransportRehearsal(SourceBase):
+    """A rehearsal through a real transport: a simulation thread sends the scripted
+    audience over OSC, a serial pty or LSL, and the matching real source reads it.
+
+    Parameters
+    ----------
+    scripted : ScriptedAudience
+        Who is simulated.
+    via : {"osc", "serial", "lsl"}
+        The transport.
+    fmt : WireFormat
+        The wire format (``native`` unless a rig's format is wanted).
+    """
+
+    def __init__(self, scripted: ScriptedAudience, via: Literal["osc", "serial", "lsl"], fmt: WireFormat = "native") -> None:
+        self.scripted = scripted
+        self.via = via
+        self.fmt = fmt
+        self.name = f"simulated audience over {via} ({fmt})"
+        self.source: Source | None = None
+        self._emitter: Emitter | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def open(self) -> None:
+        from installation.sensors.formats import Native, PulseSensorVisualizer
+        from installation.sensors.lsl_source import LslSource
+        from installation.sensors.osc_source import OscSource
+        from installation.sensors.serial_source import SerialSource
+
+        wearers = [w.profile.wearer for w in self.scripted.audience.wearers]
+        if self.via == "osc":
+            osc = OscSource(0, wearers=wearers)
+            osc.open()
+            self.source, self._emitter = osc, OscEmitter("127.0.0.1", osc.port, self.fmt)
+        elif self.via == "serial":
+            emitter = SerialPtyEmitter(self.fmt)
+            parser = Native() if self.fmt == "native" else PulseSensorVisualizer()
+            serial_source = SerialSource(emitter.path, 115200, parser, wearers)
+            serial_source.open()
+            self.source, self._emitter = serial_source, emitter
+        else:
+            a = self.scripted.audience
+            self._emitter = LslEmitter(wearers, a.ppg_rate_hz, a.eda_rate_hz)
+            self.source = _LslPair([LslSource("name", "eco-sim-ppg", wearers), LslSource("name", "eco-sim-eda", wearers)])
+            self.source.open()
+        simulation = Simulation(self.scripted, self._emitter)
+        self.scripted.open()
+        self._thread = threading.Thread(target=self._run, args=(simulation,), name="simulated-sensors", daemon=True)
+        self._thread.start()
+
+    def _run(self, simulation: "Simulation") -> None:
+        while not self._stop.is_set():
+            simulation.step(0.02)
+
+    def read(self, timeout_s: float) -> list[SampleBlock]:
+        assert self.source is not None, "read() before open()"
+        return self.source.read(timeout_s)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        if self.source is not None:
+            self.source.close()
+        if self._emitter is not None:
+            self._emitter.close()
+
+
+class _LslPair(SourceBase):
+    """Two LSL inlets read as one source."""
+
+    name = "lsl eco-sim"
+
+    def __init__(self, sources: list[Source]) -> None:
+        self.sources = sources
+
+    def open(self) -> None:
+        for s in self.sources:
+            s.open()
+
+    def read(self, timeout_s: float) -> list[SampleBlock]:
+        out: list[SampleBlock] = []
+        for s in self.sources:
+            out += s.read(timeout_s / len(self.sources))
+        return out
+
+    def close(self) -> None:
+        for s in self.sources:
+            s.close()

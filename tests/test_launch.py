@@ -149,3 +149,22 @@ def test_run_with_an_osc_source_end_to_end(tmp_path: Path) -> None:
     assert summary.wearers == ["p1"]
     assert summary.beats["p1"] >= 5
     assert abs(summary.mean_bpm["p1"] - 72.0) < 4.0
+
+
+def test_rehearsal_through_osc_with_a_scenario(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[[events]]\nat_s = 5\nduration_s = 60\nwearer = "p2"\nwhat = "lift_off"\n')
+    summary = perform(
+        load_show(SHOW),
+        LaunchOptions(duration_s=8.0, participants=2, runs_dir=tmp_path, audio="none", visuals="none", via="osc", scenario=scenario),
+        rehearsal=True, find_devices=lambda: [], has_display=lambda: False,
+    )
+    assert summary.beats["p1"] >= 4 and abs(summary.mean_bpm["p1"] - summary.simulated_bpm["p1"]) < 3.0
+    assert summary.beats["p2"] <= 3  # once off the skin (after 5 s), no more beats
+
+
+def test_shipped_scenarios_load() -> None:
+    from installation.simulate import load_scenario
+
+    for path in (REPO / "patches" / "scenarios").glob("*.toml"):
+        assert load_scenario(path).events

@@ -28,6 +28,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/core.py $(ARGS)
+	$(PY) benchmarks/reconnect.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--serial-pty", action="store_true", help="make a pseudo-terminal and speak serial on it (its path is printed)")
     target.add_argument("--lsl", action="store_true", help="publish LSL streams eco-sim-ppg and eco-sim-eda")
     si.add_argument("--format", choices=["native", "emotibit", "pulsesensor", "openbci"], default="native", help="wire format (default native)")
+    si.add_argument("--heart", choices=["ppg", "ecg"], default="ppg", help="heart sensor of the simulated wearers (default ppg)")
     si.add_argument("--scenario", type=Path, help="TOML file scripting moods and faults over time")
     si.add_argument("--seed", type=int, default=1, help="seed of the simulated audience")
     si.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
@@ -170,9 +171,9 @@ def simulate(args: argparse.Namespace, console: Console, errors: Console) -> int
             emitter = SerialPtyEmitter(args.format)
             where = f"serial on {emitter.path}"
         else:
-            audience_rates = (100.0, 25.0)
+            audience_rates = (250.0 if args.heart == "ecg" else 100.0, 25.0)
             emitter = LslEmitter([f"p{i + 1}" for i in range(args.participants)], *audience_rates)
-            where = "LSL streams eco-sim-ppg and eco-sim-eda"
+            where = f"LSL streams eco-sim-{args.heart} and eco-sim-eda"
     except ConfigError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
@@ -183,7 +184,11 @@ def simulate(args: argparse.Namespace, console: Console, errors: Console) -> int
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    sim = Simulation(ScriptedAudience(SimulatedAudience(args.participants, args.seed), scenario), emitter)
+    if args.heart == "ecg" and args.format in ("emotibit", "pulsesensor"):
+        errors.print(f"[red]error:[/red] {args.format} sends no ECG: use --format native or openbci")
+        emitter.close()
+        return 2
+    sim = Simulation(ScriptedAudience(SimulatedAudience(args.participants, args.seed, heart=args.heart), scenario), emitter)
     sim.scripted.audience.open()
     started = time.monotonic()
     try:

@@ -38,7 +38,9 @@ class SimulatedSource(_Strict):
     first_slot: int = Field(0, ge=0, exclude=True)
     wearers: int = Field(4, ge=1, le=64, description="number of simulated wearers")
     seed: int = Field(1, description="seed of the simulation's own random generator")
+    heart: Literal["ppg", "ecg"] = Field("ppg", description="which heart sensor the simulated wearers wear")
     ppg_rate_hz: float = Field(100.0, ge=25.0, le=2000.0)
+    ecg_rate_hz: float = Field(250.0, ge=100.0, le=2000.0)
     eda_rate_hz: float = Field(25.0, ge=4.0, le=2000.0)
 
 

@@ -193,7 +193,8 @@ def source_from_config(cfg: SourceConfig, first_slot: int = 0) -> Source:
     if isinstance(cfg, LslSourceConfig):
         prop, value = ("name", cfg.stream_name) if cfg.stream_name is not None else ("type", cfg.stream_type)
         return LslSource(prop, value or "", list(cfg.wearers), cfg.signal)
-    return SimulatedAudience(cfg.wearers, cfg.seed, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz, first_slot=first_slot)
+    return SimulatedAudience(cfg.wearers, cfg.seed, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz,
+                             first_slot=first_slot, heart=cfg.heart, ecg_rate_hz=cfg.ecg_rate_hz)
 
 
 def source_slots(cfg: SourceConfig, first_slot: int = 0) -> list[str]:
@@ -218,7 +219,8 @@ def make_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tuple[l
         seed = base.seed if options.seed is None else options.seed
         cfg = base.model_copy(update={"wearers": count, "seed": seed})
         scenario = load_scenario(options.scenario) if options.scenario else Scenario()
-        audience = SimulatedAudience(cfg.wearers, cfg.seed, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz)
+        audience = SimulatedAudience(cfg.wearers, cfg.seed, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz,
+                                     heart=cfg.heart, ecg_rate_hz=cfg.ecg_rate_hz)
         scripted = ScriptedAudience(audience, scenario, seed=seed)
         source: Source = scripted if options.via == "memory" else TransportRehearsal(scripted, options.via, options.wire_format)
         return [source], [w.profile.wearer for w in audience.wearers]

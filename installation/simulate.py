@@ -143,9 +143,11 @@ class OscEmitter:
         for b in blocks:
             if self.fmt == "native":
                 self._send(f"/eco/{b.wearer}/{b.signal}", b.values.tolist())
-            elif self.fmt == "emotibit":
+            elif self.fmt == "emotibit" and b.signal in ("ppg", "eda"):  # EmotiBit has no ECG
                 tag = {"ppg": "PPG:IR", "eda": "EDA"}[b.signal]
                 self._send(f"/EmotiBit/{_slot_index(b.wearer)}/{tag}", b.values.tolist())
+            elif self.fmt == "openbci" and b.signal == "ecg":
+                self._send(f"/openbci/time-series-raw/ch{_slot_index(b.wearer)}", b.values.tolist())
         if self.fmt == "openbci":  # a pulse board reports beats, not the wave
             for wearer, times in beats.items():
                 if _slot_index(wearer) == 0:
@@ -174,18 +176,21 @@ class SerialPtyEmitter:
     def send(self, blocks: list[SampleBlock], beats: dict[str, list[float]]) -> None:
         lines: list[str] = []
         eda_now = {b.wearer: float(b.values[-1]) for b in blocks if b.signal == "eda"}
-        ppg = [b for b in blocks if b.signal == "ppg"]
+        ppg = [b for b in blocks if b.signal in ("ppg", "ecg")]
         if self.fmt == "native" and ppg:
             for i in range(ppg[0].values.size):
                 fields: dict[str, float] = {}
                 for b in ppg:
                     n = _slot_index(b.wearer) + 1
-                    fields[f"ppg{n}" if n > 1 else "ppg"] = round(float(b.values[min(i, b.values.size - 1)]))
+                    value = float(b.values[min(i, b.values.size - 1)])
+                    # ECG in millivolts goes out as microvolt counts, as a board's ADC would.
+                    fields[f"{b.signal}{n}" if n > 1 else b.signal] = round(value * 1000.0) if b.signal == "ecg" else round(value)
                     if b.wearer in eda_now:
                         fields[f"eda{n}" if n > 1 else "eda"] = round(eda_now[b.wearer], 4)
                 lines.append(native_encode(self._seq, int(ppg[0].times_s[min(i, ppg[0].values.size - 1)] * 1000), fields))
                 self._seq += 1
         elif self.fmt == "pulsesensor":
+            ppg = [b for b in ppg if b.signal == "ppg"]
             several = len(ppg) > 1
             for b in ppg:
                 k = _slot_index(b.wearer)
@@ -218,11 +223,12 @@ class LslEmitter:
 
         self.wearers = wearers
         self.ppg = pylsl.StreamOutlet(pylsl.StreamInfo("eco-sim-ppg", "PPG", len(wearers), ppg_rate_hz, "float32", "eco-sim-ppg"))
+        self.ecg = pylsl.StreamOutlet(pylsl.StreamInfo("eco-sim-ecg", "ECG", len(wearers), ppg_rate_hz, "float32", "eco-sim-ecg"))
         self.eda = pylsl.StreamOutlet(pylsl.StreamInfo("eco-sim-eda", "EDA", len(wearers), eda_rate_hz, "float32", "eco-sim-eda"))
         self.sent = 0
 
     def send(self, blocks: list[SampleBlock], beats: dict[str, list[float]]) -> None:
-        for signal, outlet in (("ppg", self.ppg), ("eda", self.eda)):
+        for signal, outlet in (("ppg", self.ppg), ("ecg", self.ecg), ("eda", self.eda)):
             chosen = {b.wearer: b.values for b in blocks if b.signal == signal}
             if len(chosen) != len(self.wearers):
                 continue  # a wearer is missing (a fault): LSL chunks need every channel
@@ -231,7 +237,7 @@ class LslEmitter:
             self.sent += chunk.shape[0]
 
     def close(self) -> None:
-        del self.ppg, self.eda
+        del self.ppg, self.ecg, self.eda
 
 
 Emitter = OscEmitter | SerialPtyEmitter | LslEmitter
@@ -305,13 +311,16 @@ class TransportRehearsal(SourceBase):
         elif self.via == "serial":
             emitter = SerialPtyEmitter(self.fmt)
             parser = Native() if self.fmt == "native" else PulseSensorVisualizer()
+            if self.fmt == "pulsesensor" and self.scripted.audience.heart == "ecg":
+                raise ConfigError("PulseSensor boards send a pulse wave, not ECG: use --format native")
             serial_source = SerialSource(emitter.path, 115200, parser, wearers)
             serial_source.open()
             self.source, self._emitter = serial_source, emitter
         else:
             a = self.scripted.audience
             self._emitter = LslEmitter(wearers, a.ppg_rate_hz, a.eda_rate_hz)
-            self.source = _LslPair([LslSource("name", "eco-sim-ppg", wearers), LslSource("name", "eco-sim-eda", wearers)])
+            heart = "eco-sim-ecg" if a.heart == "ecg" else "eco-sim-ppg"
+            self.source = _LslPair([LslSource("name", heart, wearers), LslSource("name", "eco-sim-eda", wearers)])
             self.source.open()
         simulation = Simulation(self.scripted, self._emitter)
         self.scripted.open()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import numpy as np
+
 from installation.clock import FakeClock
 from installation.config import ConfigError
 from installation.dsp.core import SignalCore
@@ -122,3 +124,34 @@ def test_scenario_file_errors_name_the_key(tmp_path: Path) -> None:
         load_scenario(path)
     path.write_text('title = "doors open"\n[[events]]\nat_s = 5\nwhat = "startle"\n[[events]]\nat_s = 9\nwhat = "lift_off"\nwearer = "p2"\n')
     assert [e.what for e in load_scenario(path).events] == ["startle", "lift_off"]
+
+
+def test_simulated_ecg_is_read_by_the_ecg_detector() -> None:
+    clock = FakeClock()
+    audience = SimulatedAudience(2, seed=3, clock=clock, heart="ecg")
+    core = SignalCore()
+    events = []
+    with audience:
+        while clock.now_s() < 30.0:
+            for block in audience.read(0.05):
+                assert block.signal in ("ecg", "eda")
+                events += core.process(block)
+    truth = audience.wearers[0].true_beats_s(30.0)
+    found = np.array([e.time_s for e in events if e.address == "p1.heart.beat"])
+    from installation.dsp.scoring import match_events
+
+    m = match_events(found, truth, 0.02, start_s=3.0, end_s=29.0)
+    assert m.sensitivity >= 0.99 and m.ppv >= 0.99, m
+
+
+@pytest.mark.parametrize("fmt", ["native", "openbci"])
+def test_ecg_over_osc(fmt: str) -> None:
+    probe = OscSource(0)
+    probe.open()
+    port = probe.port
+    probe.close()
+    source = OscSource(port, wearers=["p1", "p2"])
+    emitter = OscEmitter("127.0.0.1", port, fmt)  # type: ignore[arg-type]
+    blocks = run_for(Simulation(ScriptedAudience(SimulatedAudience(2, 5, heart="ecg"), Scenario()), emitter), source, 2.0)
+    emitter.close()
+    assert {b.wearer for b in blocks if b.signal == "ecg"} == {"p1", "p2"}

@@ -346,7 +346,8 @@ def osc_readings(address: str, params: list[object]) -> OscReadings | None:
     Understood: EmotiBit Oscilloscope ``/EmotiBit/<n>/PPG:IR|EDA|HR`` (any number
     of samples); OpenBCI GUI ``/openbci/pulse/bpm`` and ``/openbci/pulse/ibi``
     (milliseconds); Mind Monitor / Muse ``/muse/ppg`` (the IR channel, the second
-    value; also without the leading slash); our own ``/eco/p<N>/<signal>``.
+    value; also without the leading slash); OpenBCI ``/openbci/time-series-raw/ch<i>``
+    (channel ``i`` is sensor ``i``, read as ECG); our own ``/eco/p<N>/<signal>``.
 
     Raises
     ------
@@ -364,6 +365,9 @@ def osc_readings(address: str, params: list[object]) -> OscReadings | None:
         return OscReadings("openbci", 0, "bpm", _floats(address, params)[:1], "bpm")
     if bare == "openbci/pulse/ibi":
         return OscReadings("openbci", 0, "ibi", tuple(v / 1000.0 for v in _floats(address, params)[:1]), "s")
+    m = re.fullmatch(r"openbci/time-series-raw/ch(\d+)", bare)
+    if m:  # an EXG channel: an ECG lead when the board is used for the heart
+        return OscReadings("openbci", int(m.group(1)), "ecg", _floats(address, params), "uV")
     if bare == "muse/ppg":
         values = _floats(address, params)
         if len(values) < 2:

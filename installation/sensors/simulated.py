@@ -133,6 +133,24 @@ class SimulatedWearer:
         noise = self.rng.normal(0.0, 0.02, size=times_s.shape)
         return np.round(512.0 + 180.0 * (signal + drift + noise))
 
+    def ecg(self, times_s: np.ndarray) -> np.ndarray:
+        """Single-lead ECG in millivolts at ``times_s`` (R peaks at the beat times)."""
+        if times_s.size == 0:
+            return np.empty(0)
+        self._extend(float(times_s[-1]) + 2.0)
+        beats = np.asarray(self.beats_s)
+        near = beats[(beats > times_s[0] - 1.0) & (beats < times_s[-1] + 1.0)]
+        dt = times_s[:, None] - near[None, :]
+
+        def wave(centre_s: float, width_s: float, height_mv: float) -> np.ndarray:
+            return height_mv * np.exp(-0.5 * ((dt - centre_s) / width_s) ** 2)
+
+        beat = (wave(-0.16, 0.025, 0.12) + wave(-0.025, 0.008, -0.1) + wave(0.0, 0.011, 1.2)
+                + wave(0.028, 0.009, -0.25) + wave(0.25, 0.045, 0.3))
+        breathing = 0.08 * np.sin(2.0 * math.pi * 0.25 * times_s)
+        noise = self.rng.normal(0.0, 0.01, size=times_s.shape)
+        return beat.sum(axis=1) + breathing + noise
+
     def eda(self, times_s: np.ndarray) -> np.ndarray:
         """Skin conductance in microsiemens at ``times_s`` (tonic level plus SCRs)."""
         if times_s.size == 0:
@@ -193,6 +211,10 @@ class SimulatedAudience(SourceBase):
     first_slot : int
         0-based index of the first wearer's slot (``0`` -> ``p1``), so that several
         simulated groups can share a show.
+    heart : {"ppg", "ecg"}
+        Which heart sensor the wearers wear.
+    ecg_rate_hz : float
+        ECG sampling rate in hertz (with ``heart="ecg"``).
     """
 
     def __init__(
@@ -204,6 +226,8 @@ class SimulatedAudience(SourceBase):
         eda_rate_hz: float = 25.0,
         block_s: float = 0.02,
         first_slot: int = 0,
+        heart: str = "ppg",
+        ecg_rate_hz: float = 250.0,
     ) -> None:
         if count < 1:
             raise ValueError(f"a simulated audience needs at least 1 wearer, got {count}")
@@ -211,7 +235,10 @@ class SimulatedAudience(SourceBase):
         self.clock = clock or MonotonicClock()
         rng = np.random.default_rng(seed)
         self.wearers = [SimulatedWearer(p, np.random.default_rng(rng.integers(2**32))) for p in default_profiles(count, rng, first_slot)]
-        self.ppg_rate_hz = ppg_rate_hz
+        if heart not in ("ppg", "ecg"):
+            raise ValueError(f"heart must be 'ppg' or 'ecg', got {heart!r}")
+        self.heart = heart
+        self.ppg_rate_hz = ecg_rate_hz if heart == "ecg" else ppg_rate_hz
         self.eda_rate_hz = eda_rate_hz
         self.block_s = block_s
         self._start_s: float | None = None
@@ -252,7 +279,9 @@ class SimulatedAudience(SourceBase):
         arrival_s = self.clock.now_s()
         blocks: list[SampleBlock] = []
         for w in self.wearers:
-            if ppg_t.size:
+            if ppg_t.size and self.heart == "ecg":
+                blocks.append(SampleBlock(w.profile.wearer, "ecg", ppg_t, w.ecg(ppg_t), "mV", arrival_s, self.ppg_rate_hz))
+            elif ppg_t.size:
                 blocks.append(SampleBlock(w.profile.wearer, "ppg", ppg_t, w.ppg(ppg_t), "adc", arrival_s, self.ppg_rate_hz))
             if eda_t.size:
                 blocks.append(SampleBlock(w.profile.wearer, "eda", eda_t, w.eda(eda_t), "uS", arrival_s, self.eda_rate_hz))

@@ -53,6 +53,7 @@ def values(blocks: list, wearer: str, signal: str) -> list[float]:
         ("/EmotiBit/0/SCR:AMP", [0.1], None),
         ("/openbci/pulse/bpm", [70], ("openbci", 0, "bpm", (70.0,))),
         ("/openbci/pulse/ibi", [850], ("openbci", 0, "ibi", (0.85,))),
+        ("/openbci/time-series-raw/ch1", [12.5, 13.0], ("openbci", 1, "ecg", (12.5, 13.0))),
         ("/muse/ppg", [10.0, 20.0, 30.0], ("muse", 0, "ppg", (20.0,))),
         ("muse/ppg", [10.0, 21.0, 30.0], ("muse", 0, "ppg", (21.0,))),
         ("/eco/p3/eda", [4.2, 4.3], ("native", 2, "eda", (4.2, 4.3))),

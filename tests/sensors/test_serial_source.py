@@ -11,7 +11,15 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from installation.sensors.formats import GroveGsr, Native, PulseSensorPlotter, PulseSensorVisualizer, native_encode
+from installation.sensors.formats import (
+    CsvColumns,
+    GroveGsr,
+    KeyValue,
+    Native,
+    PulseSensorPlotter,
+    PulseSensorVisualizer,
+    native_encode,
+)
 from installation.sensors.serial_source import SerialSource, find_port
 
 
@@ -109,6 +117,8 @@ def test_garbage_and_lost_lines_are_counted_not_raised(pty: Pty) -> None:
         (PulseSensorVisualizer(), ["S512", "S515", "B72", "Q833", "S520"], "p1", "ibi", [0.833]),
         (PulseSensorVisualizer(), ["a512", "b300", "a515", "N900"], "p2", "ibi", [0.9]),
         (GroveGsr(convert=False), ["300", "gsr_average = 310"], "p1", "eda", [300.0, 310.0]),
+        (CsvColumns(["ppg", "eda2"]), ["ppg,eda2", "512,4.5", "515,4.6"], "p2", "eda", [4.5, 4.6]),
+        (KeyValue(), ["ppg=512 eda=3.2", "ppg=515 eda=3.3"], "p1", "eda", [3.2, 3.3]),
     ],
 )
 def test_formats_over_a_real_port(pty: Pty, parser, lines: list[str], wearer: str, signal: str, expected: list[float]) -> None:

@@ -106,6 +106,14 @@ class _Eda:
     scr_times_s: deque[float] = field(default_factory=deque)
 
 
+def _still_sending(quality: ChannelQuality, last_arrival_s: float, now_s: float, stale_s: float) -> bool:
+    """False (and the channel in ``dropout``) when nothing arrived for ``stale_s`` seconds."""
+    if now_s - last_arrival_s > stale_s:
+        quality.state, quality.quality = "dropout", 0.0
+        return False
+    return True
+
+
 @dataclass(slots=True)
 class _Wearer:
     heart: _Heart | None = None
@@ -285,10 +293,7 @@ class SignalCore:
             sending = False
             if w.heart is not None:
                 h = w.heart
-                if now_s - h.last_arrival_s > stale_s:
-                    h.quality.state, h.quality.quality = "dropout", 0.0
-                else:
-                    sending = True
+                sending |= _still_sending(h.quality, h.last_arrival_s, now_s, stale_s)
                 series = h.series
                 good = h.quality.state not in BAD_STATES and h.quality.state != "learning"
                 out[f"{name}.heart.bpm"] = series.bpm if math.isfinite(series.bpm) else h.device_bpm
@@ -308,10 +313,7 @@ class SignalCore:
                     phases.append(cmath.exp(2j * math.pi * ((now_s - h.last_beat_mono_s) / ibi % 1.0)))
             if w.eda is not None:
                 e = w.eda
-                if now_s - e.last_arrival_s > stale_s:
-                    e.quality.state, e.quality.quality = "dropout", 0.0
-                else:
-                    sending = True
+                sending |= _still_sending(e.quality, e.last_arrival_s, now_s, stale_s)
                 while e.scr_times_s and e.scr_times_s[0] < e.scr_times_s[-1] - 60.0:
                     e.scr_times_s.popleft()
                 out[f"{name}.eda.scl"] = e.tracker.scl

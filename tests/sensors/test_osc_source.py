@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from pythonosc import osc_bundle_builder, osc_message_builder
 
+from streams import collect, values
+
 from installation.sensors.formats import FormatError, osc_readings
 from installation.sensors.osc_source import OscSource
 
@@ -30,17 +32,7 @@ def send(port: int, data: bytes, source_host: str = "127.0.0.1") -> None:
         s.sendto(data, ("127.0.0.1", port))
 
 
-def collect(source: OscSource, seconds: float, until=None) -> list:
-    blocks, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        blocks += source.read(0.02)
-        if until is not None and until(blocks):
-            break
-    return blocks
 
-
-def values(blocks: list, wearer: str, signal: str) -> list[float]:
-    return [v for b in blocks if b.wearer == wearer and b.signal == signal for v in b.values.tolist()]
 
 
 @pytest.mark.parametrize(

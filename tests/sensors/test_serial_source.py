@@ -11,6 +11,8 @@ from typing import Iterator
 import numpy as np
 import pytest
 
+from streams import collect, values
+
 from installation.sensors.formats import (
     CsvColumns,
     GroveGsr,
@@ -61,18 +63,7 @@ def pty(tmp_path: Path) -> Iterator[Pty]:
     p.close()
 
 
-def collect(source: SerialSource, seconds: float, until=None) -> list:
-    blocks = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        blocks += source.read(0.02)
-        if until is not None and until(blocks):
-            break
-    return blocks
 
-
-def values(blocks: list, wearer: str, signal: str) -> list[float]:
-    return [v for b in blocks if b.wearer == wearer and b.signal == signal for v in b.values.tolist()]
 
 
 def test_native_lines_become_blocks(pty: Pty) -> None:

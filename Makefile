@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/core.py $(ARGS)
 	$(PY) benchmarks/reconnect.py
+	$(PY) benchmarks/mapping.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

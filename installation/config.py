@@ -187,17 +187,63 @@ class VisualConfig(_Strict):
         return int(w), int(h)
 
 
-Curve = Literal["linear", "exponential", "logarithmic", "s-curve"]
+Curve = Literal["linear", "exponential", "logarithmic", "s-curve", "power"]
+ScaleName = Literal["chromatic", "major", "minor", "pentatonic", "minor-pentatonic", "whole-tone"]
+
+
+class Smoothing(_Strict):
+    """One-pole smoothing with separate rise and fall times, seconds."""
+
+    rise_s: float = Field(0.0, ge=0.0, le=600.0)
+    fall_s: float = Field(0.0, ge=0.0, le=600.0)
+
+
+class OneEuro(_Strict):
+    """One-Euro filter: steady when the input is steady, quick when it moves."""
+
+    min_cutoff_hz: float = Field(1.0, gt=0.0, le=100.0)
+    beta: float = Field(0.0, ge=0.0, le=100.0)
+    d_cutoff_hz: float = Field(1.0, gt=0.0, le=100.0)
+
+
+class Quantize(_Strict):
+    """Snap a frequency output (hertz) to the nearest note of a scale."""
+
+    scale: ScaleName = "pentatonic"
+    root_hz: float = Field(110.0, gt=0.0, le=20000.0)
+
+
+class Threshold(_Strict):
+    """Hysteresis on the input: fire when it rises to ``on``, re-arm when it falls to ``off``."""
+
+    on: float
+    off: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Threshold":
+        if self.off >= self.on:
+            raise ValueError(f"off ({self.off}) must be below on ({self.on})")
+        return self
 
 
 class Mapping(_Strict):
-    """``[[mappings]]``: one feature or event address to one parameter address."""
+    """``[[mappings]]``: one feature or event address to one parameter address, through a chain of
+    transforms applied in this order: range and clip, invert, curve, output range, quantise,
+    deadband, smoothing, slew limit, One-Euro filter. A ``threshold`` turns a feature into events."""
 
     source: str = Field(alias="from", description="feature or event address, e.g. p*.eda.arousal")
     target: str = Field(alias="to", description="parameter address, e.g. sound.drone.brightness")
     in_range: tuple[float, float] = (0.0, 1.0)
     out_range: tuple[float, float] = (0.0, 1.0)
     curve: Curve = "linear"
+    power: float = Field(2.0, gt=0.0, le=16.0, description="exponent of curve = \"power\"")
+    invert: bool = False
+    deadband: float = Field(0.0, ge=0.0, description="ignore output changes smaller than this")
+    smooth: Smoothing | None = None
+    slew_per_s: float = Field(0.0, ge=0.0, description="largest output change per second (0: no limit)")
+    one_euro: OneEuro | None = None
+    quantize: Quantize | None = None
+    threshold: Threshold | None = None
 
     @field_validator("in_range")
     @classmethod

@@ -292,7 +292,11 @@ class Session:
             self.visuals.trigger(rest, value)
 
     def _apply_features(self, now_s: float) -> None:
-        for address, value in self.mapper.apply_features(self.core.features(now_s)).items():
+        mapper = self.mapper
+        values = mapper.apply_features(self.core.features(now_s), now_s, self.core.wearers)
+        for address, value in mapper.fired:
+            self._route_trigger(address, value)
+        for address, value in values.items():
             if abs(self._last_params.get(address, math.inf) - value) < 1e-4:
                 continue
             self._last_params[address] = value

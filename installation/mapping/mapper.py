@@ -17,7 +17,8 @@ from installation.addresses import WEARER_RE, ParameterKind, pattern_matches, sp
 from installation.config import ConfigError, Mapping
 from installation.dsp.core import GROUP_FEATURES, WEARER_EVENTS, WEARER_FEATURES
 from installation.dsp.events import Event
-from installation.mapping.curves import CURVES, map_value
+from installation.mapping.curves import CURVES
+from installation.mapping.transforms import SCALES, ChainState, one_euro, one_pole, quantize_hz, slew
 
 
 
@@ -37,6 +38,8 @@ class CompiledMapping:
         Parameter address with ``p*`` left in when per-wearer.
     is_event : bool
         True when the source is an event (triggers, no smoothing).
+    spec : Mapping
+        The show file's entry (range, curve and the rest of the chain).
     """
 
     index: int
@@ -44,15 +47,77 @@ class CompiledMapping:
     source_rest: str
     target: str
     is_event: bool
-    in_range: tuple[float, float]
-    out_range: tuple[float, float]
-    curve: Callable[[float], float]
+    spec: Mapping
+    curve: Callable[[float], float] | None  # None: linear
+    scale: tuple[int, ...] | None
+    # Precomputed for speed (the chain runs for every wearer on every tick).
+    in_lo: float = 0.0
+    in_scale: float = 1.0
+    out_lo: float = 0.0
+    out_span: float = 1.0
+    stateful: bool = False
+    is_threshold: bool = False
+
+
+    @property
+    def in_range(self) -> tuple[float, float]:
+        return self.spec.in_range
 
     def resolve_target(self, wearer: str) -> str:
         return self.target.replace("p*", wearer)
 
     def value(self, v: float) -> float:
-        return map_value(v, self.in_range, self.out_range, self.curve)
+        """The stateless part of the chain: range and clip, invert, curve, output range, quantise."""
+        x = (v - self.in_lo) * self.in_scale
+        x = 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+        if self.curve is not None:
+            x = self.curve(x)
+        out = self.out_lo + x * self.out_span
+        if self.scale is not None:
+            q = self.spec.quantize
+            assert q is not None
+            out = quantize_hz(out, q.root_hz, self.scale)
+        return out
+
+    def step(self, v: float, state: ChainState, dt_s: float) -> float:
+        """The whole chain for one new input, advancing ``state`` by ``dt_s`` seconds."""
+        out = self.value(v)
+        if not self.stateful:
+            return out
+        s = self.spec
+        if s.deadband > 0.0 and not math.isnan(state.output) and abs(out - state.output) < s.deadband:
+            out = state.output
+        state.output = out
+        if s.smooth is not None:
+            out = state.smoothed = one_pole(state.smoothed, out, dt_s, s.smooth.rise_s, s.smooth.fall_s)
+        if s.slew_per_s > 0.0:
+            out = state.slewed = slew(state.slewed, out, dt_s, s.slew_per_s)
+        if s.one_euro is not None:
+            e = s.one_euro
+            out = one_euro(state, out, dt_s, e.min_cutoff_hz, e.beta, e.d_cutoff_hz)
+        return out
+
+    def crossed(self, v: float, state: ChainState) -> bool:
+        """Threshold mappings: True when the input rises through ``on`` while armed."""
+        t = self.spec.threshold
+        assert t is not None
+        if state.armed and v >= t.on:
+            state.armed = False
+            return True
+        if not state.armed and v <= t.off:
+            state.armed = True
+        return False
+
+
+def _compiled(index: int, wearer: str | None, rest: str, m: Mapping, is_event: bool, scale: tuple[int, ...] | None) -> CompiledMapping:
+    lo, hi = m.in_range
+    base = CURVES[m.curve] if m.curve != "power" else (lambda x, p=m.power: x**p)
+    curve: Callable[[float], float] | None = None if m.curve == "linear" else base
+    if m.invert:
+        curve = (lambda x, f=base: f(1.0 - x)) if curve is not None else (lambda x: 1.0 - x)
+    stateful = bool(m.deadband or m.smooth or m.slew_per_s or m.one_euro)
+    return CompiledMapping(index, wearer, rest, m.target, is_event, m, curve, scale, lo, 1.0 / (hi - lo),
+                           m.out_range[0], m.out_range[1] - m.out_range[0], stateful, m.threshold is not None)
 
 
 def _nearest(name: str, options: Sequence[str]) -> str:
@@ -106,19 +171,27 @@ def compile_mappings(
         if is_event and kind != "trigger":
             problems.append(f"{where}: event '{m.source}' can only drive a trigger, '{m.target}' is continuous")
             continue
-        if not is_event and kind == "trigger":
-            problems.append(f"{where}: '{m.target}' is a trigger; drive it from an event such as p*.heart.beat")
+        if m.threshold is not None and (is_event or kind != "trigger"):
+            problems.append(f"{where}.threshold: turns a continuous feature into events, so 'from' must be a "
+                            f"feature (not an event) and 'to' a trigger")
             continue
-        compiled.append(
-            CompiledMapping(i, wearer, rest, m.target, is_event, m.in_range, m.out_range, CURVES[m.curve])
-        )
+        if not is_event and kind == "trigger" and m.threshold is None:
+            problems.append(f"{where}: '{m.target}' is a trigger; drive it from an event such as p*.heart.beat, "
+                            "or give the mapping a threshold")
+            continue
+        if is_event and (m.smooth or m.slew_per_s or m.one_euro or m.deadband):
+            problems.append(f"{where}: events are never smoothed; remove smooth, slew_per_s, one_euro and deadband")
+            continue
+        scale = SCALES[m.quantize.scale] if m.quantize is not None else None
+        compiled.append(_compiled(i, wearer, rest, m, is_event, scale))
     if problems:
         raise ConfigError("\n".join(problems))
     return compiled
 
 
 class Mapper:
-    """Applies compiled mappings: features -> parameter values, events -> triggers.
+    """Applies compiled mappings: features -> parameter values (through each mapping's
+    chain, with its state), feature thresholds and events -> triggers.
 
     Parameters
     ----------
@@ -127,30 +200,63 @@ class Mapper:
     """
 
     def __init__(self, mappings: list[CompiledMapping]) -> None:
-        self.continuous = [m for m in mappings if not m.is_event]
+        self.mappings = mappings
+        self.continuous = [m for m in mappings if not m.is_event and not m.is_threshold]
+        self.thresholds = [m for m in mappings if m.is_threshold]
         self.events = [m for m in mappings if m.is_event]
+        self._states: dict[tuple[int, str], ChainState] = {}
+        self._pairs: dict[tuple[str, ...], list[tuple[CompiledMapping, str, str, ChainState]]] = {}
+        self._last_s = math.nan
 
-    def apply_features(self, features: dict[str, float]) -> dict[str, float]:
-        """Parameter values for the current features; unknown (NaN) features are left out."""
+    def _resolved(self, wearers: tuple[str, ...]) -> list[tuple[CompiledMapping, str, str, ChainState]]:
+        """(mapping, feature address, parameter address, state) for these wearers, cached."""
+        pairs = self._pairs.get(wearers)
+        if pairs is None:
+            pairs = []
+            for m in self.continuous + self.thresholds:
+                if m.source_wearer is None:
+                    chosen = [(m.source_rest, m.target)]
+                elif m.source_wearer == "p*":
+                    chosen = [(f"{w}.{m.source_rest}", m.resolve_target(w)) for w in wearers]
+                else:
+                    chosen = [(f"{m.source_wearer}.{m.source_rest}", m.resolve_target(m.source_wearer))]
+                for feature, target in chosen:
+                    state = self._states.setdefault((m.index, target), ChainState())
+                    pairs.append((m, feature, target, state))
+            self._pairs = {wearers: pairs}  # one wearer set at a time
+        return pairs
+
+    def apply_features(
+        self, features: dict[str, float], now_s: float = math.nan, wearers: list[str] | None = None
+    ) -> dict[str, float]:
+        """Parameter values for the current features; unknown (NaN) features hold their parameter.
+
+        ``now_s`` (seconds) times the smoothing steps; ``wearers`` saves a scan of the features.
+        Threshold crossings are collected in :attr:`fired` (parameter address, value).
+        """
+        if wearers is None:
+            wearers = sorted({k.split(".", 1)[0] for k in features if WEARER_RE.fullmatch(k.split(".", 1)[0])})
+        dt_s = 0.0 if math.isnan(self._last_s) or math.isnan(now_s) else max(0.0, now_s - self._last_s)
+        self._last_s = now_s
         out: dict[str, float] = {}
-        for m in self.continuous:
-            if m.source_wearer is None:
-                v = features.get(m.source_rest, math.nan)
-                if not math.isnan(v):
-                    out[m.target] = m.value(v)
+        fired: list[tuple[str, float]] = []
+        get = features.get
+        nan = math.nan
+        for m, feature, target, state in self._resolved(tuple(wearers)):
+            v = get(feature, nan)
+            if v != v:  # NaN: not known (yet)
                 continue
-            if m.source_wearer != "p*":
-                v = features.get(f"{m.source_wearer}.{m.source_rest}", math.nan)
-                if not math.isnan(v):
-                    out[m.resolve_target(m.source_wearer)] = m.value(v)
-                continue
-            suffix = "." + m.source_rest
-            for address, v in features.items():
-                if address.endswith(suffix) and not math.isnan(v):
-                    wearer = address[: -len(suffix)]
-                    if WEARER_RE.fullmatch(wearer):
-                        out[m.resolve_target(wearer)] = m.value(v)
+            if m.is_threshold:
+                if m.crossed(v, state):
+                    fired.append((target, m.value(v)))
+            elif m.stateful:
+                out[target] = m.step(v, state, dt_s)
+            else:
+                out[target] = m.value(v)
+        self.fired = fired
         return out
+
+    fired: list[tuple[str, float]] = []
 
     def apply_event(self, event: Event) -> list[tuple[str, float]]:
         """Triggers fired by one event, as (parameter address, value)."""

@@ -22,7 +22,7 @@ from rich.table import Table
 from installation import __version__
 from installation.config import ConfigError, load_show
 from installation.dsp.core import CoreSettings
-from installation.launch import LaunchOptions, Summary, finite_or_dash, perform
+from installation.launch import LaunchOptions, Summary, finite_or_dash, perform, prepare_show
 from installation.listen import Listener
 from installation.sensors.base import Source, SourceError
 from installation.sensors.formats import LINE_FORMATS, FormatError, make_parser
@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="play a show with the sources named in its show file")
     run.add_argument("show", type=Path, help="show file")
     _add_show_options(run)
+    ck = sub.add_parser("check", help="validate a show file and list what it reads and drives, without starting anything")
+    ck.add_argument("show", type=Path, help="show file")
     li = sub.add_parser("listen", help="show every sensor stream that arrives, once a second")
     li.add_argument("--osc", type=int, metavar="PORT", action="append", default=[], help="listen for OSC on this UDP port (repeatable)")
     li.add_argument("--osc-host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it)")
@@ -107,6 +109,37 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--polarity", choices=["auto", "normal", "inverted"], default="auto", help="PPG waveform polarity")
     a.add_argument("--unit", default="", help="unit of the values, e.g. uS for calibrated skin conductance")
     return parser
+
+
+def check(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony check``: validate a show and say what it will read and drive."""
+    try:
+        prepared = prepare_show(load_show(args.show))
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    show = prepared.show
+    console.print(f"{args.show}: valid. {show.show.title}", markup=False)
+    console.print(f"sound patch: {show.resolve(show.sound.patch).name} (ceiling {show.sound.ceiling_db:g} dBFS)", markup=False)
+    for i, src in enumerate(show.sources):
+        where = {"serial": lambda c: f"{c.port} @ {c.baud} ({c.format})", "osc": lambda c: f"{c.host}:{c.port}",
+                 "lsl": lambda c: f"{'name' if c.stream_name else 'type'} {c.stream_name or c.stream_type}",
+                 "simulated": lambda c: f"{c.wearers} simulated wearers"}[src.kind](src)
+        slots = ", ".join(src.wearers) if isinstance(src.wearers, list) else ""
+        console.print(f"source {i}: {src.kind} {where}" + (f" -> {slots}" if slots else ""), markup=False)
+    table = Table(title="mappings")
+    for column in ("#", "reads", "drives", "how"):
+        table.add_column(column)
+    for m in prepared.mapper.mappings:
+        spec = m.spec
+        how = [f"{spec.in_range[0]:g}..{spec.in_range[1]:g} -> {spec.out_range[0]:g}..{spec.out_range[1]:g}", spec.curve]
+        how += [name for name, on in (("invert", spec.invert), ("deadband", spec.deadband), ("smooth", spec.smooth),
+                                      ("slew", spec.slew_per_s), ("one-euro", spec.one_euro), ("quantize", spec.quantize),
+                                      ("threshold", spec.threshold)) if on]
+        kind = "event" if m.is_event else "threshold" if m.is_threshold else "feature"
+        table.add_row(str(m.index), f"{spec.source} ({kind})", spec.target, ", ".join(how))
+    console.print(table)
+    return 0
 
 
 def listen(args: argparse.Namespace, console: Console, errors: Console) -> int:
@@ -268,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         return analyze(args, console, errors)
     if args.command == "listen":
         return listen(args, console, errors)
+    if args.command == "check":
+        return check(args, console, errors)
     if args.command == "simulate":
         return simulate(args, console, errors)
     show_path = args.show or default_show_path()

@@ -18,6 +18,7 @@ from typing import Callable, Literal
 from installation.addresses import ParameterKind, wearer_slot
 from installation.config import (
     ConfigError,
+    load_show,
     LslSourceConfig,
     OscSourceConfig,
     SerialSourceConfig,
@@ -79,6 +80,7 @@ class LaunchOptions:
     via: Literal["memory", "osc", "serial", "lsl"] = "memory"
     wire_format: Literal["native", "emotibit", "pulsesensor", "openbci"] = "native"
     scenario: Path | None = None
+    live_edit: bool = True
 
 
 @dataclass(slots=True)
@@ -271,6 +273,45 @@ def prepare_show(show: Show) -> PreparedShow:
     return PreparedShow(show, patch_class, Mapper(compiled))
 
 
+class ShowWatcher:
+    """Notices when the show file is saved and prepares its new mappings.
+
+    A file saved broken keeps the previous mappings playing; its error goes to
+    ``notify`` once per save. A changed patch or source list needs a restart.
+    """
+
+    def __init__(self, prepared: PreparedShow, notify: Notify) -> None:
+        self.prepared = prepared
+        self.notify = notify
+        self.path = prepared.show.path
+        self._mtime = self._stamp()
+
+    def _stamp(self) -> float | None:
+        try:
+            return self.path.stat().st_mtime_ns if self.path else None  # type: ignore[return-value]
+        except OSError:
+            return None
+
+    def __call__(self) -> Mapper | None:
+        stamp = self._stamp()
+        if stamp is None or stamp == self._mtime or self.path is None:
+            return None
+        self._mtime = stamp
+        try:
+            show = load_show(self.path)
+            fresh = prepare_show(show)
+        except ConfigError as exc:
+            self.notify(f"Show file not applied, the previous mappings keep playing:\n{exc}")
+            return None
+        old = self.prepared.show
+        if show.sound.patch != old.sound.patch or show.sources != old.sources:
+            self.notify("Show file reloaded; a new sound patch or new sources take effect at the next start.")
+        else:
+            self.notify(f"Show file reloaded ({len(show.mappings)} mappings).")
+        self.prepared = fresh
+        return fresh.mapper
+
+
 def build_session(prepared: PreparedShow, sources: list[Source], wearers: list[str], plan: OutputPlan) -> Session:
     """Create the engine, renderer and session for a plan (nothing started yet)."""
     show = prepared.show
@@ -337,7 +378,7 @@ def perform(
                 notify(f"Could not open a window ({fallback['reason']}): writing frames to {plan.frames_dir}.")
             if report is None:
                 problems.append("the visuals process did not start (sound carries on)")
-        session.run(options.duration_s, should_stop)
+        session.run(options.duration_s, should_stop, ShowWatcher(prepared, notify) if options.live_edit else None)
     except KeyboardInterrupt:
         notify("Interrupted: stopping now.")
     finally:

@@ -135,7 +135,7 @@ class Session:
         self.stats = SessionStats()
         self._blocks: queue.Queue[SampleBlock] = queue.Queue(maxsize=10000)
         self._stop = threading.Event()
-        self._requests: queue.Queue[str | None] = queue.Queue()
+        self._requests: queue.Queue[str | None | Mapper] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._last_params: dict[str, float] = {}
         self._states: dict[str, str] = {}
@@ -167,10 +167,25 @@ class Session:
         for t in self._threads:
             t.start()
 
-    def run(self, duration_s: float | None, should_stop: Callable[[], bool] = lambda: False) -> None:
-        """Block until ``duration_s`` seconds pass, ``should_stop()`` is true, or Esc in the window."""
+    def run(
+        self,
+        duration_s: float | None,
+        should_stop: Callable[[], bool] = lambda: False,
+        reload: Callable[[], Mapper | None] | None = None,
+    ) -> None:
+        """Block until ``duration_s`` seconds pass, ``should_stop()`` is true, or Esc in the window.
+
+        ``reload`` is polled about four times a second; a mapper it returns replaces the
+        current one between two blocks (live editing of the show file).
+        """
         deadline = None if duration_s is None else self.clock.now_s() + duration_s
+        next_reload_s = self.clock.now_s()
         while not self._stop.is_set():
+            if reload is not None and self.clock.now_s() >= next_reload_s:
+                next_reload_s = self.clock.now_s() + 0.25
+                fresh = reload()
+                if fresh is not None:
+                    self._requests.put(fresh)
             if deadline is not None and self.clock.now_s() >= deadline:
                 return
             if should_stop() or (self.renderer is not None and self.renderer.quit_requested):
@@ -248,11 +263,16 @@ class Session:
                     break
             while True:
                 try:
-                    wearer = self._requests.get_nowait()
+                    request = self._requests.get_nowait()
                 except queue.Empty:
                     break
-                self.core.rebaseline(wearer)
-                log.warning("re-baselining %s from now", wearer or "every wearer")
+                if isinstance(request, Mapper):
+                    self.mapper = request  # parameters glide to their new values in the patch and scene
+                    self._last_params.clear()
+                    log.warning("show file reloaded: %d mappings", len(request.mappings))
+                else:
+                    self.core.rebaseline(request)
+                    log.warning("re-baselining %s from now", request or "every wearer")
             for block in batch:
                 self._analyse(block)
             now_s = self.clock.now_s()

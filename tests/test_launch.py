@@ -168,3 +168,17 @@ def test_shipped_scenarios_load() -> None:
 
     for path in (REPO / "patches" / "scenarios").glob("*.toml"):
         assert load_scenario(path).events
+
+
+@pytest.mark.parametrize("name", ["default", "meditation", "gathering"])
+def test_example_shows_play(tmp_path: Path, name: str) -> None:
+    """Each shipped show rehearses headless: beats for every wearer, sound in the WAV."""
+    show = load_show(REPO / "patches" / f"{name}.toml")
+    summary = perform(show, LaunchOptions(duration_s=6.0, runs_dir=tmp_path, audio="file", visuals="none"),
+                      rehearsal=True, find_devices=lambda: [], has_display=lambda: False)
+    assert not summary.problems
+    assert all(summary.beats[w] >= 2 for w in summary.wearers), summary.beats
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wavfile.WavFileWarning)
+        rate, audio = wavfile.read(summary.wav_path)
+    assert np.abs(audio[rate * 2 :]).max() > 0.01

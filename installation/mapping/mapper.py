@@ -3,7 +3,8 @@ parameter addresses, then turns core features and events into parameter updates.
 
 Addresses are dotted. A wearer part may be ``p*`` (every wearer); a mapping whose
 source has ``p*`` and whose target has ``p*`` maps each wearer onto their own
-parameter (``p*.eda.arousal -> visual.p*.hue``).
+parameter (``p*.eda.arousal -> visual.p*.hue``); a group feature mapped to a ``p*``
+target reaches every wearer (``group.sync -> visual.p*.glow``).
 """
 
 from __future__ import annotations
@@ -165,8 +166,8 @@ def compile_mappings(
             problems.append(f"{where}.to: unknown parameter '{m.target}'{_nearest(m.target, list(parameters))}")
             continue
         target_wearer, _ = split_wearer(m.target.partition(".")[2])
-        if target_wearer == "p*" and wearer != "p*":
-            problems.append(f"{where}.to: '{m.target}' names every wearer (p*) but from '{m.source}' does not")
+        if target_wearer == "p*" and wearer not in ("p*", None):
+            problems.append(f"{where}.to: '{m.target}' names every wearer (p*) but from '{m.source}' is one wearer's")
             continue
         if is_event and kind != "trigger":
             problems.append(f"{where}: event '{m.source}' can only drive a trigger, '{m.target}' is continuous")
@@ -214,7 +215,9 @@ class Mapper:
         if pairs is None:
             pairs = []
             for m in self.continuous + self.thresholds:
-                if m.source_wearer is None:
+                if m.source_wearer is None and "p*" in m.target:
+                    chosen = [(m.source_rest, m.resolve_target(w)) for w in wearers]  # a group feature to everyone
+                elif m.source_wearer is None:
                     chosen = [(m.source_rest, m.target)]
                 elif m.source_wearer == "p*":
                     chosen = [(f"{w}.{m.source_rest}", m.resolve_target(w)) for w in wearers]

@@ -27,7 +27,7 @@ def m(source: str, target: str, **kw: object) -> Mapping:
     [
         (m("p*.eda.arousl", "visual.p*.hue"), ["mappings[0].from", "unknown feature", "did you mean 'p*.eda.arousal'"]),
         (m("p*.eda.arousal", "visual.p*.hoe"), ["mappings[0].to", "unknown parameter", "did you mean 'visual.p*.hue'"]),
-        (m("group.eda.arousal", "visual.p*.hue"), ["names every wearer (p*)"]),
+        (m("p2.eda.arousal", "visual.p*.hue"), ["names every wearer (p*)", "one wearer's"]),
         (m("p*.heart.beat", "sound.drone.brightness"), ["can only drive a trigger"]),
         (m("p*.heart.bpm", "sound.p*.pulse"), ["is a trigger", "p*.heart.beat"]),
         (m("lights.heart.bpm", "sound.drone.brightness"), ["unknown feature 'lights.heart.bpm'"]),
@@ -64,6 +64,7 @@ FEATURES = {
         (m("p2.eda.arousal", "sound.drone.brightness", out_range=[1.0, 0.0]), {"sound.drone.brightness": 0.0}),
         (m("group.eda.arousal", "sound.drone.brightness", out_range=[0.0, 10.0]), {"sound.drone.brightness": 5.0}),
         (m("p*.eda.arousal", "sound.drone.brightness"), {"sound.drone.brightness": 1.0}),  # last wearer wins
+        (m("group.eda.arousal", "visual.p*.hue"), {"visual.p1.hue": 0.5, "visual.p2.hue": 0.5, "visual.p3.hue": 0.5}),
     ],
 )
 def test_apply_features(mapping: Mapping, expected: dict[str, float]) -> None:

@@ -51,6 +51,7 @@ def main() -> int:
     snapshots = []
     for _ in range(64):
         snap = {f"{w}.{n}": float(v) for w in wearers for n, v in zip(names, rng.uniform(0, 1, len(names)) * [1, 120, 100, 1, 2, 1, 20])}
+        snap |= {f"{w}.quality": float(rng.uniform(0.5, 1.0)) for w in wearers}  # every wearer present: every chain runs
         snap |= {k: float(rng.uniform(0, 1)) for k in SignalCore().features(0.0)}  # group features
         snapshots.append(snap)
     pairs = [(f"{w}.{s['from'].split('.', 1)[1]}", s["to"].replace("p*", w)) for s in SPECS for w in wearers]

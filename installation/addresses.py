@@ -15,8 +15,13 @@ WEARER_RE = re.compile(r"p(\d+|\*)")
 
 
 def split_wearer(address: str) -> tuple[str | None, str]:
-    """Split ``"p1.heart.bpm"`` into ``("p1", "heart.bpm")``; non-wearer addresses give ``(None, address)``."""
+    """Split ``"p1.heart.bpm"`` into ``("p1", "heart.bpm")``; non-wearer addresses give ``(None, address)``.
+
+    ``any`` is a synonym of ``p*`` (``any.heart.beat``: anyone's beat).
+    """
     head, _, rest = address.partition(".")
+    if head == "any":
+        return "p*", rest
     if WEARER_RE.fullmatch(head):
         return head, rest
     return None, address

@@ -244,6 +244,11 @@ class Mapping(_Strict):
     one_euro: OneEuro | None = None
     quantize: Quantize | None = None
     threshold: Threshold | None = None
+    fallback: Literal["hold", "rest", "group"] = Field(
+        "hold", description="when the wearer is gone or their signal is bad: hold, glide to rest, or follow the group"
+    )
+    rest: float = Field(0.0, description="the value to glide to with fallback = \"rest\"")
+    fallback_glide_s: float = Field(2.0, ge=0.0, le=600.0)
 
     @field_validator("in_range")
     @classmethod

@@ -316,6 +316,9 @@ class Session:
         values = mapper.apply_features(self.core.features(now_s), now_s, self.core.wearers)
         for address, value in mapper.fired:
             self._route_trigger(address, value)
+        for event in self.core.take_events():  # arrivals and departures
+            for address, value in mapper.apply_event(event):
+                self._route_trigger(address, value)
         for address, value in values.items():
             if abs(self._last_params.get(address, math.inf) - value) < 1e-4:
                 continue

@@ -42,6 +42,8 @@ WEARER_FEATURES: dict[str, str] = {
 WEARER_EVENTS: dict[str, str] = {
     "heart.beat": "a heartbeat (value: heart rate in beats per minute)",
     "eda.scr": "a skin-conductance response (value: amplitude)",
+    "wearer.arrive": "a wearer's sensors start sending (or come back)",
+    "wearer.leave": "a wearer's sensors stopped sending",
 }
 #: Group features, with their units.
 GROUP_FEATURES: dict[str, str] = {
@@ -136,6 +138,8 @@ class SignalCore:
         self._sync_avg = math.nan
         self._sync_last_s = math.nan
         self._sync_count = 0
+        self._present: dict[str, bool] = {}
+        self._pending: list[Event] = []
 
     @property
     def wearers(self) -> list[str]:
@@ -326,6 +330,10 @@ class SignalCore:
                     arousals.append(e.tracker.arousal)
             out[f"{name}.quality"] = max(qualities, default=0.0)
             present += sending
+            if self._present.get(name, False) != sending:
+                self._present[name] = sending
+                kind = "arrive" if sending else "leave"
+                self._pending.append(Event(f"{name}.wearer.{kind}", 1.0, now_s, now_s, now_s))
         out["group.heart.bpm"] = float(np.mean(bpms)) if bpms else math.nan
         out["group.heart.count"] = float(len(bpms))
         out["group.eda.arousal"] = float(np.mean(arousals)) if arousals else math.nan
@@ -334,6 +342,11 @@ class SignalCore:
         out["group.sync.count"] = float(len(phases))
         out["group.count"] = float(present)
         return out
+
+    def take_events(self) -> list[Event]:
+        """Arrivals and departures noticed by :meth:`features` since the last call."""
+        events, self._pending = self._pending, []
+        return events
 
     def _sync(self, now_s: float, phases: list[complex]) -> float:
         """Kuramoto order parameter of the beat phases, averaged over ``sync_window_s``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from installation.addresses import WEARER_RE, ParameterKind, pattern_matches, split_wearer
 from installation.config import ConfigError, Mapping
@@ -180,6 +180,9 @@ def compile_mappings(
             problems.append(f"{where}: '{m.target}' is a trigger; drive it from an event such as p*.heart.beat, "
                             "or give the mapping a threshold")
             continue
+        if m.fallback == "group" and (wearer is None or f"group.{rest}" not in GROUP_FEATURES):
+            problems.append(f"{where}.fallback: there is no group.{rest} to follow; use \"hold\" or \"rest\"")
+            continue
         if is_event and (m.smooth or m.slew_per_s or m.one_euro or m.deadband):
             problems.append(f"{where}: events are never smoothed; remove smooth, slew_per_s, one_euro and deadband")
             continue
@@ -188,6 +191,18 @@ def compile_mappings(
     if problems:
         raise ConfigError("\n".join(problems))
     return compiled
+
+
+#: A wearer whose best channel quality is below this is treated as absent by mappings.
+BAD_QUALITY = 0.3
+
+
+class _Target(NamedTuple):
+    feature: str
+    target: str
+    state: ChainState
+    quality: str | None  # the wearer's quality feature, for per-wearer sources
+    group: str  # the group counterpart of the feature (fallback = "group")
 
 
 class Mapper:
@@ -206,28 +221,33 @@ class Mapper:
         self.thresholds = [m for m in mappings if m.is_threshold]
         self.events = [m for m in mappings if m.is_event]
         self._states: dict[tuple[int, str], ChainState] = {}
-        self._pairs: dict[tuple[str, ...], list[tuple[CompiledMapping, str, str, ChainState]]] = {}
+        self._pairs: dict[tuple[str, ...], list[tuple[CompiledMapping, list[_Target]]]] = {}
         self._last_s = math.nan
 
-    def _resolved(self, wearers: tuple[str, ...]) -> list[tuple[CompiledMapping, str, str, ChainState]]:
-        """(mapping, feature address, parameter address, state) for these wearers, cached."""
-        pairs = self._pairs.get(wearers)
-        if pairs is None:
-            pairs = []
+    def _resolved(self, wearers: tuple[str, ...]) -> list[tuple[CompiledMapping, list[_Target]]]:
+        """Per mapping, what to read and where to write for these wearers (cached)."""
+        resolved = self._pairs.get(wearers)
+        if resolved is None:
+            resolved = []
             for m in self.continuous + self.thresholds:
+                group = f"group.{m.source_rest}"
                 if m.source_wearer is None and "p*" in m.target:
-                    chosen = [(m.source_rest, m.resolve_target(w)) for w in wearers]  # a group feature to everyone
+                    chosen = [(m.source_rest, m.resolve_target(w), None) for w in wearers]  # a group feature to everyone
                 elif m.source_wearer is None:
-                    chosen = [(m.source_rest, m.target)]
+                    chosen = [(m.source_rest, m.target, None)]
                 elif m.source_wearer == "p*":
-                    chosen = [(f"{w}.{m.source_rest}", m.resolve_target(w)) for w in wearers]
+                    chosen = [(f"{w}.{m.source_rest}", m.resolve_target(w), w) for w in wearers]
                 else:
-                    chosen = [(f"{m.source_wearer}.{m.source_rest}", m.resolve_target(m.source_wearer))]
-                for feature, target in chosen:
+                    w = m.source_wearer
+                    chosen = [(f"{w}.{m.source_rest}", m.resolve_target(w), w)]
+                targets = []
+                for feature, target, wearer in chosen:
                     state = self._states.setdefault((m.index, target), ChainState())
-                    pairs.append((m, feature, target, state))
-            self._pairs = {wearers: pairs}  # one wearer set at a time
-        return pairs
+                    quality = f"{wearer}.quality" if wearer is not None else None
+                    targets.append(_Target(feature, target, state, quality, group))
+                resolved.append((m, targets))
+            self._pairs = {wearers: resolved}  # one wearer set at a time
+        return resolved
 
     def apply_features(
         self, features: dict[str, float], now_s: float = math.nan, wearers: list[str] | None = None
@@ -245,17 +265,30 @@ class Mapper:
         fired: list[tuple[str, float]] = []
         get = features.get
         nan = math.nan
-        for m, feature, target, state in self._resolved(tuple(wearers)):
-            v = get(feature, nan)
-            if v != v:  # NaN: not known (yet)
-                continue
-            if m.is_threshold:
-                if m.crossed(v, state):
-                    fired.append((target, m.value(v)))
-            elif m.stateful:
-                out[target] = m.step(v, state, dt_s)
-            else:
-                out[target] = m.value(v)
+        absent = {q for q in (f"{w}.quality" for w in wearers) if get(q, 1.0) < BAD_QUALITY}
+        for m, items in self._resolved(tuple(wearers)):
+            value, threshold, stateful = m.value, m.is_threshold, m.stateful
+            for feature, target, state, quality, group in items:
+                v = get(feature, nan)
+                if v != v or quality in absent:
+                    # Not known, or the wearer is gone or their signal is bad: the mapping's fallback.
+                    fallback = m.spec.fallback
+                    if fallback == "hold" or threshold:
+                        continue
+                    if fallback == "rest":
+                        s = m.spec
+                        out[target] = state.last = one_pole(state.last, s.rest, dt_s, s.fallback_glide_s, s.fallback_glide_s)
+                        continue
+                    v = get(group, nan)
+                    if v != v:
+                        continue
+                if threshold:
+                    if m.crossed(v, state):
+                        fired.append((target, value(v)))
+                elif stateful:
+                    out[target] = state.last = m.step(v, state, dt_s)
+                else:
+                    out[target] = state.last = value(v)
         self.fired = fired
         return out
 

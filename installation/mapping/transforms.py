@@ -33,6 +33,7 @@ def quantize_hz(freq_hz: float, root_hz: float, scale: tuple[int, ...]) -> float
 class ChainState:
     """What the stateful steps of one mapping remember for one target."""
 
+    last: float = math.nan  # the last value sent (fallback glides start here)
     output: float = math.nan  # after deadband
     smoothed: float = math.nan
     slewed: float = math.nan

@@ -155,3 +155,14 @@ def test_device_beats_and_rates_drive_the_heart_features() -> None:
     assert features["group.heart.count"] == 2
     # An implausible interval is not a beat.
     assert core.process(SampleBlock("p1", "ibi", np.array([t + 3.0]), np.array([3.0]), "s", clock.now_s(), 1.0)) == []
+
+
+def test_arrivals_and_departures_are_events() -> None:
+    core, audience, clock, _ = run_audience(2, 5.0)
+    core.features(clock.now_s())
+    arrived = core.take_events()
+    assert sorted(e.address for e in arrived) == ["p1.wearer.arrive", "p2.wearer.arrive"]
+    clock.advance_s(5.0)
+    core.features(clock.now_s())
+    assert sorted(e.address for e in core.take_events()) == ["p1.wearer.leave", "p2.wearer.leave"]
+    assert core.take_events() == []

@@ -149,3 +149,41 @@ def test_outputs_stay_inside_the_declared_range(in_range, out_range, curve, inve
     for i, v in enumerate(inputs):
         for value in mapper.apply_features({"p1.eda.arousal": v}, i * 0.05).values():
             assert lo - 1e-9 * max(1.0, abs(lo)) <= value <= hi + 1e-9 * max(1.0, abs(hi))
+
+
+@pytest.mark.parametrize(
+    ("fallback", "expected_after"),
+    [("hold", None), ("rest", 0.0), ("group", 0.9)],
+)
+def test_fallback_when_the_wearer_goes(fallback: str, expected_after: float | None) -> None:
+    mapper = chain(fallback=fallback, rest=0.0, fallback_glide_s=0.0)
+    present = {"p1.eda.arousal": 0.4, "p1.quality": 1.0, "group.eda.arousal": 0.9}
+    assert mapper.apply_features(present, 0.0) == {"sound.p1.x": 0.4}
+    gone = {"p1.eda.arousal": 0.4, "p1.quality": 0.0, "group.eda.arousal": 0.9}  # sensor lifted: quality 0
+    after = mapper.apply_features(gone, 0.1)
+    if expected_after is None:
+        assert after == {}  # the parameter holds where it was
+    else:
+        assert after == {"sound.p1.x": pytest.approx(expected_after)}
+
+
+def test_fallback_rest_glides() -> None:
+    mapper = chain(fallback="rest", rest=0.0, fallback_glide_s=1.0)
+    mapper.apply_features({"p1.eda.arousal": 1.0, "p1.quality": 1.0}, 0.0)
+    values = [mapper.apply_features({"p1.eda.arousal": math.nan, "p1.quality": 0.0}, 0.1 * (i + 1))["sound.p1.x"] for i in range(10)]
+    assert values == sorted(values, reverse=True) and values[0] < 1.0 and values[-1] == pytest.approx(math.exp(-1.0))
+
+
+def test_group_fallback_needs_a_group_feature() -> None:
+    with pytest.raises(ConfigError, match="there is no group.heart.rmssd"):
+        compile_mappings([Mapping.model_validate({"from": "p*.heart.rmssd", "to": "sound.p*.x", "fallback": "group"})], PARAMETERS)
+
+
+def test_any_wearer_and_arrivals_drive_shared_triggers() -> None:
+    from installation.dsp.events import Event
+
+    params = {"sound.bell": "trigger", "sound.gong": "trigger"}
+    mapper = Mapper(compile_mappings([Mapping.model_validate({"from": "any.heart.beat", "to": "sound.bell"}),
+                                      Mapping.model_validate({"from": "p*.wearer.arrive", "to": "sound.gong"})], params))  # type: ignore[arg-type]
+    assert mapper.apply_event(Event("p7.heart.beat", 70.0, 1.0, 1.1, 2.0)) == [("sound.bell", 1.0)]
+    assert mapper.apply_event(Event("p2.wearer.arrive", 1.0, 1.0, 1.0, 1.0)) == [("sound.gong", 1.0)]

@@ -231,6 +231,7 @@ class Mapping(_Strict):
     transforms applied in this order: range and clip, invert, curve, output range, quantise,
     deadband, smoothing, slew limit, One-Euro filter. A ``threshold`` turns a feature into events."""
 
+    name: str | None = Field(None, description="a name scenes refer to; unnamed mappings play in every scene")
     source: str = Field(alias="from", description="feature or event address, e.g. p*.eda.arousal")
     target: str = Field(alias="to", description="parameter address, e.g. sound.drone.brightness")
     in_range: tuple[float, float] = (0.0, 1.0)
@@ -258,6 +259,32 @@ class Mapping(_Strict):
         return v
 
 
+class SceneRule(_Strict):
+    """Switch to the scene when a feature stays above (or below) a value for a while."""
+
+    feature: str = Field(description="feature address, e.g. group.sync")
+    above: float | None = None
+    below: float | None = None
+    for_s: float = Field(10.0, ge=0.0, le=3600.0)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> "SceneRule":
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of above or below")
+        return self
+
+
+class Scene(_Strict):
+    """``[[scenes]]``: a named set of mappings and fixed parameter values, faded in over ``crossfade_s``."""
+
+    name: str = Field(min_length=1)
+    mappings: list[str] = Field(default_factory=list, description="names of the mappings that play in this scene")
+    set: dict[str, float] = Field(default_factory=dict, description="parameter values held during the scene")
+    crossfade_s: float = Field(3.0, ge=0.0, le=600.0)
+    key: str | None = Field(None, pattern=r"^[0-9]$", description="operator key that selects it")
+    when: SceneRule | None = None
+
+
 class Show(_Strict):
     """A whole show file."""
 
@@ -267,12 +294,25 @@ class Show(_Strict):
     sound: SoundConfig = Field(default_factory=SoundConfig)
     visual: VisualConfig = Field(default_factory=VisualConfig)
     mappings: list[Mapping] = Field(default_factory=list)
+    scenes: list[Scene] = Field(default_factory=list)
     path: Path | None = Field(None, exclude=True, description="file it was loaded from")
 
     @model_validator(mode="after")
     def _has_mappings(self) -> "Show":
         if not self.mappings:
             raise ValueError("a show needs at least one [[mappings]] entry")
+        names = [m.name for m in self.mappings if m.name]
+        if len(names) != len(set(names)):
+            raise ValueError(f"mapping names must be unique: {sorted(n for n in names if names.count(n) > 1)}")
+        scene_names = [sc.name for sc in self.scenes]
+        if len(scene_names) != len(set(scene_names)):
+            raise ValueError("scene names must be unique")
+        for i, scene in enumerate(self.scenes):
+            for name in scene.mappings:
+                if name not in names:
+                    close = difflib.get_close_matches(name, names, n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    raise ValueError(f"scenes[{i}].mappings: no mapping is named '{name}'{hint}")
         return self
 
     def resolve(self, relative: str) -> Path:

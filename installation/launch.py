@@ -7,6 +7,7 @@ sources, engine and renderer, runs the session and summarises it.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import sys
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
-from installation.addresses import ParameterKind, wearer_slot
+from installation.addresses import ParameterKind, pattern_matches, wearer_slot
 from installation.config import (
     ConfigError,
     load_show,
@@ -26,7 +27,7 @@ from installation.config import (
     SimulatedSource,
     SourceConfig,
 )
-from installation.mapping.mapper import Mapper, compile_mappings
+from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
 from installation.sensors.base import Source
 from installation.sensors.formats import FormatError, make_parser
 from installation.sensors.lsl_source import LslSource
@@ -268,9 +269,18 @@ def prepare_show(show: Show) -> PreparedShow:
             problems += [line for line in str(exc).splitlines() if "unknown parameter 'sound." not in line]
         else:
             problems.append(str(exc))
+    for i, scene in enumerate(show.scenes):
+        for address in scene.set:
+            if parameters.get(address) != "continuous" and not any(
+                pattern_matches(p, address) and k == "continuous" for p, k in parameters.items()
+            ):
+                close = difflib.get_close_matches(address, [p for p, k in parameters.items() if k == "continuous"], n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                problems.append(f"{origin}: scenes[{i}].set: '{address}' is not a continuous parameter{hint}")
     if problems or patch_class is None:
         raise ConfigError("\n".join(problems))
-    return PreparedShow(show, patch_class, Mapper(compiled))
+    director = SceneDirector(list(show.scenes), compiled) if show.scenes else None
+    return PreparedShow(show, patch_class, Mapper(compiled, director))
 
 
 class ShowWatcher:

@@ -135,7 +135,7 @@ class Session:
         self.stats = SessionStats()
         self._blocks: queue.Queue[SampleBlock] = queue.Queue(maxsize=10000)
         self._stop = threading.Event()
-        self._requests: queue.Queue[str | None | Mapper] = queue.Queue()
+        self._requests: queue.Queue[str | None | Mapper | tuple[str, str | None, str | None]] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._last_params: dict[str, float] = {}
         self._states: dict[str, str] = {}
@@ -194,7 +194,13 @@ class Session:
                 for request in self.renderer.poll_requests():
                     if request == "rebaseline":
                         self.rebaseline()
+                    elif request.startswith("scene:"):
+                        self.select_scene(key=request.removeprefix("scene:"))
             time.sleep(0.02)
+
+    def select_scene(self, name: str | None = None, key: str | None = None) -> None:
+        """Fade to a scene, by name or by its operator key (safe from any thread)."""
+        self._requests.put(("scene", name, key))
 
     def rebaseline(self, wearer: str | None = None) -> None:
         """Ask the core to learn ``wearer``'s (or everyone's) baseline again from now on.
@@ -266,7 +272,13 @@ class Session:
                     request = self._requests.get_nowait()
                 except queue.Empty:
                     break
-                if isinstance(request, Mapper):
+                if isinstance(request, tuple):
+                    scenes = self.mapper.scenes
+                    _, name, key = request
+                    name = name or (scenes.by_key(key) if scenes and key else None)
+                    if scenes is None or name is None or not scenes.select(name, self.clock.now_s()):
+                        log.warning("no scene %s to switch to", name or f"on key {key}")
+                elif isinstance(request, Mapper):
                     self.mapper = request  # parameters glide to their new values in the patch and scene
                     self._last_params.clear()
                     log.warning("show file reloaded: %d mappings", len(request.mappings))
@@ -316,6 +328,10 @@ class Session:
         values = mapper.apply_features(self.core.features(now_s), now_s, self.core.wearers)
         for address, value in mapper.fired:
             self._route_trigger(address, value)
+        if mapper.scenes is not None and mapper.scenes.changes:
+            for name in mapper.scenes.changes:
+                log.warning("scene: %s", name)
+            mapper.scenes.changes.clear()
         for event in self.core.take_events():  # arrivals and departures
             for address, value in mapper.apply_event(event):
                 self._route_trigger(address, value)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
 from installation.addresses import WEARER_RE, ParameterKind, pattern_matches, split_wearer
-from installation.config import ConfigError, Mapping
+from installation.config import ConfigError, Mapping, Scene
 from installation.dsp.core import GROUP_FEATURES, WEARER_EVENTS, WEARER_FEATURES
 from installation.dsp.events import Event
 from installation.mapping.curves import CURVES
@@ -215,8 +215,9 @@ class Mapper:
         From :func:`compile_mappings`.
     """
 
-    def __init__(self, mappings: list[CompiledMapping]) -> None:
+    def __init__(self, mappings: list[CompiledMapping], scenes: "SceneDirector | None" = None) -> None:
         self.mappings = mappings
+        self.scenes = scenes
         self.continuous = [m for m in mappings if not m.is_event and not m.is_threshold]
         self.thresholds = [m for m in mappings if m.is_threshold]
         self.events = [m for m in mappings if m.is_event]
@@ -254,19 +255,32 @@ class Mapper:
     ) -> dict[str, float]:
         """Parameter values for the current features; unknown (NaN) features hold their parameter.
 
-        ``now_s`` (seconds) times the smoothing steps; ``wearers`` saves a scan of the features.
-        Threshold crossings are collected in :attr:`fired` (parameter address, value).
+        ``now_s`` (seconds) times the smoothing steps and the scenes' crossfades and rules;
+        ``wearers`` saves a scan of the features. Threshold crossings are collected in
+        :attr:`fired` (parameter address, value).
         """
         if wearers is None:
             wearers = sorted({k.split(".", 1)[0] for k in features if WEARER_RE.fullmatch(k.split(".", 1)[0])})
         dt_s = 0.0 if math.isnan(self._last_s) or math.isnan(now_s) else max(0.0, now_s - self._last_s)
         self._last_s = now_s
+        if self.scenes is None:
+            return self._apply_chains(features, dt_s, wearers, None)
+        return self.scenes.apply(self, features, now_s, dt_s, wearers)
+
+    def _apply_chains(
+        self, features: dict[str, float], dt_s: float, wearers: list[str], only: frozenset[int] | None,
+        fired: list[tuple[str, float]] | None = None,
+    ) -> dict[str, float]:
+        """The mappings in ``only`` (all when None); threshold crossings go to ``fired``."""
+        if fired is None:
+            fired = self.fired = []
         out: dict[str, float] = {}
-        fired: list[tuple[str, float]] = []
         get = features.get
         nan = math.nan
         absent = {q for q in (f"{w}.quality" for w in wearers) if get(q, 1.0) < BAD_QUALITY}
         for m, items in self._resolved(tuple(wearers)):
+            if only is not None and m.index not in only:
+                continue
             value, threshold, stateful = m.value, m.is_threshold, m.stateful
             for feature, target, state, quality, group in items:
                 v = get(feature, nan)
@@ -289,19 +303,96 @@ class Mapper:
                     out[target] = state.last = m.step(v, state, dt_s)
                 else:
                     out[target] = state.last = value(v)
-        self.fired = fired
         return out
 
     fired: list[tuple[str, float]] = []
 
     def apply_event(self, event: Event) -> list[tuple[str, float]]:
-        """Triggers fired by one event, as (parameter address, value)."""
+        """Triggers fired by one event (in the current scene), as (parameter address, value)."""
         wearer, rest = split_wearer(event.address)
         fired: list[tuple[str, float]] = []
+        only = self.scenes.playing() if self.scenes is not None else None
         for m in self.events:
-            if m.source_rest != rest or wearer is None:
+            if m.source_rest != rest or wearer is None or (only is not None and m.index not in only):
                 continue
             if m.source_wearer in ("p*", wearer):
                 v = event.value if not math.isnan(event.value) else m.in_range[0]
                 fired.append((m.resolve_target(wearer), m.value(v)))
         return fired
+
+
+class SceneDirector:
+    """Scenes: named sets of mappings and fixed parameter values, one playing at a time,
+    with timed crossfades; chosen by the operator (keys) or by rules on features.
+
+    Mappings named in no scene play in every scene.
+
+    Parameters
+    ----------
+    scenes : list of Scene
+        From the show file (the first one plays at the start).
+    mappings : list of CompiledMapping
+        The show's compiled mappings.
+    """
+
+    def __init__(self, scenes: list[Scene], mappings: list[CompiledMapping]) -> None:
+        self.scenes = {sc.name: sc for sc in scenes}
+        named = {m.spec.name: m.index for m in mappings if m.spec.name}
+        in_scenes = {n for sc in scenes for n in sc.mappings}
+        always = frozenset(m.index for m in mappings if m.spec.name not in in_scenes)
+        self._members = {sc.name: always | frozenset(named[n] for n in sc.mappings) for sc in scenes}
+        self.current = scenes[0].name
+        self.previous: str | None = None
+        self._fade_from_s = -math.inf
+        self._rule_since: dict[str, float] = {}
+        self.changes: list[str] = []  # scene names selected, for the session to report
+
+    def playing(self) -> frozenset[int]:
+        """Mapping indexes of the current scene (events fire only from these)."""
+        return self._members[self.current]
+
+    def select(self, name: str, now_s: float) -> bool:
+        """Start fading to scene ``name``; False if unknown or already playing."""
+        if name not in self.scenes or name == self.current:
+            return False
+        self.previous, self.current = self.current, name
+        self._fade_from_s = now_s
+        self.changes.append(name)
+        return True
+
+    def by_key(self, key: str) -> str | None:
+        return next((sc.name for sc in self.scenes.values() if sc.key == key), None)
+
+    def _rules(self, features: dict[str, float], now_s: float) -> None:
+        for sc in self.scenes.values():
+            rule = sc.when
+            if rule is None:
+                continue
+            v = features.get(rule.feature, math.nan)
+            holds = v == v and ((rule.above is not None and v > rule.above) or (rule.below is not None and v < rule.below))
+            if not holds:
+                self._rule_since.pop(sc.name, None)
+                continue
+            since = self._rule_since.setdefault(sc.name, now_s)
+            if now_s - since >= rule.for_s:
+                self.select(sc.name, now_s)
+
+    def apply(self, mapper: "Mapper", features: dict[str, float], now_s: float, dt_s: float, wearers: list[str]) -> dict[str, float]:
+        """The current scene's parameters, blended with the previous scene's while fading."""
+        if now_s == now_s:
+            self._rules(features, now_s)
+        fired: list[tuple[str, float]] = []
+        new = mapper._apply_chains(features, dt_s, wearers, self.playing(), fired)
+        new.update(self.scenes[self.current].set)
+        crossfade_s = self.scenes[self.current].crossfade_s
+        fading = self.previous is not None and now_s - self._fade_from_s < crossfade_s
+        if fading:
+            assert self.previous is not None
+            old = mapper._apply_chains(features, 0.0, wearers, self._members[self.previous] - self.playing(), [])
+            old.update(self.scenes[self.previous].set)
+            a = (now_s - self._fade_from_s) / crossfade_s
+            blended = {t: v + a * (new[t] - v) if t in new else v for t, v in old.items()}
+            blended.update({t: v for t, v in new.items() if t not in old})
+            new = blended
+        mapper.fired = fired
+        return new

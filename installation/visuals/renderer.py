@@ -146,6 +146,8 @@ def renderer_main(
                 quit_requested.set()
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_b:
                 status.put({"kind": "request", "request": "rebaseline"})
+            elif event.type == pygame.KEYDOWN and pygame.K_0 <= event.key <= pygame.K_9:
+                status.put({"kind": "request", "request": f"scene:{event.key - pygame.K_0}"})
         scene.update(dt_s)
         elapsed_s = time.perf_counter() - started
         if headless:

@@ -285,6 +285,23 @@ class Scene(_Strict):
     when: SceneRule | None = None
 
 
+class OscOut(_Strict):
+    """``[osc_out]``: where ``osc.out./address`` parameters are sent (lighting desks, TouchDesigner, Max)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(9000, ge=1, le=65535)
+    rate_hz: float = Field(30.0, gt=0.0, le=1000.0, description="most updates per second per address")
+
+    @field_validator("host")
+    @classmethod
+    def _ip(cls, v: str) -> str:
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            raise ValueError("not an IP address") from None
+        return v
+
+
 class Show(_Strict):
     """A whole show file."""
 
@@ -295,6 +312,7 @@ class Show(_Strict):
     visual: VisualConfig = Field(default_factory=VisualConfig)
     mappings: list[Mapping] = Field(default_factory=list)
     scenes: list[Scene] = Field(default_factory=list)
+    osc_out: OscOut = Field(default_factory=OscOut)
     path: Path | None = Field(None, exclude=True, description="file it was loaded from")
 
     @model_validator(mode="after")

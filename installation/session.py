@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import queue
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from pythonosc import osc_message_builder
 
 from installation.clock import Clock, MonotonicClock
 from installation.config import Show
@@ -46,6 +48,43 @@ def core_settings(show: Show) -> CoreSettings:
     """Signal-core settings from the show file."""
     c = show.core
     return CoreSettings(baseline_s=c.baseline_s, ppg_band_hz=c.ppg_band_hz, ppg_polarity=c.ppg_polarity)
+
+
+class OscOutLink:
+    """Sends ``osc.out./address`` parameters as OSC (one float), at most ``rate_hz`` per address.
+
+    A peer that is not there is no error: UDP does not care.
+    """
+
+    def __init__(self, host: str, port: int, rate_hz: float) -> None:
+        self.target = (host, port)
+        self.period_s = 1.0 / rate_hz
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._last_sent: dict[str, float] = {}
+        self._pending: dict[str, float] = {}
+        self.sent = 0
+
+    def send(self, address: str, value: float, now_s: float, force: bool = False) -> None:
+        if not force and now_s - self._last_sent.get(address, -math.inf) < self.period_s:
+            self._pending[address] = value  # sent by flush() when its turn comes: the last value is never lost
+            return
+        self._pending.pop(address, None)
+        self._last_sent[address] = now_s
+        message = osc_message_builder.OscMessageBuilder(address)
+        message.add_arg(float(value))
+        try:
+            self._socket.sendto(message.build().dgram, self.target)
+            self.sent += 1
+        except OSError:
+            pass  # unreachable network: the show goes on
+
+    def flush(self, now_s: float) -> None:
+        """Send the values that waited for their address's next turn."""
+        for address, value in list(self._pending.items()):
+            self.send(address, value, now_s)
+
+    def close(self) -> None:
+        self._socket.close()
 
 
 class VisualLink:
@@ -132,6 +171,8 @@ class Session:
         self.mapper = mapper
         self.core = SignalCore(core_settings(show))
         self.visuals = VisualLink(renderer)
+        o = show.osc_out
+        self.osc_out = OscOutLink(o.host, o.port, o.rate_hz)
         self.stats = SessionStats()
         self._blocks: queue.Queue[SampleBlock] = queue.Queue(maxsize=10000)
         self._stop = threading.Event()
@@ -227,6 +268,7 @@ class Session:
             self.renderer.stop()
         if self.sound is not None:
             self.sound.stop()
+        self.osc_out.close()
         self.stats.stopped_s = self.clock.now_s()
 
     def __enter__(self) -> "Session":
@@ -293,6 +335,7 @@ class Session:
                 self._apply_features(now_s)
                 self._report_faults()
             self.visuals.flush(now_s)
+            self.osc_out.flush(now_s)
 
     def _analyse(self, block: SampleBlock) -> None:
         self.stats.blocks += 1
@@ -322,6 +365,8 @@ class Session:
             self.sound.trigger(rest, value)
         elif sink == "visual":
             self.visuals.trigger(rest, value)
+        elif sink == "osc":
+            self.osc_out.send(rest.removeprefix("out."), value, self.clock.now_s(), force=True)
 
     def _apply_features(self, now_s: float) -> None:
         mapper = self.mapper
@@ -344,6 +389,8 @@ class Session:
                 self.sound.set(rest, value)
             elif sink == "visual":
                 self.visuals.set(rest, value)
+            elif sink == "osc":
+                self.osc_out.send(rest.removeprefix("out."), value, now_s)
 
     # ---- results ---------------------------------------------------------------
     def mean_bpm(self, wearer: str) -> float:

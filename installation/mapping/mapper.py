@@ -162,6 +162,11 @@ def compile_mappings(
             problems.append(f"{where}.from: unknown feature '{m.source}'{_nearest(m.source, all_sources)}")
             continue
         kind = next((k for pat, k in parameters.items() if pattern_matches(pat, m.target)), None)
+        if m.target.startswith("osc.out."):
+            if not m.target.removeprefix("osc.out.").startswith("/"):
+                problems.append(f"{where}.to: an OSC output address starts with '/': 'osc.out./lights/1'")
+                continue
+            kind = "trigger" if is_event or m.threshold is not None else "continuous"  # OSC carries either
         if kind is None:
             problems.append(f"{where}.to: unknown parameter '{m.target}'{_nearest(m.target, list(parameters))}")
             continue

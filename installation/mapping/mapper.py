@@ -287,6 +287,8 @@ class Mapper:
             if only is not None and m.index not in only:
                 continue
             value, threshold, stateful = m.value, m.is_threshold, m.stateful
+            simple = not threshold and not stateful and m.scale is None
+            lo, scale, curve, out_lo, span = m.in_lo, m.in_scale, m.curve, m.out_lo, m.out_span
             for feature, target, state, quality, group in items:
                 v = get(feature, nan)
                 if v != v or quality in absent:
@@ -301,7 +303,11 @@ class Mapper:
                     v = get(group, nan)
                     if v != v:
                         continue
-                if threshold:
+                if simple:  # the common case, inlined: range and clip, curve, output range
+                    x = (v - lo) * scale
+                    x = 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+                    out[target] = state.last = out_lo + (curve(x) if curve is not None else x) * span
+                elif threshold:
                     if m.crossed(v, state):
                         fired.append((target, value(v)))
                 elif stateful:

@@ -47,6 +47,14 @@ class SimulatedSource(_Strict):
 _SLOT = re.compile(r"p[1-9][0-9]*")
 
 
+def _check_ip(address: str) -> str:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise ValueError("not an IP address (use 127.0.0.1 for this machine, 0.0.0.0 for every network)") from None
+    return address
+
+
 def _check_slots(slots: list[str]) -> list[str]:
     for slot in slots:
         if not _SLOT.fullmatch(slot):
@@ -104,10 +112,7 @@ class OscSourceConfig(_Strict):
     @classmethod
     def _addresses(cls, v: str | list[str] | None) -> str | list[str] | None:
         for address in [v] if isinstance(v, str) else (v or []):
-            try:
-                ipaddress.ip_address(address)
-            except ValueError:
-                raise ValueError("not an IP address (use 127.0.0.1 for this machine, 0.0.0.0 for every network)") from None
+            _check_ip(address)
         return v
 
 
@@ -292,14 +297,7 @@ class OscOut(_Strict):
     port: int = Field(9000, ge=1, le=65535)
     rate_hz: float = Field(30.0, gt=0.0, le=1000.0, description="most updates per second per address")
 
-    @field_validator("host")
-    @classmethod
-    def _ip(cls, v: str) -> str:
-        try:
-            ipaddress.ip_address(v)
-        except ValueError:
-            raise ValueError("not an IP address") from None
-        return v
+    _host = field_validator("host")(lambda cls, v: _check_ip(v))
 
 
 class Show(_Strict):

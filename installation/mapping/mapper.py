@@ -223,6 +223,7 @@ class Mapper:
     def __init__(self, mappings: list[CompiledMapping], scenes: "SceneDirector | None" = None) -> None:
         self.mappings = mappings
         self.scenes = scenes
+        self.fired: list[tuple[str, float]] = []  # threshold crossings of the last apply_features
         self.continuous = [m for m in mappings if not m.is_event and not m.is_threshold]
         self.thresholds = [m for m in mappings if m.is_threshold]
         self.events = [m for m in mappings if m.is_event]
@@ -315,8 +316,6 @@ class Mapper:
                 else:
                     out[target] = state.last = value(v)
         return out
-
-    fired: list[tuple[str, float]] = []
 
     def apply_event(self, event: Event) -> list[tuple[str, float]]:
         """Triggers fired by one event (in the current scene), as (parameter address, value)."""

@@ -224,6 +224,7 @@ class Mapper:
         self.mappings = mappings
         self.scenes = scenes
         self.fired: list[tuple[str, float]] = []  # threshold crossings of the last apply_features
+        self._quality_keys: dict[tuple[str, ...], list[str]] = {}
         self.continuous = [m for m in mappings if not m.is_event and not m.is_threshold]
         self.thresholds = [m for m in mappings if m.is_threshold]
         self.events = [m for m in mappings if m.is_event]
@@ -283,12 +284,18 @@ class Mapper:
         out: dict[str, float] = {}
         get = features.get
         nan = math.nan
-        absent = {q for q in (f"{w}.quality" for w in wearers) if get(q, 1.0) < BAD_QUALITY}
-        for m, items in self._resolved(tuple(wearers)):
+        key = tuple(wearers)
+        qualities = self._quality_keys.get(key)
+        if qualities is None:
+            qualities = self._quality_keys = {key: [f"{w}.quality" for w in wearers]}  # type: ignore[assignment]
+            qualities = self._quality_keys[key]
+        absent = {q for q in qualities if get(q, 1.0) < BAD_QUALITY}
+        for m, items in self._resolved(key):
             if only is not None and m.index not in only:
                 continue
             value, threshold, stateful = m.value, m.is_threshold, m.stateful
             simple = not threshold and not stateful and m.scale is None
+            keep_last = m.spec.fallback == "rest"  # a glide to rest starts from the last value sent
             lo, scale, curve, out_lo, span = m.in_lo, m.in_scale, m.curve, m.out_lo, m.out_span
             for feature, target, state, quality, group in items:
                 v = get(feature, nan)
@@ -307,14 +314,18 @@ class Mapper:
                 if simple:  # the common case, inlined: range and clip, curve, output range
                     x = (v - lo) * scale
                     x = 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
-                    out[target] = state.last = out_lo + (curve(x) if curve is not None else x) * span
+                    result = out_lo + (curve(x) if curve is not None else x) * span
                 elif threshold:
                     if m.crossed(v, state):
                         fired.append((target, value(v)))
+                    continue
                 elif stateful:
-                    out[target] = state.last = m.step(v, state, dt_s)
+                    result = m.step(v, state, dt_s)
                 else:
-                    out[target] = state.last = value(v)
+                    result = value(v)
+                out[target] = result
+                if keep_last:
+                    state.last = result
         return out
 
     def apply_event(self, event: Event) -> list[tuple[str, float]]:

@@ -6,6 +6,7 @@ smoothing (one-pole, separate rise and fall), slew limit, One-Euro filter.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -20,13 +21,20 @@ SCALES: dict[str, tuple[int, ...]] = {
 
 
 def quantize_hz(freq_hz: float, root_hz: float, scale: tuple[int, ...]) -> float:
-    """The frequency of the scale note nearest to ``freq_hz`` (in semitones), hertz."""
+    """The frequency of the scale note nearest to ``freq_hz`` (in semitones), hertz.
+
+    ``scale`` holds the degrees in semitones above the root, ascending, starting at 0.
+    """
     if freq_hz <= 0.0:
         return root_hz
     semis = 12.0 * math.log2(freq_hz / root_hz)
     octave = math.floor(semis / 12.0)
-    best = min((abs(semis - (12 * (octave + k) + d)), 12 * (octave + k) + d) for k in (-1, 0, 1) for d in scale)[1]
-    return root_hz * 2.0 ** (best / 12.0)
+    within = semis - 12.0 * octave  # 0 <= within < 12
+    i = bisect.bisect_left(scale, within)
+    below = scale[i - 1] if i > 0 else scale[-1] - 12
+    above = scale[i] if i < len(scale) else 12 + scale[0]
+    best = below if within - below <= above - within else above
+    return root_hz * 2.0 ** ((12 * octave + best) / 12.0)
 
 
 @dataclass(slots=True)

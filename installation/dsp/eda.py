@@ -58,7 +58,8 @@ class EdaTracker:
         :meth:`rebaseline`); arousal is 0.5 at that level.
     min_amplitude : float
         Smallest SCR amplitude in the signal's units; default: 0.01 uS for
-        microsiemens, else 0.2 % of the resting level.
+        microsiemens, else 0.5 % of the resting level (0.05 uS at 10 uS, the
+        top of the usual 0.01-0.05 uS criteria).
     relative_amplitude : float
         An SCR must also reach this fraction of the largest SCR of the last minute.
     """
@@ -172,7 +173,7 @@ class EdaTracker:
         assert self._start_s is not None
         if self._onset[0] - self._start_s < PHASIC_SETTLE_S:
             return None
-        floor = self.min_amplitude if self.min_amplitude is not None else 0.002 * abs(self.baseline)
+        floor = self.min_amplitude if self.min_amplitude is not None else 0.005 * abs(self.baseline)
         if amplitude < max(floor, self.relative_amplitude * largest):
             return None
         scr = Scr(self._onset[0], self._peak[0], amplitude, self._peak[0] - self._onset[0], now_s)

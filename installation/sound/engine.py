@@ -16,6 +16,8 @@ limiter at the show's ceiling -> hard clip at the same ceiling.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import threading
@@ -91,6 +93,10 @@ class SoundEngine:
         self._fade: Any = None
         self._pacer: threading.Thread | None = None
         self._stop = threading.Event()
+        # Without a sound card our own thread computes the audio; pyo is not safe against
+        # objects changing (a Trig's play(), a SigTo's value) in the middle of a buffer
+        # there, so buffers and parameter changes take turns. PortAudio's thread is pyo's own.
+        self._lock = threading.Lock() if backend != "portaudio" else contextlib.nullcontext()
 
     @property
     def ceiling(self) -> float:
@@ -153,7 +159,8 @@ class SoundEngine:
                 self.buffers_done = due
                 continue
             for _ in range(behind):
-                self.server.process()
+                with self._lock:
+                    self.server.process()
             self.buffers_done += max(0, behind)
             next_s = start + (self.buffers_done + 1) * buffer_s
             time.sleep(max(0.0, min(0.01, next_s - time.perf_counter())))
@@ -163,7 +170,8 @@ class SoundEngine:
         if self.backend != "manual":
             raise SoundError("process() is only for the manual backend")
         for _ in range(buffers):
-            self.server.process()
+            with self._lock:
+                self.server.process()
         self.buffers_done += buffers
 
     def process_seconds(self, seconds: float) -> None:
@@ -173,14 +181,16 @@ class SoundEngine:
     def set(self, address: str, value: float) -> None:
         """Set a continuous patch parameter; a failing patch call is counted, not raised."""
         try:
-            self.patch.set(address, value)
+            with self._lock:
+                self.patch.set(address, value)
         except Exception as exc:
             self._patch_failed(address, exc)
 
     def trigger(self, address: str, value: float) -> None:
         """Fire a patch trigger; a failing patch call is counted, not raised."""
         try:
-            self.patch.trigger(address, value)
+            with self._lock:
+                self.patch.trigger(address, value)
         except Exception as exc:
             self._patch_failed(address, exc)
 
@@ -194,8 +204,9 @@ class SoundEngine:
         if self.server is None:
             return
         if self._fade is not None and self.fade_out_s > 0:
-            self._fade.setTime(self.fade_out_s)
-            self._fade.setValue(0.0)
+            with self._lock:
+                self._fade.setTime(self.fade_out_s)
+                self._fade.setValue(0.0)
             if self.backend == "manual":
                 self.process_seconds(self.fade_out_s + 0.05)
             else:
@@ -215,6 +226,9 @@ class SoundEngine:
             if self.backend != "portaudio":
                 server.process()  # lets pyo flush and close the file
         server.stop()
+        # Free every pyo object now, in this thread, while its server still exists.
         self._nodes.clear()
         self._fade = None
+        self.patch.release()
+        gc.collect()
         server.shutdown()

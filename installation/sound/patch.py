@@ -56,6 +56,15 @@ class Patch:
         """Fire a trigger parameter (``"p1.pulse"``) with a value in its mapped range."""
         raise NotImplementedError
 
+    def release(self) -> None:
+        """Drop every pyo object the patch holds (the engine calls this before its server goes).
+
+        pyo objects freed later, by the garbage collector in whatever thread, while
+        another server computes audio, can crash the process.
+        """
+        for name in [n for n in vars(self) if n not in ("wearers", "settings")]:
+            delattr(self, name)
+
 
 def load_patch(path: Path) -> type[Patch]:
     """Import a patch file and return its :class:`Patch` subclass.

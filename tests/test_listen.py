@@ -34,9 +34,10 @@ def test_listen_to_emotibit_over_osc() -> None:
     if oscsend is None:
         pytest.skip("needs a real OSC peer: install the Debian package liblo-tools (apt-get install liblo-tools)")
     port = free_udp_port()
-    proc = listen("--osc", str(port), "--duration", "4")
+    proc = listen("--osc", str(port), "--duration", "6")
     try:
-        time.sleep(1.5)  # the command starts and binds
+        first = proc.stdout.readline() if proc.stdout else ""  # the first report: it is listening
+        assert json.loads(first)["state"] == "no data"
         for i in range(10):
             subprocess.run([oscsend, "localhost", str(port), "/EmotiBit/0/PPG:IR", "ff", str(500 + i), str(501 + i)], check=True, timeout=10)
             subprocess.run([oscsend, "localhost", str(port), "/EmotiBit/0/EDA", "f", "2.5"], check=True, timeout=10)
@@ -57,9 +58,10 @@ def test_listen_to_a_serial_port_recognises_the_format(tmp_path: Path) -> None:
     master, slave = os.openpty()
     path = os.ttyname(slave)
     os.close(slave)
-    proc = listen("--serial", f"{path}@115200", "--duration", "3.5")
+    proc = listen("--serial", f"{path}@115200", "--duration", "5")
     try:
-        time.sleep(1.2)
+        first = proc.stdout.readline() if proc.stdout else ""  # the first report: the port is open
+        assert json.loads(first)["state"] == "no data"
         for i in range(60):
             if i in (30, 31):
                 continue  # two lines lost on the way

@@ -269,11 +269,6 @@ class SignalCore:
                 w.heart.baseline_until_s = math.inf
 
     # ---- results ------------------------------------------------------------------
-    def beat_count(self, wearer: str) -> int:
-        """Number of beats detected so far for ``wearer``."""
-        w = self._wearers.get(wearer)
-        return w.heart.series.beats if w and w.heart else 0
-
     def states(self) -> dict[str, State]:
         """Fault state per channel: ``{"p1.heart": "ok", "p1.eda": "flat", ...}``."""
         out: dict[str, State] = {}

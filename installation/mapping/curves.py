@@ -34,18 +34,3 @@ CURVES: dict[str, Callable[[float], float]] = {
     "logarithmic": curve_logarithmic,
     "s-curve": curve_s,
 }
-
-
-def map_value(
-    value: float,
-    in_range: tuple[float, float],
-    out_range: tuple[float, float],
-    curve: Callable[[float], float] = curve_linear,
-) -> float:
-    """Map ``value`` from ``in_range`` (clipped) through ``curve`` onto ``out_range``.
-
-    A reversed ``in_range`` or ``out_range`` inverts the mapping.
-    """
-    lo, hi = in_range
-    x = min(1.0, max(0.0, (value - lo) / (hi - lo)))
-    return out_range[0] + curve(x) * (out_range[1] - out_range[0])

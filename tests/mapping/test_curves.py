@@ -1,10 +1,12 @@
-"""Transfer curves and range mapping."""
+"""Transfer curves, and range mapping through a compiled mapping's stateless chain."""
 
 from __future__ import annotations
 
 import pytest
 
-from installation.mapping.curves import CURVES, map_value
+from installation.config import Mapping
+from installation.mapping.curves import CURVES
+from installation.mapping.mapper import compile_mappings
 
 
 @pytest.mark.parametrize(
@@ -21,7 +23,10 @@ from installation.mapping.curves import CURVES, map_value
     ],
 )
 def test_map_value(value: float, in_range: tuple[float, float], out_range: tuple[float, float], curve: str, expected: float) -> None:
-    assert map_value(value, in_range, out_range, CURVES[curve]) == pytest.approx(expected)
+    spec = Mapping.model_validate({"from": "group.eda.arousal", "to": "sound.x", "in_range": list(in_range),
+                                   "out_range": list(out_range), "curve": curve})
+    (mapping,) = compile_mappings([spec], {"sound.x": "continuous"})
+    assert mapping.value(value) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("name", sorted(CURVES))

@@ -360,13 +360,17 @@ class Session:
                 log.warning("%s: back (%s)", channel, state)
 
     def _route_trigger(self, address: str, value: float) -> None:
+        self._route(address, value, self.clock.now_s(), trigger=True)
+
+    def _route(self, address: str, value: float, now_s: float, trigger: bool) -> None:
+        """Hand a parameter value (or a trigger) to the sink its address names."""
         sink, _, rest = address.partition(".")
         if sink == "sound" and self.sound is not None:
-            self.sound.trigger(rest, value)
+            (self.sound.trigger if trigger else self.sound.set)(rest, value)
         elif sink == "visual":
-            self.visuals.trigger(rest, value)
+            (self.visuals.trigger if trigger else self.visuals.set)(rest, value)
         elif sink == "osc":
-            self.osc_out.send(rest.removeprefix("out."), value, self.clock.now_s(), force=True)
+            self.osc_out.send(rest.removeprefix("out."), value, now_s, force=trigger)
 
     def _apply_features(self, now_s: float) -> None:
         mapper = self.mapper
@@ -384,13 +388,7 @@ class Session:
             if abs(self._last_params.get(address, math.inf) - value) < 1e-4:
                 continue
             self._last_params[address] = value
-            sink, _, rest = address.partition(".")
-            if sink == "sound" and self.sound is not None:
-                self.sound.set(rest, value)
-            elif sink == "visual":
-                self.visuals.set(rest, value)
-            elif sink == "osc":
-                self.osc_out.send(rest.removeprefix("out."), value, now_s)
+            self._route(address, value, now_s, trigger=False)
 
     # ---- results ---------------------------------------------------------------
     def mean_bpm(self, wearer: str) -> float:

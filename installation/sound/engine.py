@@ -180,24 +180,20 @@ class SoundEngine:
 
     def set(self, address: str, value: float) -> None:
         """Set a continuous patch parameter; a failing patch call is counted, not raised."""
-        try:
-            with self._lock:
-                self.patch.set(address, value)
-        except Exception as exc:
-            self._patch_failed(address, exc)
+        self._call_patch("set", address, value)
 
     def trigger(self, address: str, value: float) -> None:
         """Fire a patch trigger; a failing patch call is counted, not raised."""
+        self._call_patch("trigger", address, value)
+
+    def _call_patch(self, method: str, address: str, value: float) -> None:
         try:
             with self._lock:
-                self.patch.trigger(address, value)
-        except Exception as exc:
-            self._patch_failed(address, exc)
-
-    def _patch_failed(self, address: str, exc: Exception) -> None:
-        self.errors += 1
-        if self.errors <= 5:
-            log.warning("patch failed on sound.%s: %s: %s", address, type(exc).__name__, exc)
+                getattr(self.patch, method)(address, value)
+        except Exception as exc:  # the artist's patch: count and log, never stop the show
+            self.errors += 1
+            if self.errors <= 5:
+                log.warning("patch failed on sound.%s: %s: %s", address, type(exc).__name__, exc)
 
     def stop(self) -> None:
         """Fade out, stop the audio, close the WAV file and shut the server down."""

@@ -327,8 +327,8 @@ class Session:
                 else:
                     self.core.rebaseline(request)
                     log.warning("re-baselining %s from now", request or "every wearer")
-            for block in batch:
-                self._analyse(block)
+            if batch:
+                self._analyse(batch)
             now_s = self.clock.now_s()
             if now_s - last_features_s >= FEATURE_PERIOD_S:
                 last_features_s = now_s
@@ -337,10 +337,11 @@ class Session:
             self.visuals.flush(now_s)
             self.osc_out.flush(now_s)
 
-    def _analyse(self, block: SampleBlock) -> None:
-        self.stats.blocks += 1
-        self.stats.samples += block.values.size
-        for event in self.core.process(block):
+    def _analyse(self, blocks: list[SampleBlock]) -> None:
+        """Analyse what arrived in one go (one kernel call per kind of channel); events go out at once."""
+        self.stats.blocks += len(blocks)
+        self.stats.samples += sum(block.values.size for block in blocks)
+        for event in self.core.process_many(blocks):
             for address, value in self.mapper.apply_event(event):
                 self._route_trigger(address, value)
             self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)

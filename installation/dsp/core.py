@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from installation.dsp.eda import EdaTracker
+from installation.dsp.bank import Batch
+from installation.dsp.eda import E_AROUSAL, E_LAST_ARRIVAL_S, E_PHASIC, E_SCL, EdaBank, Scr
 from installation.dsp.events import Event
-from installation.dsp.heart import EcgBeatDetector, Polarity, PpgBeatDetector
-from installation.dsp.quality import BAD_STATES, ChannelQuality, State, clean_block
-from installation.dsp.rhythm import MAX_IBI_S, MIN_IBI_S, BeatSeries
+from installation.dsp.heart import H_LAST_ARRIVAL_S, HeartBank, Polarity
+from installation.dsp.quality import BAD_STATES, Q_QUALITY, Q_STATE, STATES, State, clean_block
+from installation.dsp.rhythm import MAX_IBI_S, MIN_IBI_S, Beat, BeatSeries
 from installation.sensors.base import SampleBlock
 
 #: Features every wearer publishes, with their units.
@@ -82,38 +83,28 @@ class CoreSettings:
     sync_window_s: float = 10.0
 
 
-@dataclass(slots=True)
 class _Heart:
-    detector: PpgBeatDetector | EcgBeatDetector | None  # None: the device reports beats itself
-    series: BeatSeries
-    quality: ChannelQuality
-    last_arrival_s: float = -math.inf
-    last_beat_mono_s: float = math.nan  # beat time on the monotonic clock
-    baseline_bpm: list[float] = field(default_factory=list)
-    baseline_until_s: float = math.inf
-    noisy_until_s: float = -math.inf
-    device_bpm: float = math.nan
+    """A wearer's heart: a row of a :class:`HeartBank` (a waveform), or beats and rates the device reports."""
 
-    @property
-    def learning(self) -> bool:
-        return self.detector.learning if self.detector is not None else self.series.beats < 2
+    __slots__ = ("bank", "row", "series", "last_beat_mono_s", "baseline_bpm", "device_bpm", "state", "quality",
+                 "last_arrival_s", "baseline_until_s")
+
+    def __init__(self, bank: HeartBank | None, row: int, series: BeatSeries) -> None:
+        self.bank, self.row, self.series = bank, row, series
+        self.last_beat_mono_s = math.nan  # beat time on the monotonic clock
+        self.baseline_bpm: list[float] = []
+        self.device_bpm = math.nan
+        # Device-reported beats only (a bank keeps these for its rows):
+        self.state: State = "learning"
+        self.quality = 0.0
+        self.last_arrival_s = -math.inf
+        self.baseline_until_s = math.inf
 
 
 @dataclass(slots=True)
 class _Eda:
-    tracker: EdaTracker
-    quality: ChannelQuality
-    unit: str
-    last_arrival_s: float = -math.inf
+    row: int
     scr_times_s: deque[float] = field(default_factory=deque)
-
-
-def _still_sending(quality: ChannelQuality, last_arrival_s: float, now_s: float, stale_s: float) -> bool:
-    """False (and the channel in ``dropout``) when nothing arrived for ``stale_s`` seconds."""
-    if now_s - last_arrival_s > stale_s:
-        quality.state, quality.quality = "dropout", 0.0
-        return False
-    return True
 
 
 @dataclass(slots=True)
@@ -125,6 +116,10 @@ class _Wearer:
 class SignalCore:
     """Per-wearer analysis of incoming blocks, and group features on demand.
 
+    Blocks are analysed a batch at a time (:meth:`process_many`): every channel
+    of one kind is a row of a bank, and one compiled call analyses the new
+    blocks of all of them, so dozens of wearers cost little more than one.
+
     Parameters
     ----------
     settings : CoreSettings
@@ -133,11 +128,18 @@ class SignalCore:
 
     def __init__(self, settings: CoreSettings | None = None) -> None:
         self.settings = settings or CoreSettings()
+        s = self.settings
+        self._banks: tuple[HeartBank, HeartBank, EdaBank] = (
+            HeartBank("ppg", s.baseline_s, s.ppg_band_hz, s.ppg_polarity, number=0),
+            HeartBank("ecg", s.baseline_s, number=1),
+            EdaBank(s.baseline_s, number=2),
+        )
+        self._eda = self._banks[2]
         self._wearers: dict[str, _Wearer] = {}
+        self._routes: dict[tuple[str, str], tuple[int, int]] = {}  # (wearer, signal) -> (bank number, row)
         self.ignored_blocks = 0
         self._sync_avg = math.nan
         self._sync_last_s = math.nan
-        self._sync_count = 0
         self._present: dict[str, bool] = {}
         self._pending: list[Event] = []
 
@@ -149,67 +151,106 @@ class SignalCore:
     # ---- analysis ---------------------------------------------------------------
     def process(self, block: SampleBlock) -> list[Event]:
         """Analyse one block and return the events it completed (beats go out at once)."""
-        w = self._wearers.setdefault(block.wearer, _Wearer())
-        values, n_bad = clean_block(block.values)
-        if block.signal in ("ppg", "ecg"):
-            return self._heart_block(block, w, values, n_bad)
-        if block.signal in ("ibi", "bpm"):
-            return self._derived_heart_block(block, w, values)
-        if block.signal == "eda":
-            return self._eda_block(block, w, values, n_bad)
-        self.ignored_blocks += 1
-        return []
+        return self.process_many([block])
 
-    def _heart_block(self, block: SampleBlock, w: _Wearer, values: np.ndarray, n_bad: int) -> list[Event]:
-        if w.heart is None or w.heart.detector is None:
-            s = self.settings
-            rate = block.sampling_rate_hz
-            detector: PpgBeatDetector | EcgBeatDetector = (
-                PpgBeatDetector(rate, s.ppg_band_hz, s.ppg_polarity) if block.signal == "ppg" else EcgBeatDetector(rate)
-            )
-            w.heart = _Heart(detector, detector.series, ChannelQuality(rate))  # a waveform wins over device beats
-        h = w.heart
-        assert h.detector is not None
-        h.last_arrival_s = block.arrival_s
-        beats = h.detector.process(block.times_s, values)
-        series = h.series
-        now_s = float(block.times_s[-1])
-        if isinstance(h.detector, EcgBeatDetector) and h.detector.excursion > 2.5:
-            h.noisy_until_s = now_s + 1.5  # far more QRS energy than a heartbeat makes: movement
-        if h.baseline_until_s == math.inf and not h.learning:
-            h.baseline_until_s = now_s + self.settings.baseline_s
-        state: State
-        if h.learning:
-            state = "learning"
-        elif now_s - series.last_s > max(3.0, 2.5 * (series.median_ibi_s() if series.beats > 3 else 1.0)) and now_s - (
-            h.baseline_until_s - self.settings.baseline_s
-        ) > 3.0:
-            state = "no_contact"  # data flows but no pulse: lifted off, or not on skin
-        elif now_s < max(h.noisy_until_s, getattr(h.detector, "noisy_until_s", -math.inf)):
-            state = "noisy"
+    def process_many(self, blocks: list[SampleBlock]) -> list[Event]:
+        """Analyse the blocks that arrived (in arrival order); return the events they completed.
+
+        One compiled call per kind of channel analyses all of them: the batch
+        costs little more than its largest block.
+        """
+        events: list[Event] = []
+        routes = self._routes
+        rows: list[int] = []
+        banks: list[int] = []
+        routed: list[SampleBlock] = []
+        used = [False, False, False]
+        for block in blocks:  # the hot loop: a look-up and three appends a block
+            route = routes.get((block.wearer, block.signal))
+            if route is None:
+                route = self._open(block)
+                if route is None:
+                    if block.signal in ("ibi", "bpm") and block.values.size:
+                        events += self._derived_heart_block(block)
+                    else:
+                        self.ignored_blocks += 1
+                    continue
+            banks.append(route[0])
+            rows.append(route[1])
+            routed.append(block)
+            used[route[0]] = True
+        if not routed:
+            return events
+        batch = Batch(rows, banks, [b.times_s for b in routed], [b.values for b in routed], [b.arrival_s for b in routed])
+        for bank, in_use in zip(self._banks, used):
+            if not in_use:
+                continue
+            if isinstance(bank, EdaBank):
+                events += self._eda_events(bank, rows, routed, bank.process(batch))
+            else:
+                events += self._heart_events(bank, rows, routed, bank.process(batch))
+        return events
+
+    def _open(self, block: SampleBlock) -> tuple[int, int] | None:
+        """Start analysing a new channel: its bank's number and its row; None for blocks no bank analyses."""
+        if not block.values.size:
+            return None
+        w = self._wearers.setdefault(block.wearer, _Wearer())
+        first = float(block.values[0])
+        if block.signal in ("ppg", "ecg"):
+            if w.heart is not None and w.heart.bank is not None:
+                return None  # a wearer's heart is one waveform: the first one that came
+            heart = self._banks[0 if block.signal == "ppg" else 1]
+            assert isinstance(heart, HeartBank)
+            row = heart.add(block.sampling_rate_hz, first)
+            w.heart = _Heart(heart, row, heart.series[row])  # a waveform wins over device beats
+            route = (heart.number, row)
+        elif block.signal == "eda":
+            row = self._eda.add(block.sampling_rate_hz, first, block.unit)
+            w.eda = _Eda(row)
+            route = (self._eda.number, row)
         else:
-            state = "ok"
-        h.quality.judge(values, n_bad, state, series.regularity())
+            return None
+        self._routes[(block.wearer, block.signal)] = route
+        return route
+
+    def _heart_events(self, bank: HeartBank, rows: list[int], blocks: list[SampleBlock], beats: list[tuple[int, Beat]]) -> list[Event]:
         events = []
-        for beat in beats:
+        for index, beat in beats:
+            row, block = rows[index], blocks[index]
+            h = self._wearers[block.wearer].heart
+            assert h is not None
             h.last_beat_mono_s = block.arrival_s - (beat.reported_s - beat.time_s)
-            if math.isfinite(beat.bpm) and beat.normal and beat.time_s <= h.baseline_until_s:
+            if math.isfinite(beat.bpm) and beat.normal and beat.time_s <= bank.baseline_until_s(row):
                 h.baseline_bpm.append(beat.bpm)
-            if h.quality.state not in BAD_STATES:
+            if bank.quality.state(row) not in BAD_STATES:
                 events.append(Event(f"{block.wearer}.heart.beat", beat.bpm, beat.time_s, beat.reported_s, block.arrival_s))
         return events
 
-    def _derived_heart_block(self, block: SampleBlock, w: _Wearer, values: np.ndarray) -> list[Event]:
+    def _eda_events(self, bank: EdaBank, rows: list[int], blocks: list[SampleBlock], scrs: list[tuple[int, Scr]]) -> list[Event]:
+        events = []
+        for index, scr in scrs:
+            row, block = rows[index], blocks[index]
+            e = self._wearers[block.wearer].eda
+            assert e is not None
+            e.scr_times_s.append(scr.peak_s)
+            if bank.quality.state(row) not in BAD_STATES:
+                events.append(Event(f"{block.wearer}.eda.scr", scr.amplitude, scr.peak_s, scr.reported_s, block.arrival_s, scr.onset_s))
+        return events
+
+    def _derived_heart_block(self, block: SampleBlock) -> list[Event]:
         """Beats (``ibi``) and rates (``bpm``) that the device computed itself."""
+        w = self._wearers.setdefault(block.wearer, _Wearer())
         if w.heart is None:
-            w.heart = _Heart(None, BeatSeries(reject_short=False), ChannelQuality(1.0, railing=False))
+            w.heart = _Heart(None, -1, BeatSeries(reject_short=False))
         h = w.heart
-        if h.detector is not None:
+        if h.bank is not None:
             return []  # this wearer's own waveform is analysed: trust that
+        values, _ = clean_block(block.values)
         h.last_arrival_s = block.arrival_s
         if block.signal == "bpm":
             h.device_bpm = float(values[-1])
-            h.quality.state, h.quality.quality = "ok", 1.0
+            h.state, h.quality = "ok", 1.0
             return []
         events = []
         for t, ibi in zip(block.times_s.tolist(), values.tolist()):
@@ -226,35 +267,8 @@ class SignalCore:
             events.append(Event(f"{block.wearer}.heart.beat", beat.bpm, beat.time_s, beat.reported_s, block.arrival_s))
         if h.baseline_until_s == math.inf and events:
             h.baseline_until_s = float(block.times_s[0]) + self.settings.baseline_s
-        h.quality.state = "ok"
-        h.quality.quality = h.series.regularity() if h.series.beats >= 2 else 0.5
-        return events
-
-    def _eda_block(self, block: SampleBlock, w: _Wearer, values: np.ndarray, n_bad: int) -> list[Event]:
-        if w.eda is None:
-            rate = block.sampling_rate_hz
-            floor = 0.01 if block.unit == "uS" else None
-            w.eda = _Eda(
-                EdaTracker(rate, self.settings.baseline_s, min_amplitude=floor), ChannelQuality(rate, railing=False), block.unit
-            )
-        e = w.eda
-        e.last_arrival_s = block.arrival_s
-        scrs = e.tracker.process(block.times_s, values)
-        state: State = "ok"
-        if e.unit == "uS":
-            level = e.tracker.scl
-            if level < 0.0 or level > 200.0:
-                state = "implausible"
-            elif level < 0.05:
-                state = "no_contact"
-        e.quality.judge(values, n_bad, state, 1.0)
-        events = []
-        for scr in scrs:
-            e.scr_times_s.append(scr.peak_s)
-            if e.quality.state not in BAD_STATES:
-                events.append(
-                    Event(f"{block.wearer}.eda.scr", scr.amplitude, scr.peak_s, scr.reported_s, block.arrival_s, scr.onset_s)
-                )
+        h.state = "ok"
+        h.quality = h.series.regularity() if h.series.beats >= 2 else 0.5
         return events
 
     def rebaseline(self, wearer: str | None = None) -> None:
@@ -263,10 +277,12 @@ class SignalCore:
             if wearer not in (None, name):
                 continue
             if w.eda is not None:
-                w.eda.tracker.rebaseline()
+                self._eda.rebaseline(w.eda.row)
             if w.heart is not None:
                 w.heart.baseline_bpm.clear()
                 w.heart.baseline_until_s = math.inf
+                if w.heart.bank is not None:
+                    w.heart.bank.rebaseline(w.heart.row)
 
     # ---- results ------------------------------------------------------------------
     def states(self) -> dict[str, State]:
@@ -274,9 +290,10 @@ class SignalCore:
         out: dict[str, State] = {}
         for name, w in self._wearers.items():
             if w.heart is not None:
-                out[f"{name}.heart"] = w.heart.quality.state
+                h = w.heart
+                out[f"{name}.heart"] = h.state if h.bank is None else h.bank.quality.state(h.row)
             if w.eda is not None:
-                out[f"{name}.eda"] = w.eda.quality.state
+                out[f"{name}.eda"] = self._eda.quality.state(w.eda.row)
         return out
 
     def features(self, now_s: float) -> dict[str, float]:
@@ -287,15 +304,32 @@ class SignalCore:
         phases: list[complex] = []
         present = 0
         stale_s = self.settings.stale_s
+        # One copy of each bank's state per call: reading Python lists is far cheaper than numpy cells.
+        rows = {bank: (bank.state.tolist(), bank.quality.rows.tolist()) for bank in self._banks}
+        eda_rows, eda_quality = rows[self._eda]
         for name, w in self._wearers.items():
             qualities: list[float] = []
             sending = False
             if w.heart is not None:
                 h = w.heart
-                sending |= _still_sending(h.quality, h.last_arrival_s, now_s, stale_s)
+                if h.bank is None:
+                    last_arrival_s, state, quality = h.last_arrival_s, h.state, h.quality
+                else:
+                    heart_rows, heart_quality = rows[h.bank]
+                    last_arrival_s = heart_rows[h.row][H_LAST_ARRIVAL_S]
+                    state, quality = STATES[int(heart_quality[h.row][Q_STATE])], heart_quality[h.row][Q_QUALITY]
+                if now_s - last_arrival_s > stale_s:
+                    state, quality = "dropout", 0.0
+                    if h.bank is None:
+                        h.state, h.quality = state, quality
+                    else:
+                        h.bank.quality.set_dropout(h.row)
+                else:
+                    sending = True
                 series = h.series
-                good = h.quality.state not in BAD_STATES and h.quality.state != "learning"
-                out[f"{name}.heart.bpm"] = series.bpm if math.isfinite(series.bpm) else h.device_bpm
+                good = state not in BAD_STATES and state != "learning"
+                bpm = series.bpm if math.isfinite(series.bpm) else h.device_bpm
+                out[f"{name}.heart.bpm"] = bpm
                 base = float(np.median(h.baseline_bpm)) if h.baseline_bpm else math.nan
                 out[f"{name}.heart.bpm_change"] = series.bpm - base
                 out[f"{name}.heart.ibi"] = series.ibi_s
@@ -304,25 +338,31 @@ class SignalCore:
                 ibi = series.median_ibi_s()
                 next_in = h.last_beat_mono_s + ibi - now_s if math.isfinite(ibi) else math.nan
                 out[f"{name}.heart.next_in"] = next_in
-                out[f"{name}.heart.quality"] = h.quality.quality
-                qualities.append(h.quality.quality)
-                if good and math.isfinite(out[f"{name}.heart.bpm"]):
-                    bpms.append(out[f"{name}.heart.bpm"])
+                out[f"{name}.heart.quality"] = quality
+                qualities.append(quality)
+                if good and math.isfinite(bpm):
+                    bpms.append(bpm)
                 if good and math.isfinite(ibi) and math.isfinite(h.last_beat_mono_s):
                     phases.append(cmath.exp(2j * math.pi * ((now_s - h.last_beat_mono_s) / ibi % 1.0)))
             if w.eda is not None:
                 e = w.eda
-                sending |= _still_sending(e.quality, e.last_arrival_s, now_s, stale_s)
+                row, quality_row = eda_rows[e.row], eda_quality[e.row]
+                state, quality = STATES[int(quality_row[Q_STATE])], quality_row[Q_QUALITY]
+                if now_s - row[E_LAST_ARRIVAL_S] > stale_s:
+                    state, quality = "dropout", 0.0
+                    self._eda.quality.set_dropout(e.row)
+                else:
+                    sending = True
                 while e.scr_times_s and e.scr_times_s[0] < e.scr_times_s[-1] - 60.0:
                     e.scr_times_s.popleft()
-                out[f"{name}.eda.scl"] = e.tracker.scl
-                out[f"{name}.eda.phasic"] = e.tracker.phasic
-                out[f"{name}.eda.arousal"] = e.tracker.arousal
+                out[f"{name}.eda.scl"] = row[E_SCL]
+                out[f"{name}.eda.phasic"] = row[E_PHASIC]
+                out[f"{name}.eda.arousal"] = row[E_AROUSAL]
                 out[f"{name}.eda.scr_rate"] = float(len(e.scr_times_s))
-                out[f"{name}.eda.quality"] = e.quality.quality
-                qualities.append(e.quality.quality)
-                if e.quality.state not in BAD_STATES:
-                    arousals.append(e.tracker.arousal)
+                out[f"{name}.eda.quality"] = quality
+                qualities.append(quality)
+                if state not in BAD_STATES:
+                    arousals.append(row[E_AROUSAL])
             out[f"{name}.quality"] = max(qualities, default=0.0)
             present += sending
             if self._present.get(name, False) != sending:

@@ -1,5 +1,15 @@
 """Causal skin-conductance analysis: tonic level (SCL), phasic part, skin-conductance
-responses (SCRs) as events, and an arousal value relative to the wearer's baseline."""
+responses (SCRs) as events, and an arousal value relative to the wearer's baseline.
+
+Responses are found on a causal 0.05 Hz high-pass of the 3 Hz low-passed signal
+(the decomposition NeuroKit2 uses offline): a rise from a local minimum to a
+maximum, confirmed once it falls back by a tenth or stops rising for half a second.
+
+An :class:`EdaBank` holds every skin-conductance channel as a row of state and
+analyses a tick's blocks of all of them in one compiled call (see
+:mod:`installation.dsp.bank`), judging each channel's quality as it goes.
+:class:`EdaTracker` is a single channel.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +17,27 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
+from numba import njit
 
-from installation.dsp.filters import OnePole, StreamingSos
+from installation.dsp.bank import Batch, append_row
+from installation.dsp.filters import butter_sos, sos_step
+from installation.dsp.quality import IMPLAUSIBLE, NO_CONTACT, OK, QualityBank, clean_segment, quality_judge
 
 #: Seconds the phasic high-pass needs to settle before SCRs are trusted
 #: (about 1.5 time constants of its 0.05 Hz corner).
 PHASIC_SETTLE_S = 5.0
 #: The response detector runs on the phasic signal decimated to about this rate.
 DETECT_RATE_HZ = 25.0
+#: An SCR must also reach this fraction of the largest rise of the last minute.
+RELATIVE_AMPLITUDE = 0.1
+#: Rises remembered for that comparison (more than a minute holds at the detector's rate).
+RECENT_RISES = 1024
+
+# Columns of a skin-conductance channel's state row.
+(E_START_S, E_BASE_FROM_S, E_BASE_SUM, E_BASE_N, E_BASELINE_S, E_SCL_A, E_SCL_Y, E_FAST_A, E_FAST_Y, E_FLOOR,
+ E_FLOOR_FALL, E_FLOOR_RISE, E_STEP, E_PHASE, E_RISING, E_LOW_T, E_LOW_V, E_ONSET_T, E_ONSET_V, E_PEAK_T, E_PEAK_V,
+ E_SCL, E_PHASIC, E_AROUSAL, E_RESPONSES, E_MIN_AMPLITUDE, E_MICROSIEMENS, E_RECENT_WRITE, E_LAST_ARRIVAL_S) = range(29)
+E_COLUMNS = 29
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,142 +63,247 @@ class Scr:
     reported_s: float
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _judge(st: np.ndarray, recent_t: np.ndarray, recent_a: np.ndarray, r: int, now_s: float) -> float:
+    """Amplitude of the rise that just ended if it is a response, else NaN."""
+    amplitude = st[r, E_PEAK_V] - st[r, E_ONSET_V]
+    largest = 0.0
+    for k in range(recent_t.shape[1]):
+        if recent_t[r, k] > now_s - 60.0 and recent_a[r, k] > largest:
+            largest = recent_a[r, k]
+    write = int(st[r, E_RECENT_WRITE])
+    recent_t[r, write], recent_a[r, write] = now_s, amplitude
+    st[r, E_RECENT_WRITE] = (write + 1) % recent_t.shape[1]
+    if st[r, E_ONSET_T] - st[r, E_START_S] < PHASIC_SETTLE_S:
+        return math.nan
+    floor = st[r, E_MIN_AMPLITUDE]
+    if math.isnan(floor):
+        floor = 0.005 * abs(st[r, E_BASE_SUM] / st[r, E_BASE_N]) if st[r, E_BASE_N] > 0 else 0.0
+    if amplitude < max(floor, RELATIVE_AMPLITUDE * largest):
+        return math.nan
+    return amplitude
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _eda_kernel(st, sos_clean, zi_clean, sos_high, zi_high, recent_t, recent_a, q, ring, rows, banks, bank, starts, ends, done, n_bad,
+                arrival, t, x, clean, work, out):  # type: ignore[no-untyped-def]
+    """Analyse a batch of EDA blocks. Returns the responses written to ``out`` (block, onset, peak, amplitude, reported)."""
+    n_out = 0
+    for s in range(rows.size):
+        if done[s] or banks[s] != bank:
+            continue
+        r, a, b = rows[s], starts[s], ends[s]
+        if a == b:  # an empty block: nothing to analyse
+            done[s] = True
+            continue
+        st[r, E_LAST_ARRIVAL_S] = arrival[s]
+        n_bad[s] = clean_segment(x, clean, a, b)
+        if math.isnan(st[r, E_START_S]):
+            st[r, E_START_S] = t[a]
+        if math.isnan(st[r, E_BASE_FROM_S]):
+            st[r, E_BASE_FROM_S] = t[a]
+        if math.isnan(st[r, E_SCL_Y]):
+            st[r, E_SCL_Y] = clean[a]
+            st[r, E_FAST_Y] = clean[a]
+        scl_a, fast_a = st[r, E_SCL_A], st[r, E_FAST_A]
+        step = int(st[r, E_STEP])
+        floor_every = max(1, step // 4)
+        fall, rise = st[r, E_FLOOR_FALL] * floor_every, st[r, E_FLOOR_RISE] * floor_every
+        for i in range(a, b):
+            v = clean[i]
+            st[r, E_SCL_Y] = scl_a * st[r, E_SCL_Y] + (1.0 - scl_a) * v
+            work[i] = sos_step(sos_high, zi_high, r, sos_step(sos_clean, zi_clean, r, v))  # phasic
+            if t[i] - st[r, E_BASE_FROM_S] < st[r, E_BASELINE_S]:
+                st[r, E_BASE_SUM] += st[r, E_SCL_Y]
+                st[r, E_BASE_N] += 1.0
+            fast = fast_a * st[r, E_FAST_Y] + (1.0 - fast_a) * v
+            st[r, E_FAST_Y] = fast
+            if (i - a) % floor_every == 0:
+                # The phasic level is measured above a floor that follows falls within a
+                # second and rises over half a minute, so a response stands out (and
+                # stays up while it lasts) even on a drifting level.
+                if math.isnan(st[r, E_FLOOR]):
+                    st[r, E_FLOOR] = fast
+                floor = st[r, E_FLOOR]
+                st[r, E_FLOOR] = floor + (fast - floor) * (fall if fast < floor else rise)
+        st[r, E_SCL] = st[r, E_SCL_Y]
+        st[r, E_PHASIC] = max(0.0, st[r, E_FAST_Y] - st[r, E_FLOOR])
+        first = (step - int(st[r, E_PHASE])) % step
+        st[r, E_PHASE] = (st[r, E_PHASE] + (b - a)) % step
+        for i in range(a + first, b, step):
+            ti, v = t[i], work[i]
+            if st[r, E_RISING] == 0.0:
+                if v < st[r, E_LOW_V]:
+                    st[r, E_LOW_T], st[r, E_LOW_V] = ti, v
+                elif v > st[r, E_LOW_V]:
+                    st[r, E_RISING] = 1.0
+                    st[r, E_ONSET_T], st[r, E_ONSET_V] = st[r, E_LOW_T], st[r, E_LOW_V]
+                    st[r, E_PEAK_T], st[r, E_PEAK_V] = ti, v
+            elif v >= st[r, E_PEAK_V]:
+                st[r, E_PEAK_T], st[r, E_PEAK_V] = ti, v
+            elif st[r, E_PEAK_V] - v > 0.1 * (st[r, E_PEAK_V] - st[r, E_ONSET_V]) or ti - st[r, E_PEAK_T] > 0.5:
+                amplitude = _judge(st, recent_t, recent_a, r, ti)
+                if not math.isnan(amplitude):
+                    out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3], out[n_out, 4] = (
+                        s, st[r, E_ONSET_T], st[r, E_PEAK_T], amplitude, ti)
+                    n_out += 1
+                    st[r, E_RESPONSES] += 1.0
+                st[r, E_RISING], st[r, E_LOW_T], st[r, E_LOW_V] = 0.0, ti, v
+        base = st[r, E_BASE_SUM] / st[r, E_BASE_N]
+        tonic_z = (st[r, E_SCL] - base) / max(0.10 * abs(base), 1e-9)
+        phasic_z = st[r, E_PHASIC] / max(0.05 * abs(base), 1e-9)
+        st[r, E_AROUSAL] = 1.0 / (1.0 + math.exp(-2.0 * max(-20.0, min(20.0, tonic_z + phasic_z))))
+        state = OK
+        if st[r, E_MICROSIEMENS] > 0.0:
+            if st[r, E_SCL] < 0.0 or st[r, E_SCL] > 200.0:
+                state = IMPLAUSIBLE
+            elif st[r, E_SCL] < 0.05:
+                state = NO_CONTACT
+        quality_judge(q, ring, r, clean, a, b, n_bad[s], state, 1.0)
+        done[s] = True
+    return n_out
+
+
+class EdaBank:
+    """Every skin-conductance channel, analysed a batch at a time.
+
+    Parameters
+    ----------
+    baseline_s : float
+        Seconds that define each channel's resting level (from its first sample,
+        or from :meth:`rebaseline`); arousal is 0.5 at that level.
+    number : int
+        The bank's number in the batches it shares with other banks.
+    """
+
+    def __init__(self, baseline_s: float = 10.0, number: int = 0) -> None:
+        self.baseline_s = baseline_s
+        self.number = number
+        self.quality = QualityBank()
+        self.state = np.zeros((0, E_COLUMNS))
+        self._sos_clean = np.zeros((0, 1, 5))
+        self._zi_clean = np.zeros((0, 1, 2))
+        self._sos_high = np.zeros((0, 1, 5))
+        self._zi_high = np.zeros((0, 1, 2))
+        self._recent_t = np.zeros((0, RECENT_RISES))
+        self._recent_a = np.zeros((0, RECENT_RISES))
+
+    def add(self, sampling_rate_hz: float, first_value: float, unit: str, min_amplitude: float | None = None) -> int:
+        """Add a channel; return its row.
+
+        Parameters
+        ----------
+        sampling_rate_hz : float
+            Nominal sampling rate in hertz.
+        first_value : float
+            The first sample, which seeds the filters (no start transient).
+        unit : str
+            ``"uS"`` for calibrated microsiemens (levels no skin has are then
+            faults), anything else for sensor units.
+        min_amplitude : float or None
+            Smallest SCR amplitude in the signal's units; default: 0.01 uS for
+            microsiemens, else 0.5 % of the resting level (0.05 uS at 10 uS, the
+            top of the usual 0.01-0.05 uS criteria).
+        """
+        rate = sampling_rate_hz
+        clean, clean_zi = butter_sos(2, min(3.0, 0.45 * rate), rate)
+        high, high_zi = butter_sos(1, 0.05, rate, "highpass")
+        first = first_value if math.isfinite(first_value) else 0.0
+        if min_amplitude is None and unit == "uS":
+            min_amplitude = 0.01
+        row = np.zeros(E_COLUMNS)
+        row[[E_START_S, E_BASE_FROM_S, E_SCL_Y, E_FAST_Y, E_FLOOR, E_SCL]] = math.nan
+        row[[E_LOW_V, E_PEAK_V]] = math.inf, -math.inf
+        row[E_BASELINE_S] = self.baseline_s
+        row[E_SCL_A], row[E_FAST_A] = math.exp(-1.0 / (2.0 * rate)), math.exp(-1.0 / (0.3 * rate))
+        row[E_FLOOR_FALL], row[E_FLOOR_RISE] = 1.0 - math.exp(-1.0 / (1.0 * rate)), 1.0 - math.exp(-1.0 / (30.0 * rate))
+        row[E_STEP] = max(1, int(round(rate / DETECT_RATE_HZ)))
+        row[[E_AROUSAL, E_MIN_AMPLITUDE, E_MICROSIEMENS]] = 0.5, math.nan if min_amplitude is None else min_amplitude, unit == "uS"
+        self.state = append_row(self.state, row)
+        self._sos_clean = append_row(self._sos_clean, clean)
+        self._zi_clean = append_row(self._zi_clean, clean_zi * first)
+        self._sos_high = append_row(self._sos_high, high)
+        self._zi_high = append_row(self._zi_high, high_zi * first)
+        self._recent_t = append_row(self._recent_t, -math.inf)
+        self._recent_a = append_row(self._recent_a, 0.0)
+        return self.quality.add(rate, railing=False)
+
+    def rebaseline(self, row: int) -> None:
+        """Learn the resting level again from the channel's next sample; responses are measured from there."""
+        self.state[row, [E_BASE_FROM_S, E_FLOOR]] = math.nan
+        self.state[row, [E_BASE_SUM, E_BASE_N]] = 0.0
+
+    def baseline(self, row: int) -> float:
+        """Resting level in the signal's units (``nan`` until the first sample)."""
+        n = self.state[row, E_BASE_N]
+        return float(self.state[row, E_BASE_SUM] / n) if n else math.nan
+
+    def process(self, batch: Batch) -> list[tuple[int, Scr]]:
+        """Analyse this bank's blocks of a batch; return ``(block index, response)`` for every response, in order."""
+        out = np.empty((batch.values.size + 1, 5))  # at most one response per sample
+        n = _eda_kernel(self.state, self._sos_clean, self._zi_clean, self._sos_high, self._zi_high, self._recent_t,
+                        self._recent_a, self.quality.rows, self.quality.ring, batch.rows, batch.banks, self.number, batch.starts, batch.ends,
+                        batch.done, batch.n_bad, batch.arrival_s, batch.times_s, batch.values, batch.clean, batch.work, out)
+        return [(int(k), Scr(onset, peak, amplitude, peak - onset, reported)) for k, onset, peak, amplitude, reported in out[:n].tolist()]
+
+
 class EdaTracker:
     """Streaming SCL, phasic component, SCRs and arousal for one EDA channel.
-
-    Responses are found on a causal 0.05 Hz high-pass of the 3 Hz low-passed
-    signal (the decomposition NeuroKit2 uses offline): a rise from a local
-    minimum to a maximum, confirmed once it falls back by a tenth or stops
-    rising for half a second.
 
     Parameters
     ----------
     sampling_rate_hz : float
         Nominal sampling rate in hertz.
     baseline_s : float
-        Seconds that define this wearer's resting level (from the start, or from
-        :meth:`rebaseline`); arousal is 0.5 at that level.
-    min_amplitude : float
-        Smallest SCR amplitude in the signal's units; default: 0.01 uS for
-        microsiemens, else 0.5 % of the resting level (0.05 uS at 10 uS, the
-        top of the usual 0.01-0.05 uS criteria).
-    relative_amplitude : float
-        An SCR must also reach this fraction of the largest SCR of the last minute.
+        Seconds that define this wearer's resting level.
+    min_amplitude : float or None
+        Smallest SCR amplitude in the signal's units (see :meth:`EdaBank.add`).
+    unit : str
+        ``"uS"`` for microsiemens, else sensor units.
     """
 
-    def __init__(
-        self,
-        sampling_rate_hz: float,
-        baseline_s: float = 10.0,
-        min_amplitude: float | None = None,
-        relative_amplitude: float = 0.1,
-    ) -> None:
+    def __init__(self, sampling_rate_hz: float, baseline_s: float = 10.0, min_amplitude: float | None = None,
+                 unit: str = "") -> None:
         self.sampling_rate_hz = sampling_rate_hz
-        self.baseline_s = baseline_s
         self.min_amplitude = min_amplitude
-        self.relative_amplitude = relative_amplitude
-        nyquist = sampling_rate_hz / 2.0
-        self._clean = StreamingSos(signal.butter(2, min(3.0, 0.45 * sampling_rate_hz) / nyquist, output="sos"))
-        self._highpass = StreamingSos(signal.butter(1, 0.05 / nyquist, "highpass", output="sos"))
-        self._scl = OnePole(2.0, sampling_rate_hz)
-        self._fast = OnePole(0.3, sampling_rate_hz)
-        # The phasic level is measured above a floor that follows falls within a
-        # second and rises over half a minute, so a response stands out (and
-        # stays up while it lasts) even on a drifting level.
-        self._floor_fall = 1.0 - math.exp(-1.0 / (1.0 * sampling_rate_hz))
-        self._floor_rise = 1.0 - math.exp(-1.0 / (30.0 * sampling_rate_hz))
-        self._floor: float | None = None
-        self._step = max(1, int(round(sampling_rate_hz / DETECT_RATE_HZ)))
-        self._phase = 0
-        self._start_s: float | None = None
-        self._baseline_from_s: float | None = None
-        self._baseline_sum = 0.0
-        self._baseline_n = 0
-        self._rising = False
-        self._low = (0.0, math.inf)  # (time, value) of the lowest phasic since the last peak
-        self._onset = (0.0, 0.0)
-        self._peak = (0.0, -math.inf)
-        self._recent_amplitudes: list[tuple[float, float]] = []
-        self.scl = math.nan
-        self.phasic = 0.0
-        self.arousal = 0.5
-        self.responses = 0
-        self.last_scr: Scr | None = None
-
-    @property
-    def baseline(self) -> float:
-        """Resting level in the signal's units (``nan`` until the first sample)."""
-        return self._baseline_sum / self._baseline_n if self._baseline_n else math.nan
-
-    def rebaseline(self) -> None:
-        """Start learning the resting level again from the next sample."""
-        self._baseline_from_s = None
-        self._baseline_sum, self._baseline_n = 0.0, 0
-        self._floor = None  # responses are measured from the present level on
+        self.unit = unit
+        self._bank = EdaBank(baseline_s)
 
     def process(self, times_s: np.ndarray, values: np.ndarray) -> list[Scr]:
         """Feed one block of samples; return the responses it confirmed."""
         if values.size == 0:
             return []
-        x = values.astype(float)
-        if self._start_s is None:
-            self._start_s = float(times_s[0])
-        if self._baseline_from_s is None:
-            self._baseline_from_s = float(times_s[0])
-        scl = self._scl.process(x)
-        clean = self._clean.process(x)
-        phasic = self._highpass.process(clean)
-        in_baseline = (times_s - self._baseline_from_s) < self.baseline_s
-        if in_baseline.any():
-            self._baseline_sum += float(scl[in_baseline].sum())
-            self._baseline_n += int(in_baseline.sum())
-        self.scl = float(scl[-1])
-        fast = self._fast.process(x)
-        floor = self._floor if self._floor is not None else float(fast[0])
-        fall, rise = self._floor_fall, self._floor_rise
-        for v in fast[:: max(1, self._step // 4)].tolist():
-            floor += (v - floor) * (fall if v < floor else rise) * max(1, self._step // 4)
-        self._floor = floor
-        self.phasic = max(0.0, float(fast[-1]) - floor)
-        found = self._detect(times_s, phasic)
-        base = self.baseline
-        tonic_z = (self.scl - base) / max(0.10 * abs(base), 1e-9)
-        phasic_z = self.phasic / max(0.05 * abs(base), 1e-9)
-        self.arousal = 1.0 / (1.0 + math.exp(-2.0 * max(-20.0, min(20.0, tonic_z + phasic_z))))
-        return found
+        if self._bank.state.shape[0] == 0:
+            self._bank.add(self.sampling_rate_hz, float(values[0]), self.unit, self.min_amplitude)
+        return [scr for _, scr in self._bank.process(Batch.single(times_s, values))]
 
-    def _detect(self, times_s: np.ndarray, phasic: np.ndarray) -> list[Scr]:
-        first = (self._step - self._phase) % self._step
-        self._phase = (self._phase + phasic.size) % self._step
-        found: list[Scr] = []
-        assert self._start_s is not None
-        for t, v in zip(times_s[first :: self._step].tolist(), phasic[first :: self._step].tolist()):
-            if not self._rising:
-                if v < self._low[1]:
-                    self._low = (t, v)
-                elif v > self._low[1]:
-                    self._rising, self._onset, self._peak = True, self._low, (t, v)
-            elif v >= self._peak[1]:
-                self._peak = (t, v)
-            elif self._peak[1] - v > 0.1 * (self._peak[1] - self._onset[1]) or t - self._peak[0] > 0.5:
-                scr = self._judge(t)
-                if scr is not None:
-                    found.append(scr)
-                self._rising, self._low = False, (t, v)
-        return found
+    def rebaseline(self) -> None:
+        """Start learning the resting level again from the next sample."""
+        if self._bank.state.shape[0]:
+            self._bank.rebaseline(0)
 
-    def _judge(self, now_s: float) -> Scr | None:
-        amplitude = self._peak[1] - self._onset[1]
-        self._recent_amplitudes = [(t, a) for t, a in self._recent_amplitudes if t > now_s - 60.0]
-        largest = max((a for _, a in self._recent_amplitudes), default=0.0)
-        self._recent_amplitudes.append((now_s, amplitude))
-        assert self._start_s is not None
-        if self._onset[0] - self._start_s < PHASIC_SETTLE_S:
-            return None
-        floor = self.min_amplitude if self.min_amplitude is not None else 0.005 * abs(self.baseline)
-        if amplitude < max(floor, self.relative_amplitude * largest):
-            return None
-        scr = Scr(self._onset[0], self._peak[0], amplitude, self._peak[0] - self._onset[0], now_s)
-        self.responses += 1
-        self.last_scr = scr
-        return scr
+    def _value(self, column: int, default: float) -> float:
+        return float(self._bank.state[0, column]) if self._bank.state.shape[0] else default
+
+    @property
+    def baseline(self) -> float:
+        return self._bank.baseline(0) if self._bank.state.shape[0] else math.nan
+
+    @property
+    def scl(self) -> float:
+        """Skin-conductance level, signal units."""
+        return self._value(E_SCL, math.nan)
+
+    @property
+    def phasic(self) -> float:
+        """Phasic level above the drifting floor, signal units."""
+        return self._value(E_PHASIC, 0.0)
+
+    @property
+    def arousal(self) -> float:
+        """Arousal relative to the baseline, 0..1 (0.5 = baseline)."""
+        return self._value(E_AROUSAL, 0.5)
+
+    @property
+    def responses(self) -> int:
+        return int(self._value(E_RESPONSES, 0.0))

@@ -1,106 +1,76 @@
-"""Causal streaming filters that keep their state between blocks.
+"""Causal streaming filters that keep their state between blocks, for the compiled kernels.
 
-Live blocks are small (a few samples): there the per-call overhead of
-``scipy.signal.sosfilt`` (tens of microseconds) dwarfs the arithmetic, so short
-blocks run a plain transposed direct-form II loop with the same state layout as
-scipy's, and long blocks go to scipy. Both paths give the same numbers.
+The live core runs its filters inside compiled per-channel kernels: scipy
+designs them (:func:`butter_sos`) and :func:`sos_step` runs one sample of one
+channel, with the state in scipy's ``zi`` layout, so the output is what
+``scipy.signal.sosfilt`` gives on the whole signal at once.
 """
 
 from __future__ import annotations
 
-import math
+from functools import lru_cache
 
 import numpy as np
+from numba import njit
 from scipy import signal
 
-#: Blocks shorter than this run the pure-Python loop.
-SHORT_BLOCK = 24
 
+@lru_cache(maxsize=256)
+def butter_sos(order: int, cutoff_hz: float | tuple[float, float], sampling_rate_hz: float, btype: str = "lowpass") -> tuple[np.ndarray, np.ndarray]:
+    """A Butterworth design for :func:`sos_step`: ``(coefficients, zi)``, ``zi`` being the state of a unit steady input.
 
-class StreamingSos:
-    """A causal IIR filter (second-order sections) applied block by block.
-
-    Parameters
-    ----------
-    sos : numpy.ndarray
-        Second-order sections, as from :func:`scipy.signal.butter` with ``output="sos"``.
-    """
-
-    def __init__(self, sos: np.ndarray) -> None:
-        self.sos = np.asarray(sos, dtype=float)
-        self._coefficients = [tuple(float(c) for c in (s[0], s[1], s[2], s[4], s[5])) for s in self.sos]
-        self._zi: np.ndarray | None = None  # scipy layout: (sections, 2)
-        self._state: list[list[float]] | None = None  # the same, as Python floats
-
-    def process(self, x: np.ndarray) -> np.ndarray:
-        """Filter one block; the first block seeds the state to avoid a start transient."""
-        if x.size == 0:
-            return x.astype(float)
-        if self._zi is None and self._state is None:
-            self._zi = signal.sosfilt_zi(self.sos) * float(x[0])
-        if x.size < SHORT_BLOCK:
-            return self._short(x)
-        if self._zi is None:
-            self._zi = np.array(self._state)
-            self._state = None
-        y, self._zi = signal.sosfilt(self.sos, x, zi=self._zi)
-        return y
-
-    def _short(self, x: np.ndarray) -> np.ndarray:
-        if self._state is None:
-            assert self._zi is not None
-            self._state = [[float(a), float(b)] for a, b in self._zi]
-            self._zi = None
-        values = x.tolist()
-        for (b0, b1, b2, a1, a2), z in zip(self._coefficients, self._state):
-            z0, z1 = z
-            out = []
-            for v in values:
-                y = b0 * v + z0
-                z0 = b1 * v - a1 * y + z1
-                z1 = b2 * v - a2 * y
-                out.append(y)
-            z[0], z[1] = z0, z1
-            values = out
-        return np.array(values)
-
-
-def butter_bandpass(low_hz: float, high_hz: float, sampling_rate_hz: float, order: int = 2) -> StreamingSos:
-    """Streaming Butterworth band-pass from ``low_hz`` to ``high_hz``."""
-    nyquist_hz = sampling_rate_hz / 2.0
-    high_hz = min(high_hz, 0.45 * sampling_rate_hz)
-    sos = signal.butter(order, [low_hz / nyquist_hz, high_hz / nyquist_hz], btype="bandpass", output="sos")
-    return StreamingSos(sos)
-
-
-class OnePole:
-    """One-pole low-pass smoother with time constant ``tau_s`` seconds, block-wise.
+    Cached (read-only arrays): wearers on the same sensors share their rates, and
+    designing a filter costs far more than analysing a block.
 
     Parameters
     ----------
-    tau_s : float
-        Time constant in seconds.
+    order : int
+        Filter order.
+    cutoff_hz : float or tuple of float
+        Corner frequency, or band edges, in hertz.
     sampling_rate_hz : float
-        Rate of the samples it will see, in hertz.
+        Sampling rate in hertz.
+    btype : str
+        ``lowpass``, ``highpass`` or ``bandpass``.
     """
+    nyquist_hz = sampling_rate_hz / 2.0
+    wn = [f / nyquist_hz for f in cutoff_hz] if isinstance(cutoff_hz, tuple) else cutoff_hz / nyquist_hz
+    sos = signal.butter(order, wn, btype=btype, output="sos")
+    coefficients, zi = sos_rows(sos), signal.sosfilt_zi(sos)
+    coefficients.flags.writeable = zi.flags.writeable = False
+    return coefficients, zi
 
-    def __init__(self, tau_s: float, sampling_rate_hz: float) -> None:
-        self._a = math.exp(-1.0 / (tau_s * sampling_rate_hz))
-        self._y: float | None = None
 
-    def process(self, x: np.ndarray) -> np.ndarray:
-        """Smooth one block and return it."""
-        if x.size == 0:
-            return x.astype(float)
-        a = self._a
-        y = float(x[0]) if self._y is None else self._y
-        if x.size < SHORT_BLOCK:
-            out = []
-            for v in x.tolist():
-                y = a * y + (1.0 - a) * v
-                out.append(y)
-            self._y = y
-            return np.array(out)
-        result, _ = signal.lfilter([1.0 - a], [1.0, -a], x, zi=[a * y])
-        self._y = float(result[-1])
-        return result
+def sos_rows(sos: np.ndarray) -> np.ndarray:
+    """Second-order sections as rows of ``(b0, b1, b2, a1, a2)``, the layout :func:`sos_step` reads."""
+    sos = np.asarray(sos, dtype=float)
+    return np.ascontiguousarray(sos[:, [0, 1, 2, 4, 5]])
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def sos_step(coefficients: np.ndarray, state: np.ndarray, row: int, value: float) -> float:
+    """One sample through a channel's second-order sections (transposed direct form II).
+
+    Parameters
+    ----------
+    coefficients : numpy.ndarray
+        ``(channels, sections, 5)``: ``b0, b1, b2, a1, a2`` per section (see :func:`sos_rows`).
+    state : numpy.ndarray
+        ``(channels, sections, 2)``: the filter state, scipy's ``zi`` layout; updated in place.
+    row : int
+        The channel.
+    value : float
+        The input sample.
+
+    Returns
+    -------
+    float
+        The output sample.
+    """
+    for k in range(coefficients.shape[1]):
+        c = coefficients[row, k]
+        y = c[0] * value + state[row, k, 0]
+        state[row, k, 0] = c[1] * value - c[3] * y + state[row, k, 1]
+        state[row, k, 1] = c[2] * value - c[4] * y
+        value = y
+    return value

@@ -1,4 +1,4 @@
-"""Causal heartbeat detection from PPG and ECG, block by block.
+"""Causal heartbeat detection from PPG and ECG, block by block, for many wearers at once.
 
 Both detectors band-pass the signal, follow a feature wave (the pulse wave for
 PPG, the QRS energy for ECG) above an adaptive threshold, confirm a beat a fixed
@@ -9,6 +9,12 @@ rate, HRV and the next-beat prediction live in :class:`~installation.dsp.rhythm.
 Any sampling rate from 25 Hz to a few kHz and any units work: thresholds adapt to
 the signal's own amplitude. Timestamps may be irregular (coarse clock ticks);
 filters assume the nominal rate and beats take the timestamps of their samples.
+
+A :class:`HeartBank` holds every heart channel of one kind (PPG or ECG) as a row
+of state and analyses a tick's blocks of all of them in one compiled call (see
+:mod:`installation.dsp.bank`); it also judges each channel's state and quality
+(learning, no contact, noisy, ok, and the faults of :mod:`installation.dsp.quality`).
+:class:`PpgBeatDetector` and :class:`EcgBeatDetector` are single channels.
 """
 
 from __future__ import annotations
@@ -17,49 +23,445 @@ import math
 from typing import Literal
 
 import numpy as np
-from scipy import signal, stats
+from numba import njit
 
-from installation.dsp.filters import StreamingSos, butter_bandpass
+from installation.dsp.bank import Batch, append_row
+from installation.dsp.filters import butter_sos, sos_step
+from installation.dsp.quality import LEARNING, NO_CONTACT, NOISY, OK, QualityBank, clean_segment, quality_judge
 from installation.dsp.rhythm import Beat, BeatSeries
 
 Polarity = Literal["auto", "normal", "inverted"]
+HeartKind = Literal["ppg", "ecg"]
 
 #: An ECG candidate weaker than this share of the running QRS level waits
 #: ``WEAK_WAIT`` times longer before it counts, so that a true QRS right behind a
 #: noise bump can still take its place.
 WEAK = 0.5
 WEAK_WAIT = 1.3
+#: PPG: seconds between beats that no heart at rest undercuts, before the rhythm is known.
+PPG_MIN_REFRACTORY_S = 0.27
+#: Seconds of signal kept for placing a beat on its apex.
+PPG_HISTORY_S, ECG_HISTORY_S = 2.0, 1.0
+
+# Columns of a heart channel's state row.
+(H_LEARN_S, H_START_S, H_LEARNED, H_LEARN_N, H_SIGN, H_POLARITY, H_LEVEL, H_NOISE, H_ACTIVE, H_CAND_V, H_CAND_T,
+ H_LAST_ACTIVITY_S, H_LAST_BEAT_S, H_REFRACTORY_S, H_EXCURSION, H_TYPICAL, H_NOISY_UNTIL_S, H_MEDIAN_IBI_S, H_BEATS,
+ H_REGULARITY, H_BASELINE_UNTIL_S, H_BASELINE_S, H_HIST_CAP, H_HIST_WRITE, H_HIST_COUNT, H_APEX_WIDTH, H_PREV,
+ H_WIN_SUM, H_WIN_LEN, H_WIN_WRITE, H_CONFIRM_S, H_LAST_ARRIVAL_S) = range(32)
+H_COLUMNS = 32
+POLARITIES: tuple[Polarity, ...] = ("auto", "normal", "inverted")
 
 
-class _RawHistory:
-    """The last ``span_s`` seconds of a signal, for placing beats on its apex."""
-
-    def __init__(self, span_s: float) -> None:
-        self.span_s = span_s
-        self.t = np.empty(0)
-        self.x = np.empty(0)
-
-    def add(self, t: np.ndarray, x: np.ndarray) -> None:
-        self.t = np.concatenate([self.t, t])
-        self.x = np.concatenate([self.x, x])
-        if self.t.size > 64 and self.t[0] < self.t[-1] - self.span_s:
-            keep = self.t >= self.t[-1] - self.span_s
-            self.t, self.x = self.t[keep], self.x[keep]
-
-    def apex(self, start_s: float, end_s: float, smooth_s: float, rate_hz: float) -> float | None:
-        """Time of the maximum in ``[start_s, end_s]`` after a ``smooth_s`` moving average."""
-        window = (self.t >= start_s) & (self.t <= end_s)
-        if not window.any():
-            return None
-        times, x = self.t[window], self.x[window]
-        width = max(1, int(round(smooth_s * rate_hz)))
-        if width > 1 and x.size > width:
-            smoothed = np.convolve(x, np.ones(width) / width, mode="valid")  # no zero padding at the edges
-            return float(times[int(np.argmax(smoothed)) + width // 2])
-        return float(times[int(np.argmax(x))])
+@njit(cache=True, nogil=True, error_model="numpy")
+def _history_add(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, t: np.ndarray, x: np.ndarray,
+                 start: int, end: int, scale: float) -> None:
+    for i in range(start, end):
+        _history_push(st, hist_t, hist_x, r, t[i], scale * x[i])
 
 
-class PpgBeatDetector:
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _history_push(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, time_s: float, value: float) -> None:
+    """Keep one sample of channel ``r`` for placing beats on their apex."""
+    write = int(st[r, H_HIST_WRITE])
+    hist_t[r, write], hist_x[r, write] = time_s, value
+    st[r, H_HIST_WRITE] = write + 1 if write + 1 < st[r, H_HIST_CAP] else 0
+    st[r, H_HIST_COUNT] = min(st[r, H_HIST_COUNT] + 1.0, st[r, H_HIST_CAP])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: float, hi_s: float, fallback_s: float) -> float:
+    """Time of the maximum of the kept signal in ``[lo_s, hi_s]`` after an ``H_APEX_WIDTH``-sample moving average."""
+    cap, write, count = int(st[r, H_HIST_CAP]), int(st[r, H_HIST_WRITE]), int(st[r, H_HIST_COUNT])
+    newest, n = -1, 0
+    for k in range(count):  # newest first, until the window is passed
+        i = (write - 1 - k) % cap
+        if hist_t[r, i] > hi_s:
+            continue
+        if hist_t[r, i] < lo_s:
+            break
+        if newest < 0:
+            newest = k
+        n += 1
+    if n == 0:
+        return fallback_s
+    times, x = np.empty(n), np.empty(n)
+    for j in range(n):  # oldest first
+        i = (write - 1 - (newest + n - 1 - j)) % cap
+        times[j], x[j] = hist_t[r, i], hist_x[r, i]
+    width = int(st[r, H_APEX_WIDTH])
+    if width > 1 and n > width:
+        best, best_j, total = -np.inf, 0, 0.0
+        for j in range(n):
+            total += x[j]
+            if j >= width:
+                total -= x[j - width]
+            if j >= width - 1 and total / width > best:
+                best, best_j = total / width, j - width + 1
+        return times[best_j + width // 2]
+    return times[np.argmax(x)]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _block_end(st: np.ndarray, q: np.ndarray, ring: np.ndarray, r: int, t: np.ndarray, clean: np.ndarray,
+               start: int, end: int, n_bad: int, ecg: bool) -> None:
+    """The channel's state and quality after a block: learning, no contact, noisy or ok."""
+    now = t[end - 1]
+    learned = st[r, H_LEARNED] > 0.0
+    if ecg and st[r, H_EXCURSION] > 2.5:
+        st[r, H_NOISY_UNTIL_S] = now + 1.5  # far more QRS energy than a heartbeat makes: movement
+    baseline_s = st[r, H_BASELINE_S]
+    if st[r, H_BASELINE_UNTIL_S] == np.inf and learned:
+        st[r, H_BASELINE_UNTIL_S] = now + baseline_s
+    silent_s = 3.0
+    if st[r, H_BEATS] > 3 and 2.5 * st[r, H_MEDIAN_IBI_S] > silent_s:
+        silent_s = 2.5 * st[r, H_MEDIAN_IBI_S]
+    if not learned:
+        state = LEARNING
+    elif now - st[r, H_LAST_BEAT_S] > silent_s and now - (st[r, H_BASELINE_UNTIL_S] - baseline_s) > 3.0:
+        state = NO_CONTACT  # data flows but no pulse: lifted off, or not on skin
+    elif now < st[r, H_NOISY_UNTIL_S]:
+        state = NOISY
+    else:
+        state = OK
+    quality_judge(q, ring, r, clean, start, end, n_bad, state, st[r, H_REGULARITY])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, starts, ends, pos, done, n_bad, arrival, t, x, clean,
+                work, out):  # type: ignore[no-untyped-def]
+    """Analyse a batch of PPG blocks; stop a channel after each beat. Returns the beats written to ``out``."""
+    n_out = 0
+    for s in range(rows.size):
+        if done[s] or banks[s] != bank:
+            continue
+        r, a, b = rows[s], starts[s], ends[s]
+        if a == b:  # an empty block: nothing to analyse
+            done[s] = True
+            continue
+        if pos[s] == a:  # first visit: clean, filter, learn, keep the history
+            st[r, H_LAST_ARRIVAL_S] = arrival[s]
+            n_bad[s] = clean_segment(x, clean, a, b)
+            for i in range(a, b):
+                work[i] = sos_step(sos, zi, r, clean[i])
+            if math.isnan(st[r, H_START_S]):
+                st[r, H_START_S] = t[a]
+            if st[r, H_LEARNED] == 0.0:
+                n = int(st[r, H_LEARN_N])
+                for i in range(a, b):
+                    if n < learn.shape[1]:
+                        learn[r, n] = work[i]
+                        n += 1
+                st[r, H_LEARN_N] = n
+                if t[b - 1] - st[r, H_START_S] < st[r, H_LEARN_S]:
+                    _history_add(st, hist_t, hist_x, r, t, clean, a, b, 1.0)
+                    pos[s] = b
+                else:  # learnt: polarity from the skew (sharp tops, broad bottoms), amplitude
+                    settled = learn[r, n // 4 : n]
+                    if st[r, H_POLARITY] == 0.0:
+                        skew = 0.0
+                        if settled.size > 8 and settled.max() > settled.min():
+                            d = settled - settled.mean()
+                            skew = np.mean(d**3) / np.mean(d**2) ** 1.5
+                        st[r, H_POLARITY] = 2.0 if skew < 0 else 1.0
+                    st[r, H_SIGN] = -1.0 if st[r, H_POLARITY] == 2.0 else 1.0
+                    top = np.max(st[r, H_SIGN] * settled) if settled.size else 0.0
+                    st[r, H_LEVEL] = max(top, 1e-12)
+                    st[r, H_LEARNED] = 1.0
+            if st[r, H_LEARNED] > 0.0:
+                sign = st[r, H_SIGN]
+                largest = 0.0
+                for i in range(a, b):
+                    work[i] *= sign
+                    largest = max(largest, abs(work[i]))
+                _history_add(st, hist_t, hist_x, r, t, clean, a, b, sign)
+                reference = st[r, H_TYPICAL] if st[r, H_TYPICAL] > 0.0 else st[r, H_LEVEL]
+                st[r, H_EXCURSION] = largest / reference if reference > 0 else 0.0
+                if st[r, H_EXCURSION] > 2.5:
+                    st[r, H_NOISY_UNTIL_S] = t[b - 1] + 3.0  # motion: far larger swings than a pulse makes
+        stopped = False
+        for i in range(pos[s], b):
+            ti, v = t[i], work[i]
+            if ti - st[r, H_LAST_ACTIVITY_S] > 2.0:
+                st[r, H_LEVEL] *= 0.6  # lost the pulse (moved, pressed): relax the threshold
+                st[r, H_LAST_ACTIVITY_S] = ti
+            if st[r, H_ACTIVE] == 0.0:
+                if v > 0.4 * st[r, H_LEVEL] and ti - st[r, H_LAST_BEAT_S] > st[r, H_REFRACTORY_S]:
+                    st[r, H_ACTIVE], st[r, H_CAND_V], st[r, H_CAND_T] = 1.0, v, ti
+            elif v > st[r, H_CAND_V]:
+                st[r, H_CAND_V], st[r, H_CAND_T] = v, ti
+            elif v < 0.5 * st[r, H_CAND_V]:
+                cand_v, cand_t, level = st[r, H_CAND_V], st[r, H_CAND_T], st[r, H_LEVEL]
+                st[r, H_ACTIVE] = 0.0
+                st[r, H_LAST_ACTIVITY_S] = ti
+                st[r, H_LEVEL] = 0.8 * level + 0.2 * min(cand_v, 2.0 * level)
+                out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = s, _apex(
+                    st, hist_t, hist_x, r, cand_t - 0.2, cand_t + 0.02, cand_t), ti, cand_v
+                n_out += 1
+                pos[s] = i + 1
+                stopped = True
+                break
+        if not stopped:
+            pos[s] = b
+            _block_end(st, q, ring, r, t, clean, a, b, n_bad[s], False)
+            done[s] = True
+    return n_out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ecg_kernel(st, sos, zi, sos_clean, zi_clean, learn, hist_t, hist_x, win, q, ring, rows, banks, bank, starts, ends, pos, done, n_bad,
+                arrival, t, x, clean, work, out):  # type: ignore[no-untyped-def]
+    """Analyse a batch of ECG blocks; stop a channel after each beat. Returns the beats written to ``out``."""
+    n_out = 0
+    for s in range(rows.size):
+        if done[s] or banks[s] != bank:
+            continue
+        r, a, b = rows[s], starts[s], ends[s]
+        if a == b:  # an empty block: nothing to analyse
+            done[s] = True
+            continue
+        if pos[s] == a:  # first visit: QRS slope energy, baseline-free ECG, learning
+            st[r, H_LAST_ARRIVAL_S] = arrival[s]
+            n_bad[s] = clean_segment(x, clean, a, b)
+            width, write, total = int(st[r, H_WIN_LEN]), int(st[r, H_WIN_WRITE]), st[r, H_WIN_SUM]
+            for i in range(a, b):
+                qrs = sos_step(sos, zi, r, clean[i])
+                slope = abs(qrs - st[r, H_PREV])
+                st[r, H_PREV] = qrs
+                total += slope - win[r, write]
+                win[r, write] = slope
+                write = write + 1 if write + 1 < width else 0
+                if write == 0:  # once round the ring: add up afresh, so rounding never builds up
+                    total = win[r, :width].sum()
+                work[i] = total / width
+                _history_push(st, hist_t, hist_x, r, t[i], sos_step(sos_clean, zi_clean, r, clean[i]))  # baseline-free
+            st[r, H_WIN_WRITE], st[r, H_WIN_SUM] = write, total
+            if math.isnan(st[r, H_START_S]):
+                st[r, H_START_S] = t[a]
+            if st[r, H_LEARNED] == 0.0:
+                n = int(st[r, H_LEARN_N])
+                for i in range(a, b):
+                    if n < learn.shape[1]:
+                        learn[r, n] = work[i]
+                        n += 1
+                st[r, H_LEARN_N] = n
+                if t[b - 1] - st[r, H_START_S] < st[r, H_LEARN_S]:
+                    pos[s] = b
+                else:
+                    learnt = learn[r, width:n]
+                    st[r, H_LEVEL] = max(0.6 * learnt.max() if learnt.size else 0.0, 1e-12)
+                    st[r, H_NOISE] = np.median(learnt) if learnt.size else 0.0
+                    st[r, H_LEARNED] = 1.0
+            if st[r, H_LEARNED] > 0.0:
+                st[r, H_EXCURSION] = work[a:b].max() / st[r, H_LEVEL]
+        stopped = False
+        for i in range(pos[s], b):
+            ti, f = t[i], work[i]
+            if st[r, H_ACTIVE] == 0.0:
+                noise, level = st[r, H_NOISE], st[r, H_LEVEL]
+                if f > noise + 0.25 * (level - noise) and ti - st[r, H_LAST_BEAT_S] > st[r, H_REFRACTORY_S]:
+                    st[r, H_ACTIVE], st[r, H_CAND_T], st[r, H_CAND_V] = 1.0, ti, f
+                else:
+                    st[r, H_NOISE] = noise + 0.001 * (f - noise)
+            elif f > st[r, H_CAND_V]:
+                st[r, H_CAND_T], st[r, H_CAND_V] = ti, f
+            elif ti - st[r, H_CAND_T] >= st[r, H_CONFIRM_S] * (1.0 if st[r, H_CAND_V] >= WEAK * st[r, H_LEVEL] else WEAK_WAIT):
+                cand_t, cand_v = st[r, H_CAND_T], st[r, H_CAND_V]
+                st[r, H_ACTIVE] = 0.0
+                r_s = _apex(st, hist_t, hist_x, r, cand_t - 0.15, cand_t + 0.03, cand_t)
+                if r_s - st[r, H_LAST_BEAT_S] < st[r, H_REFRACTORY_S]:
+                    continue
+                st[r, H_LEVEL] += 0.125 * (min(cand_v, 3.0 * st[r, H_LEVEL]) - st[r, H_LEVEL])
+                out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = s, r_s, ti, cand_v
+                n_out += 1
+                pos[s] = i + 1
+                stopped = True
+                break
+        if not stopped:
+            pos[s] = b
+            _block_end(st, q, ring, r, t, clean, a, b, n_bad[s], True)
+            done[s] = True
+    return n_out
+
+
+class HeartBank:
+    """Every heart channel of one kind (PPG or ECG), analysed a batch at a time.
+
+    Parameters
+    ----------
+    kind : {"ppg", "ecg"}
+        The waveform.
+    baseline_s : float
+        Seconds after learning that define each channel's baseline; a channel
+        with no beat for a while after it is in ``no_contact``.
+    ppg_band_hz : tuple of float
+        PPG band-pass edges in hertz.
+    ppg_polarity : {"auto", "normal", "inverted"}
+        PPG waveform polarity: ``inverted`` for sensors whose output falls as
+        blood volume rises; ``auto`` decides per channel from the skew of the
+        learning seconds (a pulse wave has sharp tops and broad bottoms).
+    learn_s : float or None
+        Seconds of signal used to learn amplitude (and polarity); default 4 s
+        for PPG, 2 s for ECG.
+    ecg_window_s : float
+        ECG: length of the QRS slope moving average, seconds.
+    ecg_confirm_s : float
+        ECG: how long a candidate must stay the largest before it is a beat, seconds.
+    ecg_refractory_s : float
+        ECG: minimum time between beats, seconds.
+    number : int
+        The bank's number in the batches it shares with other banks.
+    """
+
+    def __init__(
+        self,
+        kind: HeartKind,
+        baseline_s: float = 10.0,
+        ppg_band_hz: tuple[float, float] = (0.5, 5.0),
+        ppg_polarity: Polarity = "auto",
+        learn_s: float | None = None,
+        ecg_window_s: float = 0.1,
+        ecg_confirm_s: float = 0.16,
+        ecg_refractory_s: float = 0.2,
+        number: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.number = number
+        self.baseline_s = baseline_s
+        self.ppg_band_hz = ppg_band_hz
+        self.ppg_polarity = ppg_polarity
+        self.learn_s = learn_s if learn_s is not None else (4.0 if kind == "ppg" else 2.0)
+        self.ecg_window_s, self.ecg_confirm_s, self.ecg_refractory_s = ecg_window_s, ecg_confirm_s, ecg_refractory_s
+        self.series: list[BeatSeries] = []
+        self.quality = QualityBank()
+        self.state = np.zeros((0, H_COLUMNS))
+        self._sos = np.zeros((0, 2, 5))
+        self._zi = np.zeros((0, 2, 2))
+        self._sos_clean = np.zeros((0, 1, 5))
+        self._zi_clean = np.zeros((0, 1, 2))
+        self._learn = np.zeros((0, 8))
+        self._hist_t = np.zeros((0, 8))
+        self._hist_x = np.zeros((0, 8))
+        self._win = np.zeros((0, 1))
+
+    def add(self, sampling_rate_hz: float, first_value: float) -> int:
+        """Add a channel; ``first_value`` seeds its filters (no start transient). Returns its row."""
+        rate = sampling_rate_hz
+        row = np.full(H_COLUMNS, 0.0)
+        row[[H_START_S, H_MEDIAN_IBI_S]] = math.nan
+        row[[H_LAST_BEAT_S, H_NOISY_UNTIL_S, H_LAST_ARRIVAL_S]] = -math.inf
+        row[H_BASELINE_UNTIL_S] = math.inf
+        row[[H_LEARN_S, H_BASELINE_S, H_SIGN]] = self.learn_s, self.baseline_s, 1.0
+        first = 0.0 if not math.isfinite(first_value) else first_value
+        if self.kind == "ppg":
+            low, high = self.ppg_band_hz
+            sos, zi = butter_sos(2, (low, min(high, 0.45 * rate)), rate, "bandpass")
+            clean, clean_zi = np.zeros((1, 5)), np.zeros((1, 2))
+            row[H_POLARITY] = POLARITIES.index(self.ppg_polarity)
+            row[H_REFRACTORY_S] = PPG_MIN_REFRACTORY_S
+            span_s, row[H_APEX_WIDTH] = PPG_HISTORY_S, max(1, int(round(0.02 * rate)))
+            series = BeatSeries(reject_short=True)
+        else:
+            sos, zi = butter_sos(2, (5.0, min(20.0, 0.45 * rate)), rate, "bandpass")
+            # The R apex is looked for on a baseline-free but otherwise unfiltered ECG:
+            # a low-pass would flatten the narrowest complexes below their neighbours.
+            clean, clean_zi = butter_sos(2, 0.5, rate, "highpass")
+            row[H_REFRACTORY_S], row[H_CONFIRM_S] = self.ecg_refractory_s, self.ecg_confirm_s
+            row[H_WIN_LEN] = max(1, int(round(self.ecg_window_s * rate)))
+            span_s, row[H_APEX_WIDTH] = ECG_HISTORY_S, 1
+            series = BeatSeries(reject_short=False, min_ibi_s=self.ecg_refractory_s)
+        hist_cap = int(math.ceil(span_s * rate * 1.25)) + 64
+        row[H_HIST_CAP] = hist_cap
+        self.state = append_row(self.state, row)
+        self._sos = append_row(self._sos, sos)
+        self._zi = append_row(self._zi, zi * first)
+        self._sos_clean = append_row(self._sos_clean, clean)
+        self._zi_clean = append_row(self._zi_clean, clean_zi * first)
+        self._learn = append_row(self._learn, np.zeros(int(math.ceil(self.learn_s * rate * 1.25)) + 64))
+        self._hist_t = append_row(self._hist_t, np.zeros(hist_cap))
+        self._hist_x = append_row(self._hist_x, np.zeros(hist_cap))
+        self._win = append_row(self._win, np.zeros(int(row[H_WIN_LEN]) or 1))
+        self.quality.add(rate, railing=True)
+        self.series.append(series)
+        return len(self.series) - 1
+
+    def learning(self, row: int) -> bool:
+        """True until the channel's amplitude (and polarity) has been learnt."""
+        return self.state[row, H_LEARNED] == 0.0
+
+    def polarity(self, row: int) -> Polarity:
+        return POLARITIES[int(self.state[row, H_POLARITY])]
+
+    def rebaseline(self, row: int) -> None:
+        """The channel's baseline is learnt again from its next block on."""
+        self.state[row, H_BASELINE_UNTIL_S] = math.inf
+
+    def baseline_until_s(self, row: int) -> float:
+        return float(self.state[row, H_BASELINE_UNTIL_S])
+
+    def process(self, batch: Batch) -> list[tuple[int, Beat]]:
+        """Analyse this bank's blocks of a batch; return ``(block index, beat)`` for every beat found, in order."""
+        out = np.empty((batch.rows.size, 4))
+        found: list[tuple[int, Beat]] = []
+        st = self.state
+        while True:  # a kernel stops a channel after each beat for its verdict; go on until none stops
+            if self.kind == "ppg":
+                n = _ppg_kernel(st, self._sos, self._zi, self._learn, self._hist_t, self._hist_x, self.quality.rows,
+                                self.quality.ring, batch.rows, batch.banks, self.number, batch.starts, batch.ends, batch.pos, batch.done, batch.n_bad,
+                                batch.arrival_s, batch.times_s, batch.values, batch.clean, batch.work, out)
+            else:
+                n = _ecg_kernel(st, self._sos, self._zi, self._sos_clean, self._zi_clean, self._learn, self._hist_t,
+                                self._hist_x, self._win, self.quality.rows, self.quality.ring, batch.rows, batch.banks, self.number, batch.starts,
+                                batch.ends, batch.pos, batch.done, batch.n_bad, batch.arrival_s, batch.times_s, batch.values,
+                                batch.clean, batch.work, out)
+            if n == 0:
+                return found
+            for k, time_s, reported_s, size in out[:n].tolist():
+                block = int(k)
+                r = int(batch.rows[block])
+                series = self.series[r]
+                beat = series.add(time_s, reported_s)
+                if beat is None:
+                    continue
+                found.append((block, beat))
+                median_s = series.median_ibi_s()
+                st[r, H_LAST_BEAT_S], st[r, H_MEDIAN_IBI_S] = series.last_s, median_s
+                st[r, H_BEATS], st[r, H_REGULARITY] = series.beats, series.regularity()
+                if self.kind == "ppg":
+                    st[r, H_REFRACTORY_S] = PPG_MIN_REFRACTORY_S if math.isnan(median_s) else max(PPG_MIN_REFRACTORY_S, 0.5 * median_s)
+                    if beat.normal and reported_s >= st[r, H_NOISY_UNTIL_S]:
+                        # the pulse amplitude of normal beats outside motion: motion cannot inflate it
+                        typical = st[r, H_TYPICAL]
+                        st[r, H_TYPICAL] = size if typical == 0.0 else 0.9 * typical + 0.1 * size
+
+
+class _SingleChannel:
+    """One heart channel on a bank of its own (tests, tools)."""
+
+    def __init__(self, bank: HeartBank, sampling_rate_hz: float) -> None:
+        self._bank = bank
+        self.sampling_rate_hz = sampling_rate_hz
+        self.series = BeatSeries(reject_short=bank.kind == "ppg")
+
+    def process(self, times_s: np.ndarray, values: np.ndarray) -> list[Beat]:
+        """Feed one block of samples; return the beats it confirmed."""
+        if values.size == 0:
+            return []
+        if not self._bank.series:
+            self._bank.add(self.sampling_rate_hz, float(values[0]))
+            self.series = self._bank.series[0]
+        return [beat for _, beat in self._bank.process(Batch.single(times_s, values))]
+
+    @property
+    def learning(self) -> bool:
+        return not self._bank.series or self._bank.learning(0)
+
+    @property
+    def excursion(self) -> float:
+        """Largest swing of the last block, in units of the typical pulse (PPG) or QRS level (ECG)."""
+        return float(self._bank.state[0, H_EXCURSION]) if self._bank.series else 0.0
+
+
+class PpgBeatDetector(_SingleChannel):
     """Streaming systolic-peak detector for one PPG channel.
 
     Parameters
@@ -69,101 +471,22 @@ class PpgBeatDetector:
     band_hz : tuple of float
         Band-pass edges in hertz.
     polarity : {"auto", "normal", "inverted"}
-        ``inverted`` for sensors whose output falls as blood volume rises;
-        ``auto`` decides from the skew of the first ``learn_s`` seconds (a pulse
-        wave has sharp tops and broad bottoms).
+        See :class:`HeartBank`.
     learn_s : float
         Seconds of signal used to learn amplitude (and polarity) before detecting.
     """
 
-    def __init__(
-        self,
-        sampling_rate_hz: float,
-        band_hz: tuple[float, float] = (0.5, 5.0),
-        polarity: Polarity = "auto",
-        learn_s: float = 4.0,
-    ) -> None:
-        self.sampling_rate_hz = sampling_rate_hz
-        self.polarity: Polarity = polarity
-        self.learn_s = learn_s
-        self._bandpass = butter_bandpass(band_hz[0], band_hz[1], sampling_rate_hz)
-        self._history = _RawHistory(2.0)
-        self._learn: list[np.ndarray] = []
-        self._start_s: float | None = None
-        self._sign = 1.0
-        self._peak_level = 0.0
-        self._in_pulse = False
-        self._cand_max = 0.0
-        self._cand_t = 0.0
-        self._last_activity_s = 0.0
-        self.series = BeatSeries(reject_short=True)
-        self.excursion = 0.0  # largest |band-passed| in the last block, in units of the typical pulse
-        self._typical = 0.0  # pulse amplitude of normal beats outside motion: motion cannot inflate it
-        self.noisy_until_s = -np.inf
+    def __init__(self, sampling_rate_hz: float, band_hz: tuple[float, float] = (0.5, 5.0), polarity: Polarity = "auto",
+                 learn_s: float = 4.0) -> None:
+        super().__init__(HeartBank("ppg", ppg_band_hz=band_hz, ppg_polarity=polarity, learn_s=learn_s), sampling_rate_hz)
 
     @property
-    def learning(self) -> bool:
-        """True until the amplitude (and polarity) has been learnt."""
-        return self._peak_level <= 0.0
-
-    def process(self, times_s: np.ndarray, values: np.ndarray) -> list[Beat]:
-        """Feed one block of samples; return the beats it confirmed."""
-        if values.size == 0:
-            return []
-        filtered = self._bandpass.process(values.astype(float))
-        if self._start_s is None:
-            self._start_s = float(times_s[0])
-        if self.learning:
-            self._learn.append(filtered)
-            if times_s[-1] - self._start_s < self.learn_s:
-                self._history.add(times_s, values.astype(float))
-                return []
-            self._finish_learning()
-        x = self._sign * filtered
-        self._history.add(times_s, self._sign * values.astype(float))
-        reference = self._typical or self._peak_level
-        self.excursion = float(np.abs(x).max()) / reference if reference > 0 else 0.0
-        if self.excursion > 2.5:
-            self.noisy_until_s = float(times_s[-1]) + 3.0  # motion: far larger swings than a pulse makes
-        found: list[Beat] = []
-        for t, v in zip(times_s.tolist(), x.tolist()):
-            if t - self._last_activity_s > 2.0:
-                self._peak_level *= 0.6  # lost the pulse (moved, pressed): relax the threshold
-                self._last_activity_s = t
-            threshold = 0.4 * self._peak_level
-            if not self._in_pulse:
-                if v > threshold and t - self.series.last_s > self._refractory_s():
-                    self._in_pulse, self._cand_max, self._cand_t = True, v, t
-            elif v > self._cand_max:
-                self._cand_max, self._cand_t = v, t
-            elif v < 0.5 * self._cand_max:
-                self._in_pulse = False
-                self._last_activity_s = t
-                self._peak_level = 0.8 * self._peak_level + 0.2 * min(self._cand_max, 2.0 * self._peak_level)
-                apex = self._history.apex(self._cand_t - 0.2, self._cand_t + 0.02, 0.02, self.sampling_rate_hz)
-                beat = self.series.add(self._cand_t if apex is None else apex, t)
-                if beat is not None:
-                    found.append(beat)
-                    if beat.normal and t >= self.noisy_until_s:
-                        self._typical = self._cand_max if not self._typical else 0.9 * self._typical + 0.1 * self._cand_max
-        return found
-
-    def _finish_learning(self) -> None:
-        learnt = np.concatenate(self._learn)
-        self._learn.clear()
-        settled = learnt[learnt.size // 4 :]  # skip the filter's start
-        if self.polarity == "auto":
-            skew = float(stats.skew(settled)) if settled.size > 8 and np.ptp(settled) > 0 else 0.0
-            self.polarity = "inverted" if skew < 0 else "normal"
-        self._sign = -1.0 if self.polarity == "inverted" else 1.0
-        self._peak_level = max(float(np.max(self._sign * settled)) if settled.size else 0.0, 1e-12)
-
-    def _refractory_s(self) -> float:
-        median_s = self.series.median_ibi_s()
-        return max(0.27, 0.5 * median_s) if not math.isnan(median_s) else 0.27
+    def polarity(self) -> Polarity:
+        """The polarity in use (``auto`` until it is learnt)."""
+        return self._bank.polarity(0) if self._bank.series else self._bank.ppg_polarity
 
 
-class EcgBeatDetector:
+class EcgBeatDetector(_SingleChannel):
     """Streaming R-peak detector for one ECG channel.
 
     The QRS feature is the moving average of the absolute slope of a 5-20 Hz
@@ -186,87 +509,7 @@ class EcgBeatDetector:
         Seconds of signal used to learn the levels before detecting.
     """
 
-    def __init__(
-        self,
-        sampling_rate_hz: float,
-        window_s: float = 0.1,
-        confirm_s: float = 0.16,
-        refractory_s: float = 0.2,
-        learn_s: float = 2.0,
-    ) -> None:
-        self.sampling_rate_hz = sampling_rate_hz
-        nyquist = sampling_rate_hz / 2.0
-        self._qrs = StreamingSos(signal.butter(2, [5.0 / nyquist, min(20.0, 0.45 * sampling_rate_hz) / nyquist], "bandpass", output="sos"))
-        # The R apex is looked for on a baseline-free but otherwise unfiltered ECG:
-        # a low-pass would flatten the narrowest complexes below their neighbours.
-        self._clean = StreamingSos(signal.butter(2, 0.5 / nyquist, "highpass", output="sos"))
-        self._window = max(1, int(round(window_s * sampling_rate_hz)))
-        self._tail = np.zeros(self._window)
-        self._prev = 0.0
-        self.confirm_s = confirm_s
-        self.refractory_s = refractory_s
-        self.learn_s = learn_s
-        self._history = _RawHistory(1.0)
-        self._learn: list[np.ndarray] = []
-        self._start_s: float | None = None
-        self._signal_level = 0.0
-        self._noise_level = 0.0
-        self._cand: tuple[float, float] | None = None
-        self.series = BeatSeries(reject_short=False, min_ibi_s=refractory_s)
-        self.excursion = 0.0
-
-    @property
-    def learning(self) -> bool:
-        return self._signal_level <= 0.0
-
-    def _feature(self, values: np.ndarray) -> np.ndarray:
-        qrs = self._qrs.process(values)
-        slope = np.abs(np.diff(np.concatenate([[self._prev], qrs])))
-        self._prev = float(qrs[-1])
-        extended = np.concatenate([self._tail, slope])
-        sums = np.cumsum(extended)
-        feature = (sums[self._window :] - sums[: -self._window]) / self._window
-        feature[0] = sums[self._window] / self._window if feature.size else 0.0  # cumsum starts at the first tail value
-        self._tail = extended[-self._window :]
-        return feature
-
-    def process(self, times_s: np.ndarray, values: np.ndarray) -> list[Beat]:
-        """Feed one block of samples; return the beats it confirmed."""
-        if values.size == 0:
-            return []
-        x = values.astype(float)
-        feature = self._feature(x)
-        self._history.add(times_s, self._clean.process(x))
-        if self._start_s is None:
-            self._start_s = float(times_s[0])
-        if self.learning:
-            self._learn.append(feature)
-            if times_s[-1] - self._start_s < self.learn_s:
-                return []
-            learnt = np.concatenate(self._learn)[self._window :]
-            self._learn.clear()
-            self._signal_level = max(0.6 * float(learnt.max()) if learnt.size else 0.0, 1e-12)
-            self._noise_level = float(np.median(learnt)) if learnt.size else 0.0
-        self.excursion = float(feature.max()) / self._signal_level
-        found: list[Beat] = []
-        for t, f in zip(times_s.tolist(), feature.tolist()):
-            if self._cand is None:
-                threshold = self._noise_level + 0.25 * (self._signal_level - self._noise_level)
-                if f > threshold and t - self.series.last_s > self.refractory_s:
-                    self._cand = (t, f)
-                else:
-                    self._noise_level += 0.001 * (f - self._noise_level)
-            elif f > self._cand[1]:
-                self._cand = (t, f)
-            elif t - self._cand[0] >= self.confirm_s * (1.0 if self._cand[1] >= WEAK * self._signal_level else WEAK_WAIT):
-                cand_t, cand_f = self._cand
-                self._cand = None
-                apex = self._history.apex(cand_t - 0.15, cand_t + 0.03, 0.0, self.sampling_rate_hz)
-                r_s = cand_t if apex is None else apex
-                if r_s - self.series.last_s < self.refractory_s:
-                    continue
-                self._signal_level += 0.125 * (min(cand_f, 3.0 * self._signal_level) - self._signal_level)
-                beat = self.series.add(r_s, t)
-                if beat is not None:
-                    found.append(beat)
-        return found
+    def __init__(self, sampling_rate_hz: float, window_s: float = 0.1, confirm_s: float = 0.16, refractory_s: float = 0.2,
+                 learn_s: float = 2.0) -> None:
+        super().__init__(HeartBank("ecg", learn_s=learn_s, ecg_window_s=window_s, ecg_confirm_s=confirm_s,
+                                   ecg_refractory_s=refractory_s), sampling_rate_hz)

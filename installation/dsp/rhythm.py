@@ -18,6 +18,13 @@ MIN_IBI_S = 60.0 / 220.0
 MAX_IBI_S = 60.0 / 30.0
 
 
+def _median(values: deque[float] | list[float]) -> float:
+    """Median of a few numbers (numpy's call overhead dwarfs sorting eight of them)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
 @dataclass(frozen=True, slots=True)
 class Beat:
     """One detected heartbeat.
@@ -74,10 +81,11 @@ class BeatSeries:
         self.beats = 0
         self.bpm = math.nan
         self.ibi_s = math.nan
+        self._hrv: tuple[float, float] | None = None  # (SDNN, RMSSD) until the next beat
 
     def median_ibi_s(self) -> float:
         """Median of the recent normal intervals in seconds (``nan`` with fewer than 3)."""
-        return float(np.median(self._recent)) if len(self._recent) >= 3 else math.nan
+        return _median(self._recent) if len(self._recent) >= 3 else math.nan
 
     def add(self, time_s: float, reported_s: float) -> Beat | None:
         """Record a detected beat; None when it is rejected as not a beat."""
@@ -110,9 +118,10 @@ class BeatSeries:
         while self._nn and self._nn[0][0] < time_s - self.hrv_window_s:
             self._nn.popleft()
         if len(self._recent) >= 2:
-            self.bpm = 60.0 / float(np.median(self._recent))
+            self.bpm = 60.0 / _median(self._recent)
         self.last_s = time_s
         self.beats += 1
+        self._hrv = None
         return Beat(time_s, reported_s, ibi_s if math.isfinite(ibi_s) else math.nan, normal, self.bpm, self.next_beat_s())
 
     def regularity(self) -> float:
@@ -123,17 +132,21 @@ class BeatSeries:
         """Predicted time in seconds of the next beat: the last one plus the recent median interval."""
         if not self._recent:
             return math.nan
-        return self.last_s + float(np.median(self._recent))
+        return self.last_s + _median(self._recent)
 
     def sdnn_ms(self) -> float:
         """Standard deviation of normal-to-normal intervals in the window, milliseconds."""
-        if len(self._nn) < 3:
-            return math.nan
-        return float(np.std([ibi for _, ibi, _ in self._nn], ddof=1) * 1000.0)
+        return self._hrv_ms()[0]
 
     def rmssd_ms(self) -> float:
         """Root mean square of successive differences of normal intervals in the window, ms."""
-        diffs = [self._nn[i][1] - self._nn[i - 1][1] for i in range(1, len(self._nn)) if self._nn[i][2]]
-        if len(diffs) < 2:
-            return math.nan
-        return float(math.sqrt(float(np.mean(np.square(diffs)))) * 1000.0)
+        return self._hrv_ms()[1]
+
+    def _hrv_ms(self) -> tuple[float, float]:
+        """(SDNN, RMSSD) in milliseconds, computed once per beat (features are read far more often)."""
+        if self._hrv is None:
+            sdnn = float(np.std([ibi for _, ibi, _ in self._nn], ddof=1) * 1000.0) if len(self._nn) >= 3 else math.nan
+            diffs = [self._nn[i][1] - self._nn[i - 1][1] for i in range(1, len(self._nn)) if self._nn[i][2]]
+            rmssd = float(math.sqrt(float(np.mean(np.square(diffs)))) * 1000.0) if len(diffs) >= 2 else math.nan
+            self._hrv = (sdnn, rmssd)
+        return self._hrv

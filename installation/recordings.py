@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from installation.dsp.core import CoreSettings, SignalCore
+from installation.dsp.core import CoreSettings, SignalCore, compile_kernels
 from installation.dsp.events import Event
 from installation.sensors.base import SampleBlock, SignalKind
 
@@ -104,6 +104,7 @@ def analyze_recording(
     is called now and then with (samples done, samples in all).
     """
     rate_hz = nominal_rate_hz(times_s)
+    compile_kernels()  # not part of the processing time
     core = SignalCore(settings)
     step = max(1, int(round(block_s * rate_hz)))
     out = Analysis(sampling_rate_hz=rate_hz, samples=int(times_s.size))

@@ -27,7 +27,7 @@ from pythonosc import osc_message_builder
 
 from installation.clock import Clock, MonotonicClock
 from installation.config import Show
-from installation.dsp.core import CoreSettings, SignalCore
+from installation.dsp.core import CoreSettings, SignalCore, compile_kernels
 from installation.dsp.quality import BAD_STATES
 from installation.mapping.mapper import Mapper
 from installation.sensors.base import SampleBlock, Source
@@ -188,6 +188,9 @@ class Session:
         if self._started:
             raise SessionError("session already started")
         self._started = True
+        compile_s = compile_kernels()  # before any sample arrives: the first compile takes seconds
+        if compile_s > 1.0:
+            log.warning("signal core compiled in %.1f s (once: it is cached for later runs)", compile_s)
         self.stats.started_s = self.clock.now_s()
         try:
             if self.renderer is not None:

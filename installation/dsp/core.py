@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import cmath
 import math
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -81,6 +82,21 @@ class CoreSettings:
     ppg_polarity: Polarity = "auto"
     stale_s: float = 3.0
     sync_window_s: float = 10.0
+
+
+def compile_kernels() -> float:
+    """Compile every kernel of the core (or load them from the disk cache); return the seconds it took.
+
+    The first run on a machine compiles for several seconds; later runs load the
+    cache in a fraction of a second. Call it before samples flow, so that the
+    first blocks of a show are not held up.
+    """
+    started = time.perf_counter()
+    t = np.arange(0.0, 0.1, 0.01)
+    x = np.sin(2 * np.pi * t)
+    SignalCore().process_many([SampleBlock(f"p{i}", signal, t, x + 5.0, unit, 0.0, 100.0)  # type: ignore[arg-type]
+                               for i, (signal, unit) in enumerate((("ppg", "adc"), ("ecg", "mV"), ("eda", "uS")))])
+    return time.perf_counter() - started
 
 
 class _Heart:

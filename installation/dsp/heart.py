@@ -102,6 +102,19 @@ def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _learn(st: np.ndarray, learn: np.ndarray, r: int, t: np.ndarray, feature: np.ndarray, start: int, end: int) -> bool:
+    """Keep a learning block's feature wave; True once ``H_LEARN_S`` seconds are in (this block included)."""
+    if math.isnan(st[r, H_START_S]):
+        st[r, H_START_S] = t[start]
+    n = int(st[r, H_LEARN_N])
+    for i in range(start, min(end, start + learn.shape[1] - n)):
+        learn[r, n] = feature[i]
+        n += 1
+    st[r, H_LEARN_N] = n
+    return t[end - 1] - st[r, H_START_S] >= st[r, H_LEARN_S]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _block_end(st: np.ndarray, q: np.ndarray, ring: np.ndarray, r: int, t: np.ndarray, clean: np.ndarray,
                start: int, end: int, n_bad: int, ecg: bool) -> None:
     """The channel's state and quality after a block: learning, no contact, noisy or ok."""
@@ -143,19 +156,12 @@ def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, 
             n_bad[s] = clean_segment(x, clean, a, b)
             for i in range(a, b):
                 work[i] = sos_step(sos, zi, r, clean[i])
-            if math.isnan(st[r, H_START_S]):
-                st[r, H_START_S] = t[a]
             if st[r, H_LEARNED] == 0.0:
-                n = int(st[r, H_LEARN_N])
-                for i in range(a, b):
-                    if n < learn.shape[1]:
-                        learn[r, n] = work[i]
-                        n += 1
-                st[r, H_LEARN_N] = n
-                if t[b - 1] - st[r, H_START_S] < st[r, H_LEARN_S]:
+                if not _learn(st, learn, r, t, work, a, b):
                     _history_add(st, hist_t, hist_x, r, t, clean, a, b, 1.0)
                     pos[s] = b
                 else:  # learnt: polarity from the skew (sharp tops, broad bottoms), amplitude
+                    n = int(st[r, H_LEARN_N])
                     settled = learn[r, n // 4 : n]
                     if st[r, H_POLARITY] == 0.0:
                         skew = 0.0
@@ -235,19 +241,11 @@ def _ecg_kernel(st, sos, zi, sos_clean, zi_clean, learn, hist_t, hist_x, win, q,
                 work[i] = total / width
                 _history_push(st, hist_t, hist_x, r, t[i], sos_step(sos_clean, zi_clean, r, clean[i]))  # baseline-free
             st[r, H_WIN_WRITE], st[r, H_WIN_SUM] = write, total
-            if math.isnan(st[r, H_START_S]):
-                st[r, H_START_S] = t[a]
             if st[r, H_LEARNED] == 0.0:
-                n = int(st[r, H_LEARN_N])
-                for i in range(a, b):
-                    if n < learn.shape[1]:
-                        learn[r, n] = work[i]
-                        n += 1
-                st[r, H_LEARN_N] = n
-                if t[b - 1] - st[r, H_START_S] < st[r, H_LEARN_S]:
+                if not _learn(st, learn, r, t, work, a, b):
                     pos[s] = b
                 else:
-                    learnt = learn[r, width:n]
+                    learnt = learn[r, width : int(st[r, H_LEARN_N])]
                     st[r, H_LEVEL] = max(0.6 * learnt.max() if learnt.size else 0.0, 1e-12)
                     st[r, H_NOISE] = np.median(learnt) if learnt.size else 0.0
                     st[r, H_LEARNED] = 1.0

@@ -3,7 +3,11 @@
 Both detectors band-pass the signal, follow a feature wave (the pulse wave for
 PPG, the QRS energy for ECG) above an adaptive threshold, confirm a beat a fixed
 time after the feature's maximum, and place the beat on the apex of the lightly
-filtered signal (the systolic peak, the R peak). Interval plausibility, heart
+filtered signal (the systolic peak, the R peak). An ECG beat is reported a fixed
+time after its R apex, so the report delay is the same for narrow and wide
+complexes; when the QRS energy of one candidate grows again over a second
+complex (a noise spike, a wide wave's tail), the complex that opened it stays the
+beat if it stands as tall. Interval plausibility, heart
 rate, HRV and the next-beat prediction live in :class:`~installation.dsp.rhythm.BeatSeries`.
 
 Any sampling rate from 25 Hz to a few kHz and any units work: thresholds adapt to
@@ -38,6 +42,11 @@ HeartKind = Literal["ppg", "ecg"]
 #: noise bump can still take its place.
 WEAK = 0.5
 WEAK_WAIT = 1.3
+#: An ECG complex that opened a candidate is kept as the beat when a later, larger
+#: QRS energy in the same candidate comes from a complex no taller than this share.
+FIRST_TALL = 0.9
+#: ECG: the R apex is looked for from this long before to this long after the QRS energy's maximum, seconds.
+APEX_BEFORE_S, APEX_AFTER_S = 0.15, 0.03
 #: PPG: seconds between beats that no heart at rest undercuts, before the rhythm is known.
 PPG_MIN_REFRACTORY_S = 0.27
 #: Seconds of signal kept for placing a beat on its apex.
@@ -47,8 +56,9 @@ PPG_HISTORY_S, ECG_HISTORY_S = 2.0, 1.0
 (H_LEARN_S, H_START_S, H_LEARNED, H_LEARN_N, H_SIGN, H_POLARITY, H_LEVEL, H_NOISE, H_ACTIVE, H_CAND_V, H_CAND_T,
  H_LAST_ACTIVITY_S, H_LAST_BEAT_S, H_REFRACTORY_S, H_EXCURSION, H_TYPICAL, H_NOISY_UNTIL_S, H_MEDIAN_IBI_S, H_BEATS,
  H_REGULARITY, H_BASELINE_UNTIL_S, H_BASELINE_S, H_HIST_CAP, H_HIST_WRITE, H_HIST_COUNT, H_APEX_WIDTH, H_PREV,
- H_WIN_SUM, H_WIN_LEN, H_WIN_WRITE, H_CONFIRM_S, H_LAST_ARRIVAL_S) = range(32)
-H_COLUMNS = 32
+ H_WIN_SUM, H_WIN_LEN, H_WIN_WRITE, H_CONFIRM_S, H_LAST_ARRIVAL_S, H_FIRST_T, H_CAND_APEX_S,
+ H_CAND_HEIGHT, H_REPORT_S) = range(36)
+H_COLUMNS = 36
 POLARITIES: tuple[Polarity, ...] = ("auto", "normal", "inverted")
 
 
@@ -69,8 +79,12 @@ def _history_push(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: float, hi_s: float, fallback_s: float) -> float:
-    """Time of the maximum of the kept signal in ``[lo_s, hi_s]`` after an ``H_APEX_WIDTH``-sample moving average."""
+def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: float, hi_s: float,
+          fallback_s: float) -> tuple[float, float]:
+    """Time and height of the maximum of the kept signal in ``[lo_s, hi_s]`` after an ``H_APEX_WIDTH``-sample moving average.
+
+    The height is ``-inf`` when no kept sample lies in the window (the time is then ``fallback_s``).
+    """
     cap, write, count = int(st[r, H_HIST_CAP]), int(st[r, H_HIST_WRITE]), int(st[r, H_HIST_COUNT])
     newest, n = -1, 0
     for k in range(count):  # newest first, until the window is passed
@@ -83,7 +97,7 @@ def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: 
             newest = k
         n += 1
     if n == 0:
-        return fallback_s
+        return fallback_s, -np.inf
     times, x = np.empty(n), np.empty(n)
     for j in range(n):  # oldest first
         i = (write - 1 - (newest + n - 1 - j)) % cap
@@ -97,8 +111,9 @@ def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: 
                 total -= x[j - width]
             if j >= width - 1 and total / width > best:
                 best, best_j = total / width, j - width + 1
-        return times[best_j + width // 2]
-    return times[np.argmax(x)]
+        return times[best_j + width // 2], best
+    j = np.argmax(x)
+    return times[j], x[j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -201,7 +216,7 @@ def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, 
                 st[r, H_LAST_ACTIVITY_S] = ti
                 st[r, H_LEVEL] = 0.8 * level + 0.2 * min(cand_v, 2.0 * level)
                 out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = s, _apex(
-                    st, hist_t, hist_x, r, cand_t - 0.2, cand_t + 0.02, cand_t), ti, cand_v
+                    st, hist_t, hist_x, r, cand_t - 0.2, cand_t + 0.02, cand_t)[0], ti, cand_v
                 n_out += 1
                 pos[s] = i + 1
                 stopped = True
@@ -257,15 +272,33 @@ def _ecg_kernel(st, sos, zi, sos_clean, zi_clean, learn, hist_t, hist_x, win, q,
             if st[r, H_ACTIVE] == 0.0:
                 noise, level = st[r, H_NOISE], st[r, H_LEVEL]
                 if f > noise + 0.25 * (level - noise) and ti - st[r, H_LAST_BEAT_S] > st[r, H_REFRACTORY_S]:
-                    st[r, H_ACTIVE], st[r, H_CAND_T], st[r, H_CAND_V] = 1.0, ti, f
+                    st[r, H_ACTIVE], st[r, H_CAND_T], st[r, H_CAND_V], st[r, H_FIRST_T] = 1.0, ti, f, ti
                 else:
                     st[r, H_NOISE] = noise + 0.001 * (f - noise)
             elif f > st[r, H_CAND_V]:
-                st[r, H_CAND_T], st[r, H_CAND_V] = ti, f
-            elif ti - st[r, H_CAND_T] >= st[r, H_CONFIRM_S] * (1.0 if st[r, H_CAND_V] >= WEAK * st[r, H_LEVEL] else WEAK_WAIT):
+                st[r, H_CAND_T], st[r, H_CAND_V], st[r, H_CAND_APEX_S] = ti, f, np.nan
+            else:
                 cand_t, cand_v = st[r, H_CAND_T], st[r, H_CAND_V]
+                if math.isnan(st[r, H_CAND_APEX_S]):
+                    if ti < cand_t + APEX_AFTER_S:
+                        continue
+                    st[r, H_CAND_APEX_S], st[r, H_CAND_HEIGHT] = _apex(
+                        st, hist_t, hist_x, r, cand_t - APEX_BEFORE_S, cand_t + APEX_AFTER_S, cand_t)
+                # Reported a fixed time after the R apex (steady delay, whatever the
+                # complex's width), and never before the feature has fallen for a while.
+                wait = 1.0 if cand_v >= WEAK * st[r, H_LEVEL] else WEAK_WAIT
+                if ti - st[r, H_CAND_APEX_S] < st[r, H_REPORT_S] or ti - cand_t < st[r, H_CONFIRM_S] * wait:
+                    continue
                 st[r, H_ACTIVE] = 0.0
-                r_s = _apex(st, hist_t, hist_x, r, cand_t - 0.15, cand_t + 0.03, cand_t)
+                r_s, height = st[r, H_CAND_APEX_S], st[r, H_CAND_HEIGHT]
+                first_t = st[r, H_FIRST_T]
+                if cand_t - first_t > 0.1:
+                    # The feature grew again after the complex that opened the candidate: when
+                    # that first complex stands as tall, it is the beat, and the later one noise
+                    # or a wide wave's tail (two R waves 100-200 ms apart cannot both be beats).
+                    first_s, first_h = _apex(st, hist_t, hist_x, r, first_t - APEX_BEFORE_S, first_t + APEX_AFTER_S, first_t)
+                    if r_s - first_s > 0.1 and first_h >= FIRST_TALL * height:
+                        r_s = first_s
                 if r_s - st[r, H_LAST_BEAT_S] < st[r, H_REFRACTORY_S]:
                     continue
                 st[r, H_LEVEL] += 0.125 * (min(cand_v, 3.0 * st[r, H_LEVEL]) - st[r, H_LEVEL])
@@ -302,8 +335,12 @@ class HeartBank:
         for PPG, 2 s for ECG.
     ecg_window_s : float
         ECG: length of the QRS slope moving average, seconds.
+    ecg_report_s : float
+        ECG: a beat is reported this long after its R apex, seconds (a steady
+        delay, whatever the width of the complex).
     ecg_confirm_s : float
-        ECG: how long a candidate must stay the largest before it is a beat, seconds.
+        ECG: the least time a candidate must stay the largest QRS energy before
+        it is a beat, seconds.
     ecg_refractory_s : float
         ECG: minimum time between beats, seconds.
     number : int
@@ -318,7 +355,8 @@ class HeartBank:
         ppg_polarity: Polarity = "auto",
         learn_s: float | None = None,
         ecg_window_s: float = 0.1,
-        ecg_confirm_s: float = 0.16,
+        ecg_report_s: float = 0.24,
+        ecg_confirm_s: float = 0.12,
         ecg_refractory_s: float = 0.2,
         number: int = 0,
     ) -> None:
@@ -329,6 +367,7 @@ class HeartBank:
         self.ppg_polarity = ppg_polarity
         self.learn_s = learn_s if learn_s is not None else (4.0 if kind == "ppg" else 2.0)
         self.ecg_window_s, self.ecg_confirm_s, self.ecg_refractory_s = ecg_window_s, ecg_confirm_s, ecg_refractory_s
+        self.ecg_report_s = ecg_report_s
         self.series: list[BeatSeries] = []
         self.quality = QualityBank()
         self.state = np.zeros((0, H_COLUMNS))
@@ -363,7 +402,7 @@ class HeartBank:
             # The R apex is looked for on a baseline-free but otherwise unfiltered ECG:
             # a low-pass would flatten the narrowest complexes below their neighbours.
             clean, clean_zi = butter_sos(2, 0.5, rate, "highpass")
-            row[H_REFRACTORY_S], row[H_CONFIRM_S] = self.ecg_refractory_s, self.ecg_confirm_s
+            row[H_REFRACTORY_S], row[H_CONFIRM_S], row[H_REPORT_S] = self.ecg_refractory_s, self.ecg_confirm_s, self.ecg_report_s
             row[H_WIN_LEN] = max(1, int(round(self.ecg_window_s * rate)))
             span_s, row[H_APEX_WIDTH] = ECG_HISTORY_S, 1
             series = BeatSeries(reject_short=False, min_ibi_s=self.ecg_refractory_s)
@@ -489,9 +528,10 @@ class EcgBeatDetector(_SingleChannel):
 
     The QRS feature is the moving average of the absolute slope of a 5-20 Hz
     band-pass. A candidate opens above ``noise + 0.25 * (signal - noise)`` (running
-    levels, Pan-Tompkins style) and is confirmed ``confirm_s`` after its maximum,
-    so the report delay is steady; the R peak is the apex of the ECG (less its
-    baseline) just before the feature maximum.
+    levels, Pan-Tompkins style); the R peak is the apex of the ECG (less its
+    baseline) just before the feature maximum, and the beat is reported
+    ``report_s`` after it (and at least ``confirm_s`` after the feature maximum),
+    so the report delay is steady.
 
     Parameters
     ----------
@@ -499,15 +539,17 @@ class EcgBeatDetector(_SingleChannel):
         Nominal sampling rate in hertz.
     window_s : float
         Length of the slope moving average, seconds.
+    report_s : float
+        Delay from the R apex to the beat's report, seconds.
     confirm_s : float
-        How long a candidate must stay the largest before it is a beat, seconds.
+        The least time a candidate must stay the largest before it is a beat, seconds.
     refractory_s : float
         Minimum time between beats, seconds.
     learn_s : float
         Seconds of signal used to learn the levels before detecting.
     """
 
-    def __init__(self, sampling_rate_hz: float, window_s: float = 0.1, confirm_s: float = 0.16, refractory_s: float = 0.2,
-                 learn_s: float = 2.0) -> None:
-        super().__init__(HeartBank("ecg", learn_s=learn_s, ecg_window_s=window_s, ecg_confirm_s=confirm_s,
-                                   ecg_refractory_s=refractory_s), sampling_rate_hz)
+    def __init__(self, sampling_rate_hz: float, window_s: float = 0.1, report_s: float = 0.24, confirm_s: float = 0.12,
+                 refractory_s: float = 0.2, learn_s: float = 2.0) -> None:
+        super().__init__(HeartBank("ecg", learn_s=learn_s, ecg_window_s=window_s, ecg_report_s=report_s,
+                                   ecg_confirm_s=confirm_s, ecg_refractory_s=refractory_s), sampling_rate_hz)

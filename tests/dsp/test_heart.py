@@ -119,3 +119,52 @@ def test_flat_noise_gives_few_beats() -> None:
     rng = np.random.default_rng(0)
     found = detect(PpgBeatDetector(100.0), t, 500.0 + rng.normal(0.0, 0.5, t.size), 2)
     assert found.size < 20 * 220 / 60
+
+
+def ecg_detect(rate_hz: float, t: np.ndarray, x: np.ndarray) -> list:
+    detector = EcgBeatDetector(rate_hz)
+    beats = []
+    step = max(1, int(0.02 * rate_hz))
+    for i in range(0, t.size, step):
+        beats += detector.process(t[i : i + step], x[i : i + step])
+    return beats
+
+
+@pytest.mark.parametrize("rate_hz", [360.0, 1000.0])
+def test_ecg_report_delay_is_the_same_for_narrow_and_wide_complexes(rate_hz: float) -> None:
+    # Every third complex is wide (a ventricular beat, ~100 ms): its QRS energy peaks
+    # later than a narrow one's, but the report still comes a set time after the R apex
+    # (a weak candidate, as a wide complex's slope energy is, holds a little longer).
+    r = 0.5 + np.cumsum(np.full(60, 0.75))
+    t = np.arange(0.0, r[-1] + 1.0, 1.0 / rate_hz)
+    widths_s = np.where(np.arange(r.size) % 3 == 2, 0.04, 0.012)
+    dt = t[:, None] - r[None, :]
+    x = (1.2 * np.exp(-0.5 * (dt / widths_s) ** 2)).sum(axis=1) + np.random.default_rng(1).normal(0, 0.01, t.size)
+    beats = [b for b in ecg_detect(rate_hz, t, x) if b.time_s > 3.0]
+    m = match_events(np.array([b.time_s for b in beats]), r, 0.02, start_s=3.0)
+    assert m.sensitivity == 1.0 and m.ppv == 1.0, m
+    wide = np.array([b.reported_s - b.time_s for b in beats if np.min(np.abs(r[widths_s > 0.02] - b.time_s)) < 0.02])
+    narrow = np.array([b.reported_s - b.time_s for b in beats if np.min(np.abs(r[widths_s < 0.02] - b.time_s)) < 0.02])
+    assert np.std(narrow) < 0.002 and np.std(wide) < 0.01
+    assert 0.0 <= np.median(wide) - np.median(narrow) < 0.03, (np.median(wide), np.median(narrow))
+
+
+@pytest.mark.parametrize(("second_height", "expected"), [(1.0, "first"), (0.8, "first"), (2.0, "second")])
+def test_ecg_spike_right_after_a_complex_does_not_take_its_place(second_height: float, expected: str) -> None:
+    # Now and then a second spike follows a complex by 150 ms, with noise behind it that
+    # makes its QRS energy the larger: the complex that opened the candidate stays the
+    # beat unless the spike stands clearly taller.
+    rate_hz = 360.0
+    r = 0.5 + np.cumsum(np.full(50, 0.8))
+    t = np.arange(0.0, r[-1] + 1.0, 1.0 / rate_hz)
+    rng = np.random.default_rng(4)
+    x = (1.2 * np.exp(-0.5 * ((t[:, None] - r[None, :]) / 0.012) ** 2)).sum(axis=1) + rng.normal(0, 0.01, t.size)
+    odd = r[10::10]
+    for r_s in odd:
+        x += second_height * 1.2 * np.exp(-0.5 * ((t - r_s - 0.15) / 0.012) ** 2)
+        burst = (t > r_s + 0.165) & (t < r_s + 0.24)
+        x[burst] += 1.0 * np.sin(2 * np.pi * 15.0 * t[burst])
+    found = np.array([b.time_s for b in ecg_detect(rate_hz, t, x)])
+    near = np.array([found[np.argmin(np.abs(found - r_s - 0.075))] for r_s in odd])
+    want = odd if expected == "first" else odd + 0.15
+    assert np.all(np.abs(near - want) < 0.02), near - odd

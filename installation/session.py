@@ -238,6 +238,8 @@ class Session:
                 for request in self.renderer.poll_requests():
                     if request == "rebaseline":
                         self.rebaseline()
+                    elif request == "panic":
+                        self.panic()
                     elif request.startswith("scene:"):
                         self.select_scene(key=request.removeprefix("scene:"))
             time.sleep(0.02)
@@ -245,6 +247,10 @@ class Session:
     def select_scene(self, name: str | None = None, key: str | None = None) -> None:
         """Fade to a scene, by name or by its operator key (safe from any thread)."""
         self._requests.put(("scene", name, key))
+
+    def panic(self, on: bool | None = None) -> bool:
+        """Mute the sound at once (``on`` None toggles); True when muted. Safe from any thread."""
+        return self.sound.panic(on) if self.sound is not None else False
 
     def rebaseline(self, wearer: str | None = None) -> None:
         """Ask the core to learn ``wearer``'s (or everyone's) baseline again from now on.

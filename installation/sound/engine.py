@@ -10,8 +10,9 @@ Backends
 ``manual``
     Tests: nothing runs by itself; :meth:`SoundEngine.process` computes buffers.
 
-Master chain (applied to every patch): DC blocker -> master fade -> look-ahead
-limiter at the show's ceiling -> hard clip at the same ceiling.
+Master chain (applied to every patch): denormal guard -> DC blocker -> master
+fade -> panic mute -> look-ahead limiter at the show's ceiling -> hard clip at the
+same ceiling.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ os.environ.setdefault("PYO_GUI_WX", "0")
 import pyo  # noqa: E402  (after the environment that silences its GUI notice)
 
 log = logging.getLogger(__name__)
+
+#: Seconds over which the panic mute ramps the output down (short, yet no click).
+PANIC_RAMP_S = 0.01
 
 Backend = Literal["portaudio", "wav", "manual"]
 
@@ -91,6 +95,8 @@ class SoundEngine:
         self.buffers_done = 0
         self._nodes: list[Any] = []
         self._fade: Any = None
+        self._mute: Any = None
+        self.panicked = False
         self._pacer: threading.Thread | None = None
         self._stop = threading.Event()
         # Without a sound card our own thread computes the audio; pyo is not safe against
@@ -134,8 +140,10 @@ class SoundEngine:
         out = self.patch.build()
         fade = pyo.SigTo(0.0, time=max(self.fade_in_s, 0.005), init=0.0)
         fade.setValue(1.0)
-        dc = pyo.DCBlock(out)
-        pre = pyo.Sig(dc, mul=fade)
+        mute = pyo.SigTo(1.0, time=PANIC_RAMP_S, init=1.0)
+        guarded = pyo.Denorm(out)  # a whisper of noise keeps decaying filters out of denormal numbers
+        dc = pyo.DCBlock(guarded)
+        pre = pyo.Sig(dc, mul=fade * mute)
         # Look-ahead is kept tiny (0.1 ms, 5 samples): every millisecond of it is
         # a millisecond between a heartbeat and its sound. pyo treats lookahead=0
         # as a full 25 ms delay, so 0 must not be used. Overshoot that the
@@ -144,8 +152,8 @@ class SoundEngine:
             pre, thresh=self.ceiling_db - 3.0, ratio=40, risetime=0.001, falltime=0.2, lookahead=0.1, knee=0.2
         )
         clip = pyo.Clip(limiter, min=-self.ceiling, max=self.ceiling).out()
-        self._fade = fade
-        self._nodes = [out, fade, dc, pre, limiter, clip]
+        self._fade, self._mute = fade, mute
+        self._nodes = [out, fade, mute, guarded, dc, pre, limiter, clip]
 
     def _pace(self) -> None:
         buffer_s = self.buffer_frames / self.sample_rate_hz
@@ -195,6 +203,26 @@ class SoundEngine:
             if self.errors <= 5:
                 log.warning("patch failed on sound.%s: %s: %s", address, type(exc).__name__, exc)
 
+    def panic(self, on: bool | None = None) -> bool:
+        """Silence the output within ``PANIC_RAMP_S`` (a ramp, so no click), or bring it back.
+
+        Parameters
+        ----------
+        on : bool, optional
+            True mutes, False unmutes; None toggles.
+
+        Returns
+        -------
+        bool
+            Whether the output is now muted.
+        """
+        self.panicked = (not self.panicked) if on is None else on
+        if self._mute is not None:
+            with self._lock:
+                self._mute.setValue(0.0 if self.panicked else 1.0)
+        log.warning("PANIC: sound muted" if self.panicked else "panic released: sound back")
+        return self.panicked
+
     def stop(self) -> None:
         """Fade out, stop the audio, close the WAV file and shut the server down."""
         if self.server is None:
@@ -224,7 +252,7 @@ class SoundEngine:
         server.stop()
         # Free every pyo object now, in this thread, while its server still exists.
         self._nodes.clear()
-        self._fade = None
+        self._fade = self._mute = None
         self.patch.release()
         gc.collect()
         server.shutdown()

@@ -146,6 +146,8 @@ def renderer_main(
                 quit_requested.set()
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_b:
                 status.put({"kind": "request", "request": "rebaseline"})
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_p:
+                status.put({"kind": "request", "request": "panic"})
             elif event.type == pygame.KEYDOWN and pygame.K_0 <= event.key <= pygame.K_9:
                 status.put({"kind": "request", "request": f"scene:{event.key - pygame.K_0}"})
         scene.update(dt_s)
@@ -223,7 +225,7 @@ class Renderer:
         return fresh
 
     def poll_requests(self) -> list[str]:
-        """Operator requests from the window since the last call (``"rebaseline"`` on key B)."""
+        """Operator requests from the window since the last call (``"rebaseline"`` on key B, ``"panic"`` on key P, ``"scene:N"`` on 0-9)."""
         return [r["request"] for r in self.poll_status() if r["kind"] == "request"]
 
     def wait_started(self, timeout_s: float = 20.0) -> dict[str, Any] | None:

@@ -137,3 +137,28 @@ def test_level_zero_silences_a_wearer(tmp_path: Path) -> None:
     engine.stop()
     x = read_wav(tmp_path / "out.wav")
     assert np.abs(x[start : start + RATE // 5]).max() < 0.005
+
+
+def test_panic_silences_within_50_ms_and_releases(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path, ["p1"])
+    engine.start()
+    engine.set("drone.level", 1.0)
+    engine.set("drone.brightness", 1.0)
+    engine.process_seconds(1.0)  # the drone is up and loud
+    panic_frame = engine.buffers_done * BUFFER
+    assert engine.panic() is True
+    engine.trigger("p1.pulse", 1.0)  # a beat during panic makes no sound either
+    engine.process_seconds(0.5)
+    release_frame = engine.buffers_done * BUFFER
+    assert engine.panic() is False
+    engine.process_seconds(0.5)
+    engine.stop()
+    x = read_wav(tmp_path / "out.wav")
+    loud = rms(x[panic_frame - RATE // 10 : panic_frame])
+    assert loud > 0.01
+    quiet_from = panic_frame + int(0.05 * RATE)
+    assert np.abs(x[quiet_from:release_frame]).max() < 1e-4  # -80 dBFS: silence
+    assert rms(x[release_frame + RATE // 10 : release_frame + RATE // 4]) > 0.3 * loud
+    # the mute is a ramp: no sample-to-sample step larger than the music's own
+    steps = np.abs(np.diff(x[panic_frame - RATE // 10 : quiet_from], axis=0)).max()
+    assert steps <= np.abs(np.diff(x[panic_frame - RATE // 2 : panic_frame], axis=0)).max() * 1.05

@@ -22,7 +22,8 @@ from rich.table import Table
 from installation import __version__
 from installation.config import ConfigError, load_show
 from installation.dsp.core import CoreSettings
-from installation.launch import LaunchOptions, Summary, finite_or_dash, perform, prepare_show
+from installation.clock import FakeClock
+from installation.launch import LaunchOptions, Summary, finite_or_dash, make_sources, perform, prepare_show
 from installation.listen import Listener
 from installation.sensors.base import Source, SourceError
 from installation.sensors.formats import LINE_FORMATS, FormatError, make_parser
@@ -33,6 +34,9 @@ from installation.sensors.simulated import SimulatedAudience
 from installation.simulate import Emitter, LslEmitter, OscEmitter, Scenario, ScriptedAudience, SerialPtyEmitter, Simulation, load_scenario
 from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
 from installation.session import SessionError
+from installation.render import render_offline
+from installation.sensors.replay import ReplaySource
+from installation.sound.devices import output_devices
 from installation.sound.engine import SoundError
 
 DEFAULT_SHOW = Path("patches") / "default.toml"
@@ -108,7 +112,73 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--block-ms", type=float, default=20.0, help="milliseconds of signal per block, as it would arrive (default 20)")
     a.add_argument("--polarity", choices=["auto", "normal", "inverted"], default="auto", help="PPG waveform polarity")
     a.add_argument("--unit", default="", help="unit of the values, e.g. uS for calibrated skin conductance")
+    rd = sub.add_parser("render", help="render a simulated or recorded session's sound to a WAV file, faster than real time")
+    rd.add_argument("show", nargs="?", type=Path, help="show file (default: patches/default.toml)")
+    rd.add_argument("--input", type=Path, metavar="FILE",
+                    help="a scenario (.toml: scripted simulated audience) or a recording (.csv / .csv.gz, time_s,value, played as p1); "
+                         "default: the show's simulated audience")
+    rd.add_argument("--signal", choices=["ppg", "ecg", "eda"], default="ppg", help="what a CSV recording holds (default ppg)")
+    rd.add_argument("--unit", default="", help="unit of a CSV recording's values, e.g. uS")
+    rd.add_argument("--participants", type=int, metavar="N", help="simulated wearers (default: the show's, else 4)")
+    rd.add_argument("--seed", type=int, help="seed of the simulated audience")
+    rd.add_argument("--duration", type=_positive_seconds, metavar="S",
+                    help="seconds to render (default: a recording's length, else 120)")
+    rd.add_argument("--out", type=Path, required=True, help="WAV file to write (32-bit float)")
+    sub.add_parser("devices", help="list the audio output devices (index and name, for sound.device)")
     return parser
+
+
+def devices(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony devices``: the PortAudio output devices, probed safely."""
+    found = output_devices()
+    if not found:
+        errors.print("No audio output device found (no sound card, or PortAudio sees none). "
+                     "Rehearsals and shows render to a WAV file instead; sound.backend = \"jack\" uses a running JACK server.")
+        return 1
+    table = Table("index", "name", "default")
+    for d in found:
+        table.add_row(str(d.index), escape(d.name), "yes" if d.is_default else "")
+    console.print(table)
+    console.print("Choose one in the show file: [sound] device = INDEX or a part of its name.")
+    return 0
+
+
+def render(args: argparse.Namespace, show_path: Path, console: Console, errors: Console) -> int:
+    """``ecosymphony render``: a session's sound, offline, through the live pipeline."""
+    try:
+        prepared = prepare_show(load_show(show_path))
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    clock = FakeClock()
+    sources: list[Source]
+    given = args.input
+    try:
+        if given is not None and given.name.endswith((".csv", ".csv.gz")):
+            times_s, values = load_recording(given)
+            replay = ReplaySource("p1", args.signal, times_s, values, args.unit, clock=clock)
+            sources, wearers = [replay], ["p1"]
+            duration_s = args.duration or replay.duration_s
+        else:
+            options = LaunchOptions(participants=args.participants, seed=args.seed, scenario=given)
+            sources, wearers = make_sources(prepared.show, options, rehearsal=True, clock=clock)
+            duration_s = args.duration or 120.0
+    except (RecordingError, ConfigError, ValueError, OSError) as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    with Progress(TextColumn("rendering"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[at]}"),
+                  console=errors, transient=True, disable=not errors.is_terminal) as bar:
+        task = bar.add_task("render", total=duration_s, at="")
+        try:
+            summary = render_offline(prepared, sources, wearers, clock, args.out, duration_s,
+                                     progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"))
+        except (SoundError, OSError) as exc:
+            errors.print(f"[red]error:[/red] render failed: {escape(str(exc))}")
+            return 1
+    beats = ", ".join(f"{w} {n}" for w, n in summary.beats.items())
+    console.print(f"Rendered {summary.seconds:.1f} s of sound to {escape(str(args.out))} in {summary.wall_s:.1f} s "
+                  f"({summary.speed:.1f}x real time); beats: {beats}")
+    return 0
 
 
 def check(args: argparse.Namespace, console: Console, errors: Console) -> int:
@@ -305,7 +375,11 @@ def main(argv: list[str] | None = None) -> int:
         return check(args, console, errors)
     if args.command == "simulate":
         return simulate(args, console, errors)
+    if args.command == "devices":
+        return devices(args, console, errors)
     show_path = args.show or default_show_path()
+    if args.command == "render":
+        return render(args, show_path, console, errors)
     try:
         show = load_show(show_path)
     except ConfigError as exc:

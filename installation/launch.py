@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Literal
 
 from installation.addresses import ParameterKind, pattern_matches, wearer_slot
+from installation.clock import Clock
 from installation.config import (
     ConfigError,
     load_show,
@@ -207,8 +208,8 @@ def source_slots(cfg: SourceConfig, first_slot: int = 0) -> list[str]:
     return list(cfg.wearers)
 
 
-def make_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tuple[list[Source], list[str]]:
-    """Sources and wearer slots: the rehearsal audience, or the show's own sources."""
+def make_sources(show: Show, options: LaunchOptions, rehearsal: bool, clock: Clock | None = None) -> tuple[list[Source], list[str]]:
+    """Sources and wearer slots: the rehearsal audience (paced by ``clock``), or the show's own sources."""
     configs = list(show.sources)
     if not configs and not rehearsal:
         raise ConfigError(
@@ -222,7 +223,7 @@ def make_sources(show: Show, options: LaunchOptions, rehearsal: bool) -> tuple[l
         seed = base.seed if options.seed is None else options.seed
         cfg = base.model_copy(update={"wearers": count, "seed": seed})
         scenario = load_scenario(options.scenario) if options.scenario else Scenario()
-        audience = SimulatedAudience(cfg.wearers, cfg.seed, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz,
+        audience = SimulatedAudience(cfg.wearers, cfg.seed, clock=clock, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz,
                                      heart=cfg.heart, ecg_rate_hz=cfg.ecg_rate_hz)
         scripted = ScriptedAudience(audience, scenario, seed=seed)
         source: Source = scripted if options.via == "memory" else TransportRehearsal(scripted, options.via, options.wire_format)

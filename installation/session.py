@@ -181,6 +181,7 @@ class Session:
         self._last_params: dict[str, float] = {}
         self._states: dict[str, str] = {}
         self._started = False
+        self._last_features_s = -math.inf
 
     # ---- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -307,7 +308,6 @@ class Session:
                     log.warning("core is behind: dropped a block from %s", block.wearer)
 
     def _core_loop(self) -> None:
-        last_features_s = -math.inf
         while not self._stop.is_set():
             try:
                 batch = [self._blocks.get(timeout=0.02)]
@@ -318,33 +318,42 @@ class Session:
                     batch.append(self._blocks.get_nowait())
                 except queue.Empty:
                     break
-            while True:
-                try:
-                    request = self._requests.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(request, tuple):
-                    scenes = self.mapper.scenes
-                    _, name, key = request
-                    name = name or (scenes.by_key(key) if scenes and key else None)
-                    if scenes is None or name is None or not scenes.select(name, self.clock.now_s()):
-                        log.warning("no scene %s to switch to", name or f"on key {key}")
-                elif isinstance(request, Mapper):
-                    self.mapper = request  # parameters glide to their new values in the patch and scene
-                    self._last_params.clear()
-                    log.warning("show file reloaded: %d mappings", len(request.mappings))
-                else:
-                    self.core.rebaseline(request)
-                    log.warning("re-baselining %s from now", request or "every wearer")
-            if batch:
-                self._analyse(batch)
-            now_s = self.clock.now_s()
-            if now_s - last_features_s >= FEATURE_PERIOD_S:
-                last_features_s = now_s
-                self._apply_features(now_s)
-                self._report_faults()
-            self.visuals.flush(now_s)
-            self.osc_out.flush(now_s)
+            self.tick(batch)
+
+    def tick(self, batch: list[SampleBlock]) -> None:
+        """One pass of the core's work: operator requests, the blocks' analysis (events go
+        out at once), features mapped at most every ``FEATURE_PERIOD_S``, sinks flushed.
+
+        The core thread calls it with whatever was queued; an offline render calls it
+        directly with a fake clock and no threads.
+        """
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(request, tuple):
+                scenes = self.mapper.scenes
+                _, name, key = request
+                name = name or (scenes.by_key(key) if scenes and key else None)
+                if scenes is None or name is None or not scenes.select(name, self.clock.now_s()):
+                    log.warning("no scene %s to switch to", name or f"on key {key}")
+            elif isinstance(request, Mapper):
+                self.mapper = request  # parameters glide to their new values in the patch and scene
+                self._last_params.clear()
+                log.warning("show file reloaded: %d mappings", len(request.mappings))
+            else:
+                self.core.rebaseline(request)
+                log.warning("re-baselining %s from now", request or "every wearer")
+        if batch:
+            self._analyse(batch)
+        now_s = self.clock.now_s()
+        if now_s - self._last_features_s >= FEATURE_PERIOD_S:
+            self._last_features_s = now_s
+            self._apply_features(now_s)
+            self._report_faults()
+        self.visuals.flush(now_s)
+        self.osc_out.flush(now_s)
 
     def _analyse(self, blocks: list[SampleBlock]) -> None:
         """Analyse what arrived in one go (one kernel call per kind of channel); events go out at once."""

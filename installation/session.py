@@ -12,6 +12,8 @@ Threads and processes
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import math
 import queue
@@ -19,7 +21,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -182,6 +183,8 @@ class Session:
         self._states: dict[str, str] = {}
         self._started = False
         self._last_features_s = -math.inf
+        self._scheduled: list[tuple[float, int, str, float]] = []
+        self._schedule_order = itertools.count()
 
     # ---- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -348,6 +351,7 @@ class Session:
         if batch:
             self._analyse(batch)
         now_s = self.clock.now_s()
+        self._fire_scheduled(now_s)
         if now_s - self._last_features_s >= FEATURE_PERIOD_S:
             self._last_features_s = now_s
             self._apply_features(now_s)
@@ -360,6 +364,12 @@ class Session:
         self.stats.blocks += len(blocks)
         self.stats.samples += sum(block.values.size for block in blocks)
         for event in self.core.process_many(blocks):
+            if event.time_s > event.reported_s:  # a predicted beat: land on it, not now
+                ahead_s = (event.time_s - event.reported_s) - (self.clock.now_s() - event.arrival_s)
+                if ahead_s > 0.0:
+                    for address, value in self.mapper.apply_event(event):
+                        self._schedule(address, value, ahead_s)
+                continue
             for address, value in self.mapper.apply_event(event):
                 self._route_trigger(address, value)
             self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)
@@ -377,6 +387,21 @@ class Session:
                 log.warning("%s: %s (fading out)", channel, state.replace("_", " "))
             elif before in BAD_STATES:
                 log.warning("%s: back (%s)", channel, state)
+
+    def _schedule(self, address: str, value: float, ahead_s: float) -> None:
+        """A trigger due ``ahead_s`` seconds from now: the sound's on its own audio clock (to a
+        buffer), the other sinks' from the core's tick (to a tick, ~10-20 ms)."""
+        sink, _, rest = address.partition(".")
+        if sink == "sound":
+            if self.sound is not None:
+                self.sound.trigger(rest, value, delay_s=ahead_s)
+            return
+        heapq.heappush(self._scheduled, (self.clock.now_s() + ahead_s, next(self._schedule_order), address, value))
+
+    def _fire_scheduled(self, now_s: float) -> None:
+        while self._scheduled and self._scheduled[0][0] <= now_s:
+            _, _, address, value = heapq.heappop(self._scheduled)
+            self._route_trigger(address, value)
 
     def _route_trigger(self, address: str, value: float) -> None:
         self._route(address, value, self.clock.now_s(), trigger=True)

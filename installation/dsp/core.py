@@ -43,6 +43,8 @@ WEARER_FEATURES: dict[str, str] = {
 #: Events every wearer emits.
 WEARER_EVENTS: dict[str, str] = {
     "heart.beat": "a heartbeat (value: heart rate in beats per minute)",
+    "heart.predicted": "the next heartbeat as predicted at each beat (value: heart rate); sound triggers "
+                       "mapped from it are scheduled to land on the predicted time",
     "eda.scr": "a skin-conductance response (value: amplitude)",
     "wearer.arrive": "a wearer's sensors start sending (or come back)",
     "wearer.leave": "a wearer's sensors stopped sending",
@@ -127,6 +129,18 @@ class _Eda:
 class _Wearer:
     heart: _Heart | None = None
     eda: _Eda | None = None
+
+
+def beat_events(wearer: str, beat: Beat, arrival_s: float) -> list[Event]:
+    """A beat's events: the beat itself and, when the rhythm is known, the predicted next one.
+
+    The prediction's ``time_s`` is the predicted beat time (source clock), later than its
+    ``reported_s``; a sink schedules it that far ahead of the report.
+    """
+    events = [Event(f"{wearer}.heart.beat", beat.bpm, beat.time_s, beat.reported_s, arrival_s)]
+    if beat.normal and math.isfinite(beat.next_s) and beat.next_s > beat.reported_s:
+        events.append(Event(f"{wearer}.heart.predicted", beat.bpm, beat.next_s, beat.reported_s, arrival_s))
+    return events
 
 
 class SignalCore:
@@ -240,7 +254,7 @@ class SignalCore:
             if math.isfinite(beat.bpm) and beat.normal and beat.time_s <= bank.baseline_until_s(row):
                 h.baseline_bpm.append(beat.bpm)
             if bank.quality.state(row) not in BAD_STATES:
-                events.append(Event(f"{block.wearer}.heart.beat", beat.bpm, beat.time_s, beat.reported_s, block.arrival_s))
+                events += beat_events(block.wearer, beat, block.arrival_s)
         return events
 
     def _eda_events(self, bank: EdaBank, rows: list[int], blocks: list[SampleBlock], scrs: list[tuple[int, Scr]]) -> list[Event]:
@@ -280,7 +294,7 @@ class SignalCore:
             h.last_beat_mono_s = block.arrival_s - (float(block.times_s[-1]) - t)
             if math.isfinite(beat.bpm) and beat.normal and t <= h.baseline_until_s:
                 h.baseline_bpm.append(beat.bpm)
-            events.append(Event(f"{block.wearer}.heart.beat", beat.bpm, beat.time_s, beat.reported_s, block.arrival_s))
+            events += beat_events(block.wearer, beat, block.arrival_s)
         if h.baseline_until_s == math.inf and events:
             h.baseline_until_s = float(block.times_s[0]) + self.settings.baseline_s
         h.state = "ok"

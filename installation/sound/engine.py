@@ -190,14 +190,18 @@ class SoundEngine:
         """Set a continuous patch parameter; a failing patch call is counted, not raised."""
         self._call_patch("set", address, value)
 
-    def trigger(self, address: str, value: float) -> None:
-        """Fire a patch trigger; a failing patch call is counted, not raised."""
-        self._call_patch("trigger", address, value)
+    def trigger(self, address: str, value: float, delay_s: float = 0.0) -> None:
+        """Fire a patch trigger, now or ``delay_s`` seconds from now on the audio clock; a failing
+        patch call is counted, not raised."""
+        if delay_s > 0.0:
+            self._call_patch("trigger_later", address, value, delay_s)
+        else:
+            self._call_patch("trigger", address, value)
 
-    def _call_patch(self, method: str, address: str, value: float) -> None:
+    def _call_patch(self, method: str, address: str, value: float, *more: float) -> None:
         try:
             with self._lock:
-                getattr(self.patch, method)(address, value)
+                getattr(self.patch, method)(address, value, *more)
         except Exception as exc:  # the artist's patch: count and log, never stop the show
             self.errors += 1
             if self.errors <= 5:

@@ -56,6 +56,19 @@ class Patch:
         """Fire a trigger parameter (``"p1.pulse"``) with a value in its mapped range."""
         raise NotImplementedError
 
+    def trigger_later(self, address: str, value: float, delay_s: float) -> None:
+        """Fire a trigger ``delay_s`` seconds from now, timed by the audio clock (to one buffer).
+
+        Used for beats that are predicted (``p*.heart.predicted``), so that a sound lands
+        on the heartbeat rather than after it. Patches may override it with a
+        sample-accurate version (e.g. a ``pyo.SDelay`` in front of the voice).
+        """
+        import pyo  # the engine imports it first, with its GUI notice silenced
+
+        pending = self.__dict__.setdefault("_later", [])
+        pending[:] = [c for c in pending if c.isPlaying()]  # those that fired stop by themselves
+        pending.append(pyo.CallAfter(lambda pair: self.trigger(*pair), time=max(delay_s, 1e-4), arg=(address, value)))
+
     def release(self) -> None:
         """Drop every pyo object the patch holds (the engine calls this before its server goes).
 

@@ -41,8 +41,21 @@ def test_every_wearer_gets_every_feature() -> None:
     assert features["group.count"] == 3 and features["group.heart.count"] == 3 and features["group.sync.count"] == 3
     assert 0.0 <= features["group.sync"] <= 1.0
     kinds = {e.address.split(".", 1)[1] for e in events}
-    assert kinds == {"heart.beat", "eda.scr"}
-    assert all(e.reported_s >= e.time_s for e in events)
+    assert kinds == {"heart.beat", "heart.predicted", "eda.scr"}
+    assert all(e.reported_s >= e.time_s for e in events if not e.address.endswith(".predicted"))
+    predicted = [e for e in events if e.address.endswith(".heart.predicted")]
+    assert predicted and all(e.time_s > e.reported_s for e in predicted)
+
+
+def test_predicted_beats_land_near_the_next_true_beat() -> None:
+    core, audience, _, events = run_audience(2, 40.0)
+    for wearer in audience.wearers:
+        name = wearer.profile.wearer
+        truth = wearer.true_beats_s(41.0)
+        predicted = np.array([e.time_s for e in events if e.address == f"{name}.heart.predicted"])
+        assert predicted.size > 20
+        error_s = np.array([np.min(np.abs(truth - p)) for p in predicted])
+        assert np.median(error_s) < 0.06 and np.quantile(error_s, 0.9) < 0.15, (np.median(error_s), np.quantile(error_s, 0.9))
 
 
 def test_silent_wearer_drops_out() -> None:

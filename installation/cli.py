@@ -300,6 +300,9 @@ def bench_latency(args: argparse.Namespace, console: Console, errors: Console) -
     except (JackError, BenchError, SoundError, SessionError) as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 1
+    except KeyboardInterrupt:
+        errors.print("Interrupted: nothing measured.")
+        return 130
     if args.json:
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")
         return 0
@@ -307,10 +310,11 @@ def bench_latency(args: argparse.Namespace, console: Console, errors: Console) -
                         f"{report.sample_rate_hz} Hz, {report.events} events)")
     for column in ("path", "p50 ms", "p95 ms", "p99 ms", "max ms", "SD ms", "missed", "xruns"):
         table.add_column(column, justify="left" if column == "path" else "right")
-    for name, stats, xruns in (("ours", report.ours, report.xruns_ours), ("floor (bare pyo OscReceive)", report.floor, report.xruns_floor)):
+    for name, stats, xruns in (("ours", report.ours, report.xruns_ours), ("floor", report.floor, report.xruns_floor)):
         table.add_row(name, *[finite_or_dash(v, "{:.3f}") for v in (stats.p50_ms, stats.p95_ms, stats.p99_ms, stats.max_ms, stats.sd_ms)],
                       str(stats.missed), str(xruns))
     console.print(table)
+    console.print("ours: the program's source, core, mapper and patch; floor: a bare pyo OscReceive, same events", markup=False)
     met = report.targets_met()
     console.print(f"p50 ours / floor: {finite_or_dash(report.ratio_p50, '{:.2f}')}x")
     console.print("targets: " + ", ".join(f"{name} <= {TARGETS[name]:g} {'met' if ok else 'not met'}" for name, ok in met.items()),

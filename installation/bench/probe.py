@@ -56,7 +56,8 @@ class Measurement:
     buffers : int
         Cycles recorded.
     overflow : bool
-        The recording ran out of room (events at the end may be missing).
+        Cycles went unrecorded: the recording ran out of room, or the server
+        changed its buffer size (events there may be missed).
     sent_s : list of float
         Monotonic time at which each event was sent, in seconds (the same clock
         in every process of the machine).

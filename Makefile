@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: rehearse test bench install clean
+.PHONY: rehearse test bench bench-latency install clean
 
 install: $(STAMP)
 
@@ -24,12 +24,20 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures (accuracy on real recordings, cost per sample against
-# NeuroKit2 and HeartPy measured in the same run); they are not tests.
+# NeuroKit2 and HeartPy measured in the same run; event -> sound latency against a
+# bare pyo OscReceive, under JACK: needs jackd); they are not tests.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/core.py $(ARGS)
 	$(PY) benchmarks/reconnect.py
 	$(PY) benchmarks/mapping.py
+	$(PY) -m installation bench latency --transport osc
+	$(PY) -m installation bench latency --transport serial
+
+# Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
+bench-latency: $(STAMP)
+	$(PY) -m installation bench latency --transport osc $(ARGS)
+	$(PY) -m installation bench latency --transport serial $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

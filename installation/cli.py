@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Callable
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -23,6 +24,8 @@ from installation import __version__
 from installation.config import ConfigError, load_show
 from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
+from installation.bench import BenchError
+from installation.bench.latency import TARGETS, bench_latency as run_bench
 from installation.launch import LaunchOptions, Summary, finite_or_dash, make_sources, perform, prepare_show
 from installation.listen import Listener
 from installation.sensors.base import Source, SourceError
@@ -38,6 +41,7 @@ from installation.render import render_offline
 from installation.sensors.replay import ReplaySource
 from installation.sound.devices import output_devices
 from installation.sound.engine import SoundError
+from installation.sound.jack_server import JackError, JackNotInstalled
 
 DEFAULT_SHOW = Path("patches") / "default.toml"
 
@@ -55,6 +59,18 @@ def _positive_seconds(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
+
+
+def _count_in(low: int, high: int, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number of {what}, got {text}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}..{high} {what}, got {text}")
+        return value
+    return parse
 
 
 def _add_show_options(p: argparse.ArgumentParser) -> None:
@@ -125,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds to render (default: a recording's length, else 120)")
     rd.add_argument("--out", type=Path, required=True, help="WAV file to write (32-bit float)")
     sub.add_parser("devices", help="list the audio output devices (index and name, for sound.device)")
+    be = sub.add_parser("bench", help="benchmarks of the running program")
+    bench = be.add_subparsers(dest="bench", required=True)
+    la = bench.add_parser("latency", help="sensor event -> first changed audio sample, in real time under JACK, against a bare pyo OscReceive")
+    la.add_argument("--transport", choices=["osc", "serial"], default="osc", help="how events enter the program: a UDP socket or a pseudo-terminal (default osc)")
+    la.add_argument("--buffer", type=_count_in(16, 8192, "frames"), default=64, metavar="FRAMES", help="frames per JACK cycle of the dummy server started (default 64)")
+    la.add_argument("--events", type=_count_in(1, 100_000, "events"), default=200, metavar="N", help="events measured per path (default 200)")
+    la.add_argument("--seed", type=int, default=1, help="seed of the random gaps between events")
+    la.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -335,6 +359,39 @@ def analyze(args: argparse.Namespace, console: Console, errors: Console) -> int:
     return 0
 
 
+def bench_latency(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony bench latency``: event -> first changed sample, ours against the bare floor."""
+    try:
+        report = run_bench(args.transport, args.buffer, args.events, seed=args.seed,
+                           notify=lambda line: errors.print(line, markup=False))
+    except JackNotInstalled as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    except (JackError, BenchError, SoundError, SessionError) as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 1
+    except KeyboardInterrupt:
+        errors.print("Interrupted: nothing measured.")
+        return 130
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+        return 0
+    table = Table(title=f"event -> first changed sample ({report.transport}, {report.buffer_frames} frames at "
+                        f"{report.sample_rate_hz} Hz, {report.events} events)")
+    for column in ("path", "p50 ms", "p95 ms", "p99 ms", "max ms", "SD ms", "missed", "xruns"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    for name, stats, xruns in (("ours", report.ours, report.xruns_ours), ("floor", report.floor, report.xruns_floor)):
+        table.add_row(name, *[finite_or_dash(v, "{:.3f}") for v in (stats.p50_ms, stats.p95_ms, stats.p99_ms, stats.max_ms, stats.sd_ms)],
+                      str(stats.missed), str(xruns))
+    console.print(table)
+    console.print("ours: the program's source, core, mapper and patch; floor: a bare pyo OscReceive, same events", markup=False)
+    met = report.targets_met()
+    console.print(f"p50 ours / floor: {finite_or_dash(report.ratio_p50, '{:.2f}')}x")
+    console.print("targets: " + ", ".join(f"{name} <= {TARGETS[name]:g} {'met' if ok else 'not met'}" for name, ok in met.items()),
+                  markup=False)
+    return 0
+
+
 def print_summary(console: Console, s: Summary) -> None:
     table = Table(title=f"{s.title}: {len(s.wearers)} participants, {s.duration_s:.1f} s")
     table.add_column("wearer")
@@ -377,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         return simulate(args, console, errors)
     if args.command == "devices":
         return devices(args, console, errors)
+    if args.command == "bench":
+        return bench_latency(args, console, errors)
     show_path = args.show or default_show_path()
     if args.command == "render":
         return render(args, show_path, console, errors)

@@ -158,7 +158,9 @@ class SoundConfig(_Strict):
     """``[sound]``: the pyo patch and the safety chain around it."""
 
     patch: str = Field("eco_symphony.py", description="patch file, relative to the show file")
-    backend: Literal["auto", "portaudio", "wav"] = "auto"
+    backend: Literal["auto", "portaudio", "jack", "wav"] = Field(
+        "auto", description="auto: a sound card if any, else a WAV file; jack: a JACK server already running"
+    )
     device: int | str | None = Field(None, description="output device index or name part")
     sample_rate_hz: int = Field(48000, ge=8000, le=192000)
     buffer_frames: int = Field(256, ge=16, le=8192)

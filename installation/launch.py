@@ -39,6 +39,7 @@ from installation.simulate import Scenario, ScriptedAudience, TransportRehearsal
 from installation.session import Session, SessionError
 from installation.sound.devices import AudioDevice, choose_output_device, output_devices
 from installation.sound.engine import Backend, SoundEngine
+from installation.sound.jack_server import JackError, ServerSettings, server_settings
 from installation.sound.patch import Patch, PatchError, load_patch
 from installation.visuals.renderer import Renderer, RendererSettings
 from installation.visuals.scene import BioluminescentScene
@@ -141,8 +142,9 @@ def plan_outputs(
     mode: str,
     find_devices: Callable[[], list[AudioDevice]] = output_devices,
     has_display: Callable[[], bool] = display_available,
+    find_jack: Callable[[], ServerSettings | None] = server_settings,
 ) -> OutputPlan:
-    """Decide the audio backend and the visuals mode, detecting devices first."""
+    """Decide the audio backend and the visuals mode, detecting devices (or the JACK server) first."""
     run_dir = new_run_dir(options.runs_dir, mode)
     notices: list[str] = []
     backend: Backend | None
@@ -154,6 +156,15 @@ def plan_outputs(
     elif options.audio == "file" or wanted == "wav":
         backend, wav_path = "wav", run_dir / "audio.wav"
         notices.append(f"Audio: rendering in real time to {wav_path} (as asked).")
+    elif wanted == "jack":
+        try:
+            jack = find_jack()
+        except JackError as exc:
+            raise SessionError(f"sound.backend is 'jack' but JACK cannot be used: {exc}") from None
+        if jack is None:
+            raise SessionError("sound.backend is 'jack' but no JACK server is running; start it first (jackd or the venue's JACK set-up)")
+        backend = "jack"
+        notices.append(f"Audio: through JACK at {jack.sample_rate_hz} Hz, {jack.buffer_frames} frames a cycle (as asked).")
     else:
         try:
             device = choose_output_device(show.sound.device, find_devices())
@@ -411,6 +422,8 @@ def perform(
     audio = "none"
     if plan.audio_backend == "portaudio" and plan.device is not None:
         audio = f"device {plan.device.index}: {plan.device.name}"
+    elif plan.audio_backend == "jack":
+        audio = "JACK"
     elif plan.wav_path is not None:
         audio = f"WAV file {plan.wav_path}"
     visuals = "none" if plan.headless_visuals is None else ("PNG frames" if frames_written else "window")

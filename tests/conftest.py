@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped, and skips are forbidden here (ECOSYMPHONY_FORBID_SKIPS=1): {reason}"
+
+
+@pytest.fixture
+def jackd() -> str:
+    """Path of JACK's server program; the test skips (naming the package) without it."""
+    path = shutil.which("jackd")
+    if path is None:
+        pytest.skip("needs JACK's server jackd: install the Debian package jackd2 (apt-get install jackd2)")
+    return path

@@ -18,6 +18,7 @@ from installation.config import ConfigError, load_show, parse_show
 from installation.launch import LaunchOptions, perform, plan_outputs
 from installation.session import SessionError
 from installation.sound.devices import AudioDevice
+from installation.sound.jack_server import JackNotInstalled, ServerSettings
 
 REPO = Path(__file__).parent.parent
 SHOW = REPO / "patches" / "default.toml"
@@ -59,6 +60,30 @@ def test_portaudio_demanded_without_device(tmp_path: Path) -> None:
     show = parse_show(SHOW.read_text().replace('patch = "eco_symphony.py"', 'patch = "eco_symphony.py"\nbackend = "portaudio"'), "s.toml")
     with pytest.raises(SessionError, match="no audio output device"):
         plan_outputs(show, LaunchOptions(runs_dir=tmp_path), "run", lambda: [], lambda: True)
+
+
+@pytest.mark.parametrize(
+    ("running", "fails_with"),
+    [(ServerSettings(48000, 64), None), (None, "no JACK server is running"),
+     (JackNotInstalled("libjack cannot be loaded; install JACK: apt-get install jackd2"), "apt-get install jackd2")],
+)
+def test_jack_backend_uses_a_running_server(tmp_path: Path, running: ServerSettings | Exception | None,
+                                            fails_with: str | None) -> None:
+    show = parse_show(SHOW.read_text().replace('patch = "eco_symphony.py"', 'patch = "eco_symphony.py"\nbackend = "jack"'), "s.toml")
+
+    def find_jack() -> ServerSettings | None:
+        if isinstance(running, Exception):
+            raise running
+        return running
+
+    options = LaunchOptions(runs_dir=tmp_path)
+    if fails_with is not None:
+        with pytest.raises(SessionError, match=fails_with):
+            plan_outputs(show, options, "run", lambda: [DEVICE], lambda: True, find_jack)
+        return
+    plan = plan_outputs(show, options, "run", lambda: [DEVICE], lambda: True, find_jack)
+    assert plan.audio_backend == "jack" and plan.wav_path is None and plan.device is None
+    assert plan.notices == ["Audio: through JACK at 48000 Hz, 64 frames a cycle (as asked)."]
 
 
 def test_headless_rehearsal_end_to_end(tmp_path: Path) -> None:

@@ -4,6 +4,10 @@ Backends
 --------
 ``portaudio``
     A real output device; pyo computes audio in its own native thread.
+``jack``
+    A JACK server that is already running; pyo is one of its clients and computes
+    audio in JACK's real-time thread (outputs connected to the physical playback
+    ports unless asked not to).
 ``wav``
     No sound card: pyo runs in manual mode, a pacing thread computes buffers in
     real time and pyo records the master output to a WAV file.
@@ -36,7 +40,7 @@ log = logging.getLogger(__name__)
 #: Seconds over which the panic mute ramps the output down (short, yet no click).
 PANIC_RAMP_S = 0.01
 
-Backend = Literal["portaudio", "wav", "manual"]
+Backend = Literal["portaudio", "jack", "wav", "manual"]
 
 
 class SoundError(RuntimeError):
@@ -50,7 +54,7 @@ class SoundEngine:
     ----------
     patch : Patch
         The patch to play (built in :meth:`start`).
-    backend : {"portaudio", "wav", "manual"}
+    backend : {"portaudio", "jack", "wav", "manual"}
         Where the audio goes.
     sample_rate_hz : int
         Sampling rate in hertz.
@@ -64,6 +68,10 @@ class SoundEngine:
         PortAudio output device index (``portaudio`` backend).
     wav_path : Path, optional
         Output file (``wav`` backend; optional for ``manual``).
+    jack_name : str
+        JACK client name (``jack`` backend); its ports are ``<jack_name>:output_1``, ...
+    jack_connect_outputs : bool
+        Connect the outputs to the physical playback ports (``jack`` backend).
     """
 
     def __init__(
@@ -77,6 +85,8 @@ class SoundEngine:
         fade_out_s: float = 1.0,
         device_index: int | None = None,
         wav_path: Path | None = None,
+        jack_name: str = "ecosymphony",
+        jack_connect_outputs: bool = True,
     ) -> None:
         if backend == "wav" and wav_path is None:
             raise SoundError("the wav backend needs a wav_path")
@@ -89,6 +99,8 @@ class SoundEngine:
         self.fade_out_s = fade_out_s
         self.device_index = device_index
         self.wav_path = wav_path
+        self.jack_name = jack_name
+        self.jack_connect_outputs = jack_connect_outputs
         self.server: Any = None
         self.errors = 0
         self.late_buffers = 0
@@ -101,8 +113,8 @@ class SoundEngine:
         self._stop = threading.Event()
         # Without a sound card our own thread computes the audio; pyo is not safe against
         # objects changing (a Trig's play(), a SigTo's value) in the middle of a buffer
-        # there, so buffers and parameter changes take turns. PortAudio's thread is pyo's own.
-        self._lock = threading.Lock() if backend != "portaudio" else contextlib.nullcontext()
+        # there, so buffers and parameter changes take turns. PortAudio's and JACK's threads are pyo's own.
+        self._lock = threading.Lock() if backend in ("wav", "manual") else contextlib.nullcontext()
 
     @property
     def ceiling(self) -> float:
@@ -111,17 +123,28 @@ class SoundEngine:
 
     def start(self) -> None:
         """Boot the server, build the patch and the master chain, start the audio."""
-        audio = "portaudio" if self.backend == "portaudio" else "manual"
+        audio = self.backend if self.backend in ("portaudio", "jack") else "manual"
+        if self.backend == "jack":
+            # libjack starts a server of its own when none runs (a real sound card's,
+            # from ~/.jackdrc): the venue's audio set-up decides that, not us.
+            os.environ.setdefault("JACK_NO_START_SERVER", "1")
         server = pyo.Server(
-            sr=self.sample_rate_hz, nchnls=2, buffersize=self.buffer_frames, duplex=0, audio=audio
+            sr=self.sample_rate_hz, nchnls=2, buffersize=self.buffer_frames, duplex=0, audio=audio,
+            jackname=self.jack_name,
         )
+        if self.backend == "jack":
+            server.setJackAuto(False, self.jack_connect_outputs)
         server.deactivateMidi()
         if self.device_index is not None:
             server.setOutputDevice(self.device_index)
         server.setVerbosity(1)
         server.boot()
         if not server.getIsBooted():
-            raise SoundError(f"pyo server failed to boot with the {self.backend} backend")
+            hint = " (is a JACK server running?)" if self.backend == "jack" else ""
+            raise SoundError(f"pyo server failed to boot with the {self.backend} backend{hint}")
+        if self.backend == "jack":  # pyo takes the JACK server's rate and buffer size
+            self.sample_rate_hz = int(server.getSamplingRate())
+            self.buffer_frames = int(server.getBufferSize())
         self.server = server
         try:
             if self.wav_path is not None:
@@ -251,7 +274,7 @@ class SoundEngine:
             return
         if self.wav_path is not None:
             server.recstop()
-            if self.backend != "portaudio":
+            if self.backend in ("wav", "manual"):
                 server.process()  # lets pyo flush and close the file
         server.stop()
         # Free every pyo object now, in this thread, while its server still exists.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from installation.clock import Clock, MonotonicClock
@@ -50,6 +52,11 @@ class ReplaySource(SourceBase):
     def duration_s(self) -> float:
         """Length of the recording in seconds."""
         return float(self.times_s[-1])
+
+    @property
+    def started_s(self) -> float:
+        """Clock time at which the replay began (its time 0), ``nan`` when not open."""
+        return math.nan if self._start_s is None else self._start_s
 
     @property
     def finished(self) -> bool:

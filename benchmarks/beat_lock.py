@@ -1,0 +1,182 @@
+"""Heartbeat-locked sound: how close a predicted beat's sound lands to the real heartbeat.
+
+    python benchmarks/beat_lock.py [--record NAME] [--seconds 60] [--buffer 64] [--json]
+
+A real ECG or PPG recording is replayed in real time (``ReplaySource`` on the
+monotonic clock) through the live session: core, mapper (``p*.heart.predicted``
+-> ``sound.p1.pulse``, and for comparison ``p*.heart.beat`` -> ``sound.p2.pulse``)
+and a pyo engine on JACK (its dummy driver is started when no server runs; the
+engine records its own output). Every trigger flips the sign of its channel's
+level, so each sound's first sample is a step found exactly in the recording. A
+sound's time on the recording's clock is then compared with the reference beat
+times of the recording:
+
+* predicted: the sound scheduled at each beat to land on the next one (error =
+  sound time - nearest reference beat; negative = early);
+* reacting: the sound fired when the beat is reported (its delay behind the beat).
+
+Needs Debian's jackd2 (``apt-get install jackd2``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.io import wavfile
+
+from installation.config import Show
+from installation.mapping.mapper import Mapper, compile_mappings
+from installation.recordings import load_recording
+from installation.sensors.replay import ReplaySource
+from installation.session import Session
+from installation.sound.engine import SoundEngine
+from installation.sound.jack_server import DummyJackServer, JackError
+from installation.sound.patch import Patch
+
+os.environ.setdefault("PYO_GUI_WX", "0")
+import pyo  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+LEVEL = 0.25
+
+
+class TwoStepPatch(Patch):
+    """Two channels of constant level; ``pK.pulse`` flips channel K's sign (p1 left, p2 right)."""
+
+    PARAMETERS = {"p*.pulse": "trigger"}
+
+    def build(self) -> Any:
+        self._signs = [1.0, 1.0]
+        self._levels = [pyo.Sig(LEVEL), pyo.Sig(LEVEL)]
+        self._mix = pyo.Mix(self._levels, voices=2)
+        return self._mix
+
+    def set(self, address: str, value: float) -> None:
+        raise KeyError(address)
+
+    def trigger(self, address: str, value: float) -> None:
+        k = 0 if address.startswith("p1.") else 1
+        self._signs[k] = -self._signs[k]
+        self._levels[k].setValue(self._signs[k] * LEVEL)
+
+
+def data_dir() -> Path:
+    shared = REPO.parent / "shared" / "data"
+    return shared if shared.is_dir() else REPO / "tests" / "data"
+
+
+def find(data: Path, stem: str) -> Path:
+    for suffix in (".csv", ".csv.gz"):
+        if (data / f"{stem}{suffix}").is_file():
+            return data / f"{stem}{suffix}"
+    raise SystemExit(f"no recording {stem} in {data}")
+
+
+def steps_s(channel: np.ndarray, rate_hz: int) -> np.ndarray:
+    """Times (seconds from the first sample) of the sign flips of one output channel."""
+    jumps = np.flatnonzero(np.abs(np.diff(channel)) > LEVEL)  # a flip is a jump of 2 * LEVEL (the DC blocker only eases it after)
+    return (jumps + 1) / rate_hz
+
+
+def errors_ms(sounds_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
+    """Each sound's time minus the nearest reference beat, milliseconds."""
+    idx = np.clip(np.searchsorted(beats_s, sounds_s), 1, beats_s.size - 1)
+    nearest = np.where(np.abs(beats_s[idx - 1] - sounds_s) < np.abs(beats_s[idx] - sounds_s), beats_s[idx - 1], beats_s[idx])
+    return (sounds_s - nearest) * 1000.0
+
+
+def summary(e: np.ndarray) -> dict[str, float]:
+    if e.size == 0:
+        return {"count": 0}
+    return {"count": int(e.size), "median_ms": round(float(np.median(e)), 2), "mean_abs_ms": round(float(np.mean(np.abs(e))), 2),
+            "p90_abs_ms": round(float(np.quantile(np.abs(e), 0.9)), 2), "sd_ms": round(float(np.std(e)), 2)}
+
+
+def run(record: str, seconds: float, buffer_frames: int) -> dict[str, object]:
+    data = data_dir()
+    path = find(data, record)
+    signal = record.split("_")[0]
+    t, v = load_recording(path)
+    keep = t < t[0] + seconds
+    t, v = t[keep], v[keep]
+    reference = np.loadtxt(data / f"{record}.beats.csv", skiprows=1)
+    show = Show.model_validate({
+        "show": {"title": "beat-lock benchmark"},
+        "mappings": [{"from": "p1.heart.predicted", "to": "sound.p1.pulse"}, {"from": "p1.heart.beat", "to": "sound.p2.pulse"}],
+        "sound": {"fade_in_s": 0.0, "fade_out_s": 0.0},
+    })
+    mapper = Mapper(compile_mappings(show.mappings, {"sound.p*.pulse": "trigger"}, "<beat-lock benchmark>"))
+    out = Path(tempfile.mkdtemp()) / "beat_lock.wav"
+    with DummyJackServer(48000, buffer_frames) as settings:
+        engine = SoundEngine(TwoStepPatch(["p1", "p2"], {}), "jack", sample_rate_hz=settings.sample_rate_hz,
+                             buffer_frames=settings.buffer_frames, fade_in_s=0.0, fade_out_s=0.0, wav_path=out,
+                             jack_name=f"ecosymphony-beatlock-{os.getpid()}", jack_connect_outputs=False)
+        source = ReplaySource("p1", signal, t, v, "mV" if signal == "ecg" else "adc", block_s=0.02)  # type: ignore[arg-type]
+        session = Session(show, mapper, [source], ["p1"], engine, None)
+        session.start()  # the engine starts (and begins recording) before the source opens
+        opened_s, recording_started_s = source.started_s, engine.recording_started_s
+        try:
+            while not source.finished and time.perf_counter() - opened_s < seconds + 5.0:
+                time.sleep(0.05)
+            time.sleep(1.0)  # the last predicted sound
+        finally:
+            session.stop()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wavfile.WavFileWarning)
+        rate, x = wavfile.read(out)
+    # WAV sample 0 is the engine's recording start on the monotonic clock (to a buffer); the replay's time 0 is
+    # when the source opened.
+    offset_s = (opened_s - recording_started_s) if math.isfinite(recording_started_s) else 0.0
+    to_record_s = lambda s: s - offset_s + float(t[0])  # noqa: E731
+    learn_until = float(t[0]) + 5.0
+    beats = reference[(reference > learn_until) & (reference < t[-1])]
+    predicted = to_record_s(steps_s(x[:, 0], rate))
+    reacting = to_record_s(steps_s(x[:, 1], rate))
+    predicted, reacting = predicted[predicted > learn_until], reacting[reacting > learn_until]
+    return {
+        "record": record, "seconds": round(float(t[-1] - t[0]), 1), "buffer_frames": buffer_frames, "reference_beats": int(beats.size),
+        "predicted": summary(errors_ms(predicted, beats)), "reacting": summary(errors_ms(reacting, beats)),
+        "clock_offset_ms": round(1000 * offset_s, 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--record", default="ecg_bsnb_5min_1000hz", help="recording stem (default ecg_bsnb_5min_1000hz; "
+                        "falls back to its 120 s excerpt in tests/data)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="seconds of the recording to replay (default 60)")
+    parser.add_argument("--buffer", type=int, default=64, help="JACK frames per cycle (default 64)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    record = args.record
+    if not (data_dir() / f"{record}.beats.csv").is_file() and (data_dir() / f"{record}_120s.beats.csv").is_file():
+        record = f"{record}_120s"
+    try:
+        result = run(record, args.seconds, args.buffer)
+    except JackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"beat-locked sound on {result['record']} replayed in real time ({result['seconds']} s, {args.buffer} frames, "
+          f"{result['reference_beats']} reference beats after 5 s of learning):")
+    for kind in ("predicted", "reacting"):
+        s = result[kind]
+        print(f"  {kind:9s}: " + ", ".join(f"{k}={v}" for k, v in s.items()))  # type: ignore[union-attr]
+    print("  (error = sound time - nearest reference beat; negative = early)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

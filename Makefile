@@ -33,11 +33,13 @@ bench: $(STAMP)
 	$(PY) benchmarks/mapping.py
 	$(PY) -m installation bench latency --transport osc
 	$(PY) -m installation bench latency --transport serial
+	$(PY) benchmarks/beat_lock.py
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)
 	$(PY) -m installation bench latency --transport osc $(ARGS)
 	$(PY) -m installation bench latency --transport serial $(ARGS)
+	$(PY) benchmarks/beat_lock.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

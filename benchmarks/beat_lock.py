@@ -5,9 +5,10 @@
 A real ECG or PPG recording is replayed in real time (``ReplaySource`` on the
 monotonic clock) through the live session: core, mapper (``p*.heart.predicted``
 -> ``sound.p1.pulse``, and for comparison ``p*.heart.beat`` -> ``sound.p2.pulse``)
-and a pyo engine on JACK (its dummy driver is started when no server runs; the
-engine records its own output). Every trigger flips the sign of its channel's
-level, so each sound's first sample is a step found exactly in the recording. A
+and a pyo engine on JACK (its dummy driver is started when no server runs). The
+patch stamps, on the monotonic clock, the moment pyo computes the buffer that
+carries each sound (a predicted beat's trigger is fired by pyo's own audio clock;
+the buffer is heard one JACK period later, 1.3 ms at 64 frames, not included). A
 sound's time on the recording's clock is then compared with the reference beat
 times of the recording:
 
@@ -22,17 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.io import wavfile
 
 from installation.config import Show
 from installation.mapping.mapper import Mapper, compile_mappings
@@ -50,10 +47,14 @@ REPO = Path(__file__).resolve().parent.parent
 LEVEL = 0.25
 
 
-class TwoStepPatch(Patch):
-    """Two channels of constant level; ``pK.pulse`` flips channel K's sign (p1 left, p2 right)."""
+class StampPatch(Patch):
+    """Two channels of constant level; ``pK.pulse`` flips channel K's sign and stamps the moment."""
 
     PARAMETERS = {"p*.pulse": "trigger"}
+
+    def __init__(self, wearers: list[str], settings: dict[str, float | str]) -> None:
+        super().__init__(wearers, settings)
+        self.stamps_s: dict[str, list[float]] = {"p1": [], "p2": []}
 
     def build(self) -> Any:
         self._signs = [1.0, 1.0]
@@ -65,7 +66,9 @@ class TwoStepPatch(Patch):
         raise KeyError(address)
 
     def trigger(self, address: str, value: float) -> None:
-        k = 0 if address.startswith("p1.") else 1
+        wearer = address.split(".", 1)[0]
+        self.stamps_s.setdefault(wearer, []).append(time.perf_counter())
+        k = 0 if wearer == "p1" else 1
         self._signs[k] = -self._signs[k]
         self._levels[k].setValue(self._signs[k] * LEVEL)
 
@@ -80,12 +83,6 @@ def find(data: Path, stem: str) -> Path:
         if (data / f"{stem}{suffix}").is_file():
             return data / f"{stem}{suffix}"
     raise SystemExit(f"no recording {stem} in {data}")
-
-
-def steps_s(channel: np.ndarray, rate_hz: int) -> np.ndarray:
-    """Times (seconds from the first sample) of the sign flips of one output channel."""
-    jumps = np.flatnonzero(np.abs(np.diff(channel)) > LEVEL)  # a flip is a jump of 2 * LEVEL (the DC blocker only eases it after)
-    return (jumps + 1) / rate_hz
 
 
 def errors_ms(sounds_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
@@ -116,37 +113,30 @@ def run(record: str, seconds: float, buffer_frames: int) -> dict[str, object]:
         "sound": {"fade_in_s": 0.0, "fade_out_s": 0.0},
     })
     mapper = Mapper(compile_mappings(show.mappings, {"sound.p*.pulse": "trigger"}, "<beat-lock benchmark>"))
-    out = Path(tempfile.mkdtemp()) / "beat_lock.wav"
+    patch = StampPatch(["p1", "p2"], {})
     with DummyJackServer(48000, buffer_frames) as settings:
-        engine = SoundEngine(TwoStepPatch(["p1", "p2"], {}), "jack", sample_rate_hz=settings.sample_rate_hz,
-                             buffer_frames=settings.buffer_frames, fade_in_s=0.0, fade_out_s=0.0, wav_path=out,
-                             jack_name=f"ecosymphony-beatlock-{os.getpid()}", jack_connect_outputs=False)
+        engine = SoundEngine(patch, "jack", sample_rate_hz=settings.sample_rate_hz, buffer_frames=settings.buffer_frames,
+                             fade_in_s=0.0, fade_out_s=0.0, jack_name=f"ecosymphony-beatlock-{os.getpid()}",
+                             jack_connect_outputs=False)
         source = ReplaySource("p1", signal, t, v, "mV" if signal == "ecg" else "adc", block_s=0.02)  # type: ignore[arg-type]
         session = Session(show, mapper, [source], ["p1"], engine, None)
-        session.start()  # the engine starts (and begins recording) before the source opens
-        opened_s, recording_started_s = source.started_s, engine.recording_started_s
+        session.start()
+        opened_s = source.started_s
+        stamps = patch.stamps_s  # kept: the engine releases the patch's pyo objects when it stops
         try:
             while not source.finished and time.perf_counter() - opened_s < seconds + 5.0:
                 time.sleep(0.05)
             time.sleep(1.0)  # the last predicted sound
         finally:
             session.stop()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", wavfile.WavFileWarning)
-        rate, x = wavfile.read(out)
-    # WAV sample 0 is the engine's recording start on the monotonic clock (to a buffer); the replay's time 0 is
-    # when the source opened.
-    offset_s = (opened_s - recording_started_s) if math.isfinite(recording_started_s) else 0.0
-    to_record_s = lambda s: s - offset_s + float(t[0])  # noqa: E731
     learn_until = float(t[0]) + 5.0
     beats = reference[(reference > learn_until) & (reference < t[-1])]
-    predicted = to_record_s(steps_s(x[:, 0], rate))
-    reacting = to_record_s(steps_s(x[:, 1], rate))
+    predicted = np.array(stamps["p1"]) - opened_s + float(t[0])
+    reacting = np.array(stamps["p2"]) - opened_s + float(t[0])
     predicted, reacting = predicted[predicted > learn_until], reacting[reacting > learn_until]
     return {
         "record": record, "seconds": round(float(t[-1] - t[0]), 1), "buffer_frames": buffer_frames, "reference_beats": int(beats.size),
         "predicted": summary(errors_ms(predicted, beats)), "reacting": summary(errors_ms(reacting, beats)),
-        "clock_offset_ms": round(1000 * offset_s, 2),
     }
 
 

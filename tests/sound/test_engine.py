@@ -162,3 +162,21 @@ def test_panic_silences_within_50_ms_and_releases(tmp_path: Path) -> None:
     # the mute is a ramp: no sample-to-sample step larger than the music's own
     steps = np.abs(np.diff(x[panic_frame - RATE // 10 : quiet_from], axis=0)).max()
     assert steps <= np.abs(np.diff(x[panic_frame - RATE // 2 : panic_frame], axis=0)).max() * 1.05
+
+
+@pytest.mark.parametrize("delay_s", [0.05, 0.3, 0.9])
+def test_trigger_later_lands_on_time(tmp_path: Path, delay_s: float) -> None:
+    engine = make_engine(tmp_path, ["p1"])
+    engine.start()
+    engine.set("drone.level", 0.0)
+    engine.set("reverb.mix", 0.0)
+    engine.process_seconds(2.5)
+    frame = engine.buffers_done * BUFFER
+    engine.trigger("p1.pulse", 1.0, delay_s=delay_s)
+    engine.process_seconds(delay_s + 0.3)
+    engine.stop()
+    x = read_wav(tmp_path / "out.wav")
+    loud = np.flatnonzero(np.abs(x[frame:]).max(axis=1) > 0.01)
+    assert loud.size
+    onset_s = loud[0] / RATE
+    assert delay_s - 0.001 <= onset_s <= delay_s + 2 * BUFFER / RATE + 0.003, onset_s  # to a buffer, plus the attack

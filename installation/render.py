@@ -24,6 +24,8 @@ from installation.sound.engine import SoundEngine
 
 #: Called now and then with (seconds rendered, seconds in all).
 Progress = Callable[[float, float], None]
+#: Something done to the session at a render time (a scene change, a panic), in seconds.
+Action = tuple[float, Callable[[Session], object]]
 
 
 @dataclass(slots=True)
@@ -58,6 +60,7 @@ def render_offline(
     out_path: Path,
     duration_s: float,
     progress: Progress | None = None,
+    actions: list[Action] | None = None,
 ) -> RenderSummary:
     """Render ``duration_s`` seconds of the show fed by ``sources`` into ``out_path`` (WAV, 32-bit float).
 
@@ -77,6 +80,9 @@ def render_offline(
         Seconds of show to render, before the master fade-out.
     progress : callable, optional
         Told ``(seconds rendered, duration_s)`` about ten times a second of work.
+    actions : list of (float, callable), optional
+        Operator actions scripted at render times in seconds (``session.select_scene``,
+        ``session.panic``), each called once with the session when its time comes.
     """
     show = prepared.show
     s = show.sound
@@ -95,8 +101,11 @@ def render_offline(
         for source in sources:
             source.open()
         next_report = started
+        todo = sorted(actions or [], key=lambda a: a[0])
         for k in range(buffers):
             clock.advance_s(buffer_s)
+            while todo and todo[0][0] <= (k + 1) * buffer_s:
+                todo.pop(0)[1](session)
             session.tick([block for source in sources for block in source.read(0.0)])
             engine.process(1)
             if progress is not None and time.perf_counter() >= next_report:

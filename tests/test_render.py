@@ -69,3 +69,19 @@ def test_render_command_refuses_a_bad_recording(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "bad.csv" in done.stderr and "line 3" in done.stderr
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_scene_changes_do_not_click(tmp_path: Path) -> None:
+    # The gathering show's scenes change the drone, the reverb and the mappings: the
+    # largest sample-to-sample step around each change stays that of the music around it.
+    prepared = prepare_show(load_show(REPO / "patches" / "gathering.toml"))
+    clock = FakeClock()
+    sources, wearers = make_sources(prepared.show, LaunchOptions(participants=3, seed=2), rehearsal=True, clock=clock)
+    actions = [(10.0, lambda s: s.select_scene(key="2")), (16.0, lambda s: s.select_scene(key="1"))]
+    render_offline(prepared, sources, wearers, clock, tmp_path / "g.wav", 22.0, actions=actions)
+    rate, x = read_wav(tmp_path / "g.wav")
+    step = np.abs(np.diff(x, axis=0)).max(axis=1)
+    calm = step[int(5.0 * rate) : int(10.0 * rate)].max()
+    for at_s in (10.0, 16.0):
+        around = step[int(at_s * rate) : int((at_s + 3.0) * rate)].max()
+        assert around <= 1.5 * calm + 1e-4, (at_s, around, calm)

@@ -26,6 +26,7 @@ import gc
 import logging
 import math
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -42,6 +43,20 @@ log = logging.getLogger(__name__)
 PANIC_RAMP_S = 0.01
 
 Backend = Literal["portaudio", "jack", "wav", "manual"]
+
+
+def _share_the_interpreter(buffer_s: float) -> None:
+    """Make Python threads hand over the interpreter lock at least four times per audio buffer.
+
+    pyo's audio callback takes Python's global interpreter lock for every buffer; a
+    Python thread busy with other work (mapping features, drawing) would otherwise
+    keep it for up to the default 5 ms switch interval, and the buffer comes late (an
+    xrun, and a late sound). Process-wide, and only ever lowered.
+    """
+    wanted_s = max(1e-4, buffer_s / 4.0)
+    if sys.getswitchinterval() > wanted_s:
+        sys.setswitchinterval(wanted_s)
+        log.info("Python switch interval set to %.2f ms for the audio callback", wanted_s * 1000.0)
 
 
 class SoundError(RuntimeError):
@@ -137,6 +152,8 @@ class SoundEngine:
         )
         if self.backend == "jack":
             server.setJackAuto(False, self.jack_connect_outputs)
+        if self.backend in ("portaudio", "jack"):
+            _share_the_interpreter(self.buffer_frames / self.sample_rate_hz)
         server.deactivateMidi()
         if self.device_index is not None:
             server.setOutputDevice(self.device_index)

@@ -109,6 +109,7 @@ DEFAULT_ROOT_HZ = 110.0
 DEFAULT_SCALE = "pentatonic"
 DEFAULT_CHORD_S = 40.0
 CROSSFADE_FRACTION = 0.4
+STRIKE_VOICES = 3  # copies of each bell and grain burst, taking turns
 GRAIN_BASE_OCTAVES = 2  # the grain material's pitch: the root two octaves up
 
 
@@ -205,7 +206,7 @@ def plan_pitches(root_hz: float, scale: str, wearers: list[str]) -> PitchPlan:
     order = VOICE_ORDER[n]
     bell_step: dict[str, int] = {}
     for i, wearer in enumerate(wearers):
-        octave = 1 + (i + i // n) % 2  # alternate one and two octaves above the root
+        octave = 1 + (i % n + i // n) % 2  # alternate one and two octaves above the root, swapped each round
         bell_step[wearer] = order[i % n] + n * octave
     bell_hz = {w: note_hz(root_hz, mode, s) for w, s in bell_step.items()}
     tick_hz = {w: note_hz(root_hz, mode, s + n) for w, s in bell_step.items()}
@@ -326,18 +327,20 @@ class EcoSymphony(Patch):
         bell_hz = self.plan.bell_hz[wearer]
 
         # The bell: FM whose index decays faster than its amplitude (bright strike, pure tail),
-        # with a short band of noise for the material's strike.
-        trig = pyo.Trig().stop()  # fires only when a beat plays it
-        strength = pyo.Sig(0.5)
+        # with a short band of noise for the material's strike. Beats take turns between
+        # STRIKE_VOICES copies, so that a new beat never cuts a ringing one short (a click).
+        trig = [pyo.Trig().stop() for _ in range(STRIKE_VOICES)]  # fire only when a beat plays them
+        strength = [pyo.Sig(0.5) for _ in range(STRIKE_VOICES)]
         voice_gain = 0.3 / math.sqrt(max(1.0, n / 2.0))  # a crowd's bells add up: keep their sum steady
         decay_s = min(2.5, max(0.7, 1.8 * math.sqrt(220.0 / bell_hz)))
-        env = pyo.TrigEnv(trig, table=t["bell"], dur=decay_s, mul=strength * level)
+        env = pyo.TrigEnv(trig, table=t["bell"], dur=decay_s, mul=strength)
         bright = pyo.TrigEnv(trig, table=t["bright"], dur=decay_s * 0.5)
         bell = pyo.FM(carrier=bell_hz, ratio=BELL_RATIOS[i % len(BELL_RATIOS)],
-                      index=bright * (0.4 + 5.0 * tone), mul=env * voice_gain)
-        strike_env = pyo.TrigEnv(trig, table=t["strike"], dur=0.03, mul=strength * level * (0.1 + 0.4 * tone) * voice_gain)
-        strike = pyo.Biquad(self._noise * strike_env, freq=min(bell_hz * 4.0, 9000.0), q=4.0, type=2)
-        bell_out = pyo.Pan(bell + strike, outs=2, pan=pan_pos, spread=0.25)
+                      index=bright * (0.3 + 3.2 * tone), mul=env)
+        strike_env = pyo.TrigEnv(trig, table=t["strike"], dur=0.03, mul=strength)
+        strike = pyo.Biquad(self._noise * strike_env.mix(1), freq=min(bell_hz * 4.0, 9000.0), q=4.0, type=2,
+                            mul=0.1 + 0.4 * tone)
+        bell_out = pyo.Pan(bell.mix(1) + strike, outs=2, pan=pan_pos, spread=0.25, mul=level * voice_gain)
 
         # The ticks: a step of the shared grid sounds with a probability set by this wearer's
         # HRV and the step's weight (patterns rotated per wearer so that they interlock).
@@ -347,15 +350,17 @@ class EcoSymphony(Patch):
         weight = pyo.TableIndex(weight_table, self._step)
         chance = pyo.Clip(weight * (hrv * 1.25 + 0.25) * 100.0, 0.0, 100.0)
         tick_trig = pyo.Percent(self._grid, percent=chance)
-        tick_env = pyo.TrigEnv(tick_trig, table=t["tick"], dur=0.16 - 0.12 * rate,
+        tick_dur_s = pyo.Min(0.16 - 0.12 * rate, self._step_s * 0.9)  # one tick ends before the next
+        tick_env = pyo.TrigEnv(tick_trig, table=t["tick"], dur=tick_dur_s,
                                mul=self._params["rhythm.level"] * level * voice_gain * 0.75)
         tick = pyo.SineLoop(freq=self.plan.tick_hz[wearer], feedback=0.02 + 0.1 * rate, mul=tick_env)
         tick_out = pyo.Pan(tick, outs=2, pan=pan_pos, spread=0.4)
 
         # The grain burst of a skin-conductance response, at the wearer's place.
-        texture_trig = pyo.Trig().stop()
-        texture_strength = pyo.Sig(0.5)
-        burst = pyo.TrigEnv(texture_trig, table=t["burst"], dur=3.0, mul=texture_strength * level)
+        texture_trig = [pyo.Trig().stop() for _ in range(STRIKE_VOICES)]
+        texture_strength = [pyo.Sig(0.5) for _ in range(STRIKE_VOICES)]
+        bursts = pyo.TrigEnv(texture_trig, table=t["burst"], dur=3.0, mul=texture_strength)
+        burst = pyo.Mix(bursts, voices=1, mul=level)
         base = self.plan.grain_base_hz
         size = t["grains"].getSize()
         pitch = pyo.Choice([f / base for f in self.plan.burst_hz[wearer]], freq=40.0)
@@ -372,8 +377,9 @@ class EcoSymphony(Patch):
             **sig, "trig": trig, "strength": strength, "env": env, "bright": bright, "bell": bell,
             "strike_env": strike_env, "strike": strike, "bell_out": bell_out,
             "weight_table": weight_table, "weight": weight, "chance": chance, "tick_trig": tick_trig,
-            "tick_env": tick_env, "tick": tick, "tick_out": tick_out,
-            "texture_trig": texture_trig, "texture_strength": texture_strength, "burst": burst,
+            "tick_dur_s": tick_dur_s, "tick_env": tick_env, "tick": tick, "tick_out": tick_out,
+            "texture_trig": texture_trig, "texture_strength": texture_strength, "bursts": bursts, "burst": burst,
+            "turn": {"pulse": 0, "texture": 0},
             "pitch": pitch, "grain_pos": grain_pos, "grain_dur": grain_dur, "grain_pan": grain_pan,
             "grains": grains,
         }
@@ -433,6 +439,25 @@ class EcoSymphony(Patch):
         self._ambient = {"pitch": pitch, "pos": pos, "dur": dur, "pan": pan, "field": field}
         return field
 
+    def sounding_pitches_hz(self) -> dict[str, list[float]]:
+        """Every pitch the built graph can play, read back from its pyo objects, in hertz.
+
+        Returns
+        -------
+        dict of str to list of float
+            ``bells``, ``ticks``, ``pad`` (chord notes), ``tension``, ``grains``
+            (every grain's note: the material's pitch times each playback ratio).
+        """
+        base = self.plan.grain_base_hz
+        grain_choices = [v["pitch"].choice for v in self._voices.values()] + [self._ambient["pitch"].choice]
+        return {
+            "bells": [float(v["bell"].carrier) for v in self._voices.values()],
+            "ticks": [float(v["tick"].freq) for v in self._voices.values()],
+            "pad": [f for layer in "ab" for tab in self._pad[layer]["note_tables"] for f in tab.getTable()],
+            "tension": [f for layer in "ab" for tab in self._pad[layer]["tension_tables"] for f in tab.getTable()],
+            "grains": [base * r for choice in grain_choices for r in choice],
+        }
+
     # -- playing ------------------------------------------------------------------------
 
     def set(self, address: str, value: float) -> None:
@@ -452,9 +477,7 @@ class EcoSymphony(Patch):
         if voice is None or name not in ("pulse", "texture"):
             raise KeyError(f"sound.{address}: not a trigger of the eco-symphony")
         strength = min(1.0, max(0.0, float(value)))
-        if name == "pulse":
-            voice["strength"].setValue(strength)
-            voice["trig"].play()
-        else:
-            voice["texture_strength"].setValue(strength)
-            voice["texture_trig"].play()
+        k = voice["turn"][name] = (voice["turn"][name] + 1) % STRIKE_VOICES  # the copy that rang longest ago
+        prefix = "" if name == "pulse" else "texture_"
+        voice[f"{prefix}strength"][k].setValue(strength)
+        voice[f"{prefix}trig"][k].play()

@@ -353,7 +353,8 @@ class EcoSymphony(Patch):
         tick_dur_s = pyo.Min(0.16 - 0.12 * rate, self._step_s * 0.9)  # one tick ends before the next
         tick_env = pyo.TrigEnv(tick_trig, table=t["tick"], dur=tick_dur_s,
                                mul=self._params["rhythm.level"] * level * voice_gain * 0.75)
-        tick = pyo.SineLoop(freq=self.plan.tick_hz[wearer], feedback=0.02 + 0.1 * rate, mul=tick_env)
+        # (FM, not SineLoop: pyo 1.1.0's SineLoop can read past its table and crash when fed back.)
+        tick = pyo.FM(carrier=self.plan.tick_hz[wearer], ratio=1.0, index=0.15 + 0.9 * rate, mul=tick_env)
         tick_out = pyo.Pan(tick, outs=2, pan=pan_pos, spread=0.4)
 
         # The grain burst of a skin-conductance response, at the wearer's place.
@@ -452,7 +453,7 @@ class EcoSymphony(Patch):
         grain_choices = [v["pitch"].choice for v in self._voices.values()] + [self._ambient["pitch"].choice]
         return {
             "bells": [float(v["bell"].carrier) for v in self._voices.values()],
-            "ticks": [float(v["tick"].freq) for v in self._voices.values()],
+            "ticks": [float(v["tick"].carrier) for v in self._voices.values()],
             "pad": [f for layer in "ab" for tab in self._pad[layer]["note_tables"] for f in tab.getTable()],
             "tension": [f for layer in "ab" for tab in self._pad[layer]["tension_tables"] for f in tab.getTable()],
             "grains": [base * r for choice in grain_choices for r in choice],

@@ -24,12 +24,14 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures (accuracy on real recordings, cost per sample against
-# NeuroKit2 and HeartPy measured in the same run); they are not tests.
+# NeuroKit2 and HeartPy measured in the same run, the sound patch's CPU share);
+# they are not tests.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/core.py $(ARGS)
 	$(PY) benchmarks/reconnect.py
 	$(PY) benchmarks/mapping.py
+	$(PY) benchmarks/patch.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -28,8 +28,8 @@ glide over the time given, so that no jump clicks; triggers are not smoothed)
                         slow to fast: their ticks shorten and brighten as it rises
 ``p*.hrv``              0..1 (default 0.4, glide 1.5 s): the wearer's heart-rate
                         variability, low to high: the density of their ticks
-                        (0: now and then on the downbeat; 1: most eighths and
-                        some sixteenths)
+                        (0: now and then on the downbeat; 1: nearly every
+                        beat, about half the eighths and a few sixteenths)
 ``rhythm.tempo``        0..1 (default 0.4, glide 2 s): the shared pulse of the
                         ticks, 48 to 120 beats per minute (sixteenth-note grid)
 ``rhythm.level``        0..1 (default 0.4, glide 1 s): loudness of the ticks

@@ -24,13 +24,15 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures (accuracy on real recordings, cost per sample against
-# NeuroKit2 and HeartPy measured in the same run; event -> sound latency against a
-# bare pyo OscReceive, under JACK: needs jackd); they are not tests.
+# NeuroKit2 and HeartPy measured in the same run, the sound patch's CPU share;
+# event -> sound latency against a bare pyo OscReceive, under JACK: needs jackd);
+# they are not tests.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/core.py $(ARGS)
 	$(PY) benchmarks/reconnect.py
 	$(PY) benchmarks/mapping.py
+	$(PY) benchmarks/patch.py
 	$(PY) -m installation bench latency --transport osc
 	$(PY) -m installation bench latency --transport serial
 	$(PY) benchmarks/beat_lock.py

@@ -274,6 +274,11 @@ def prepare_show(show: Show) -> PreparedShow:
         parameters |= {f"sound.{k}": v for k, v in patch_class.PARAMETERS.items()}
     except PatchError as exc:
         problems.append(f"{origin}: sound.patch: {exc}")
+    if patch_class is not None:
+        try:
+            patch_class.check_settings(show.sound.settings)
+        except PatchError as exc:  # the patch names the setting (sound.settings.scale)
+            problems.append(f"{origin}: {exc}")
     try:
         compiled = compile_mappings(show.mappings, parameters, origin)
     except ConfigError as exc:

@@ -1,96 +1,484 @@
-"""Eco-symphony, first movement: a choir of heartbeats over a breathing drone.
+"""Eco-symphony: a choir of living materials, played by the audience's bodies.
 
-Each wearer is a tuned, plucked voice (its own pitch from a pentatonic scale and
-its own place between the speakers) struck by every detected heartbeat. Beneath
-them a drone of detuned saws opens and brightens with the audience's skin
-conductance. Everything passes a shared reverb.
+Each wearer is a voice. Their heartbeats strike a tuned, plucked bell (its own
+pitch, timbre and place between the speakers); their heart rate and heart-rate
+variability play a soft tuned tick pattern on a shared pulse, sparse when the
+heart beats like a metronome and lively when it varies; each skin-conductance
+response scatters a burst of glassy grains at their place in the room. Beneath
+them a pad of detuned saws walks slowly through the chords of the scale (a new
+chord every ``chord_s`` seconds, reached by a long crossfade), opens and
+brightens with the audience's skin conductance, and is pulled from tension
+(clusters of seconds, beating) towards consonance (a pure, grounded chord) as
+their heart rhythms fall into step. Everything shares one reverb. Every pitch is
+the root times a note of the chosen scale (equal temperament); the piece plays
+with every parameter at its default, before any mapping reaches it.
 
-Parameters (address after ``sound.``)
---------------------------------------
-``p*.pulse``          trigger: strike the wearer's voice; value = strength 0..1
-``p*.tone``           0..1: the wearer's timbre, from pure to bright
-``p*.level``          0..1: the wearer's loudness (map signal quality here so a
-                      wearer whose sensor fails fades out instead of sounding noise)
-``drone.brightness``  0..1: drone filter, dark (150 Hz) to bright (4 kHz)
-``drone.level``       0..1: drone loudness
-``reverb.mix``        0..1: wet/dry balance of the reverb
+Parameters (address after ``sound.``; continuous values are clipped to 0..1 and
+glide over the time given, so that no jump clicks; triggers are not smoothed)
+------------------------------------------------------------------------------
+``p*.pulse``            trigger, value 0..1 = strength: strike the wearer's bell
+``p*.texture``          trigger, value 0..1 = strength: a burst of grains (about
+                        3 s) at the wearer's place, pitched on their chord
+``p*.level``            0..1 (default 1, glide 1.2 s): the wearer's loudness, for
+                        all their layers; map signal quality here so that a
+                        wearer who leaves or whose sensor fails fades out
+``p*.tone``             0..1 (default 0.3, glide 0.3 s): the bell's timbre, from
+                        pure to bright and metallic
+``p*.rate``             0..1 (default 0.5, glide 1 s): the wearer's heart rate,
+                        slow to fast: their ticks shorten and brighten as it rises
+``p*.hrv``              0..1 (default 0.4, glide 1.5 s): the wearer's heart-rate
+                        variability, low to high: the density of their ticks
+                        (0: now and then on the downbeat; 1: nearly every
+                        beat, about half the eighths and a few sixteenths)
+``rhythm.tempo``        0..1 (default 0.4, glide 2 s): the shared pulse of the
+                        ticks, 48 to 120 beats per minute (sixteenth-note grid)
+``rhythm.level``        0..1 (default 0.4, glide 1 s): loudness of the ticks
+``drone.brightness``    0..1 (default 0.3, glide 1 s): the pad's filter, dark
+                        (150 Hz) to bright (4 kHz)
+``drone.level``         0..1 (default 0.5, glide 1 s): the pad's loudness
+``harmony.consonance``  0..1 (default 0.6, glide 2 s): 0 = tension (the chord
+                        thickens with the scale notes a step above its root and
+                        its third, and its saws beat against each other);
+                        1 = consonance (pure chord over a sine bass)
+``texture.density``     0..1 (default 0.2, glide 1 s): the ambient grain field,
+                        silent to about 30 grains a second; also thickens every
+                        wearer's bursts
+``reverb.mix``          0..1 (default 0.3, glide 1 s): wet/dry balance of the reverb
 
 Settings (``[sound.settings]`` in the show file)
 ------------------------------------------------
-``root_hz``  root of the scale in hertz (default 110, A2)
+``root_hz``   root of the scale in hertz, 20..2000 (default 110, A2); the pad
+              sits on it, the bells one and two octaves above
+``scale``     one of ``pentatonic`` (default), ``minor-pentatonic``, ``major``,
+              ``minor``, ``dorian``, ``phrygian``, ``lydian``, ``mixolydian``
+``chord_s``   seconds each chord of the pad's progression lasts, 10..600
+              (default 40); the crossfade between two chords takes 40 % of it
 """
 
 from __future__ import annotations
 
-from typing import Any
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
 
+import numpy as np
 import pyo
 
-from installation.sound.patch import Patch
+from installation.sound.patch import Patch, PatchError
 
-# Major pentatonic, as frequency ratios over the root.
-PENTATONIC = (1.0, 9 / 8, 5 / 4, 3 / 2, 5 / 3)
+
+@dataclass(frozen=True)
+class Mode:
+    """A scale and the pad's chord progression in it.
+
+    Attributes
+    ----------
+    semitones : tuple of int
+        Notes of one octave in semitones above the root, ascending from 0.
+    progression : tuple of int
+        Scale degrees (0 = root) of the pad's chords, an even number of them,
+        looped; chords whose fifth would not be perfect are left out.
+    """
+
+    semitones: tuple[int, ...]
+    progression: tuple[int, ...]
+
+
+SCALES: dict[str, Mode] = {
+    "pentatonic": Mode((0, 2, 4, 7, 9), (0, 4, 1, 3, 0, 2, 4, 3)),
+    "minor-pentatonic": Mode((0, 3, 5, 7, 10), (0, 2, 4, 1, 0, 3, 2, 4)),
+    "major": Mode((0, 2, 4, 5, 7, 9, 11), (0, 5, 3, 4, 0, 2, 3, 4)),             # I vi IV V I iii IV V
+    "minor": Mode((0, 2, 3, 5, 7, 8, 10), (0, 5, 3, 6, 0, 2, 3, 4)),             # i VI iv VII i III iv v
+    "dorian": Mode((0, 2, 3, 5, 7, 9, 10), (0, 3, 0, 6, 0, 3, 2, 4)),            # i IV i VII i IV III v
+    "phrygian": Mode((0, 1, 3, 5, 7, 8, 10), (0, 1, 0, 6, 0, 1, 5, 6)),          # i II i vii i II VI vii
+    "lydian": Mode((0, 2, 4, 6, 7, 9, 11), (0, 1, 0, 4, 0, 1, 5, 4)),            # I II I V I II vi V
+    "mixolydian": Mode((0, 2, 4, 5, 7, 9, 10), (0, 6, 3, 0, 5, 6, 3, 4)),        # I VII IV I vi VII IV v
+}
+
+#: Pad chord voicing, in scale steps above the chord's degree (root, fifth, tenth, ninth or seventh up an octave).
+VOICING = {5: (0, 3, 6, 9), 7: (0, 4, 9, 13)}
+#: Tension notes, in scale steps above the chord's degree: a step above the root and a step above the tenth.
+TENSION = {5: (1, 7), 7: (1, 10)}
+#: Order in which wearers take the scale's degrees (root, fifth, third, ...).
+VOICE_ORDER = {5: (0, 3, 2, 4, 1), 7: (0, 4, 2, 5, 1, 3, 6)}
+#: FM modulator ratios of the bells, one per wearer in turn (harmonic, then bell-like).
+BELL_RATIOS = (2.0, 3.5, 1.0, 3.0, 2.5, 4.0, 1.5, 5.0)
+
+DEFAULT_ROOT_HZ = 110.0
+DEFAULT_SCALE = "pentatonic"
+DEFAULT_CHORD_S = 40.0
+CROSSFADE_FRACTION = 0.4
+STRIKE_VOICES = 3  # copies of each bell and grain burst, taking turns
+GRAIN_BASE_OCTAVES = 2  # the grain material's pitch: the root two octaves up
+
+
+@dataclass(frozen=True)
+class PatchSettings:
+    """The validated ``[sound.settings]`` of the eco-symphony."""
+
+    root_hz: float = DEFAULT_ROOT_HZ
+    scale: str = DEFAULT_SCALE
+    chord_s: float = DEFAULT_CHORD_S
+
+
+def parse_settings(settings: Mapping[str, float | str]) -> PatchSettings:
+    """Validate the show file's ``[sound.settings]``.
+
+    Raises
+    ------
+    PatchError
+        Naming the setting (``sound.settings.scale``), the value and the valid choices.
+    """
+    known = {"root_hz", "scale", "chord_s"}
+    for key in settings:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise PatchError(f"sound.settings.{key}: unknown setting; the eco-symphony takes "
+                             f"{', '.join(sorted(known))}{hint}")
+    scale = settings.get("scale", DEFAULT_SCALE)
+    if not isinstance(scale, str) or scale not in SCALES:
+        close = difflib.get_close_matches(str(scale), list(SCALES), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise PatchError(f"sound.settings.scale: unknown scale {scale!r}; valid scales: {', '.join(SCALES)}{hint}")
+    root_hz = _number(settings, "root_hz", DEFAULT_ROOT_HZ, 20.0, 2000.0, "hertz")
+    chord_s = _number(settings, "chord_s", DEFAULT_CHORD_S, 10.0, 600.0, "seconds")
+    return PatchSettings(root_hz, scale, chord_s)
+
+
+def _number(settings: Mapping[str, float | str], key: str, default: float, lo: float, hi: float, unit: str) -> float:
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= float(value) <= hi:
+        raise PatchError(f"sound.settings.{key}: must be a number of {unit} from {lo:g} to {hi:g}, got {value!r}")
+    return float(value)
+
+
+def note_hz(root_hz: float, mode: Mode, step: int) -> float:
+    """Frequency in hertz of scale step ``step`` (0 = root; ``len(scale)`` = the octave above)."""
+    n = len(mode.semitones)
+    octave, degree = divmod(step, n)
+    return root_hz * 2.0 ** ((mode.semitones[degree] + 12 * octave) / 12.0)
+
+
+@dataclass(frozen=True)
+class PitchPlan:
+    """Every pitch the patch plays, in hertz.
+
+    Attributes
+    ----------
+    bell_hz : dict of str to float
+        Each wearer's bell.
+    tick_hz : dict of str to float
+        Each wearer's tick (their bell an octave up).
+    burst_hz : dict of str to tuple of float
+        The notes of each wearer's grain bursts.
+    ambient_hz : tuple of float
+        The notes of the ambient grain field.
+    chords_hz : tuple of tuple of float
+        The pad's chords in order, each voiced from its root up.
+    tension_hz : tuple of tuple of float
+        The tension notes added to each chord.
+    grain_base_hz : float
+        Pitch of the grain material at playback ratio 1.
+    """
+
+    bell_hz: dict[str, float]
+    tick_hz: dict[str, float]
+    burst_hz: dict[str, tuple[float, ...]]
+    ambient_hz: tuple[float, ...]
+    chords_hz: tuple[tuple[float, ...], ...]
+    tension_hz: tuple[tuple[float, ...], ...]
+    grain_base_hz: float
+
+    def all_hz(self) -> list[float]:
+        """Every planned pitch, in hertz."""
+        out = [*self.bell_hz.values(), *self.tick_hz.values(), *self.ambient_hz, self.grain_base_hz]
+        for notes in (*self.burst_hz.values(), *self.chords_hz, *self.tension_hz):
+            out.extend(notes)
+        return out
+
+
+def plan_pitches(root_hz: float, scale: str, wearers: list[str]) -> PitchPlan:
+    """Choose every pitch of the piece from the root and the scale (pure; no server needed)."""
+    mode = SCALES[scale]
+    n = len(mode.semitones)
+    order = VOICE_ORDER[n]
+    bell_step: dict[str, int] = {}
+    for i, wearer in enumerate(wearers):
+        octave = 1 + (i % n + i // n) % 2  # alternate one and two octaves above the root, swapped each round
+        bell_step[wearer] = order[i % n] + n * octave
+    bell_hz = {w: note_hz(root_hz, mode, s) for w, s in bell_step.items()}
+    tick_hz = {w: note_hz(root_hz, mode, s + n) for w, s in bell_step.items()}
+    grain_octave = GRAIN_BASE_OCTAVES * n
+    burst_hz = {w: tuple(note_hz(root_hz, mode, grain_octave + order[i % n] + k) for k in (0, 2, 4, n))
+                for i, w in enumerate(wearers)}
+    ambient_hz = tuple(note_hz(root_hz, mode, grain_octave + k) for k in range(2 * n))
+    chords_hz = tuple(tuple(note_hz(root_hz, mode, d + v) for v in VOICING[n]) for d in mode.progression)
+    tension_hz = tuple(tuple(note_hz(root_hz, mode, d + t) for t in TENSION[n]) for d in mode.progression)
+    return PitchPlan(bell_hz, tick_hz, burst_hz, ambient_hz, chords_hz, tension_hz,
+                     note_hz(root_hz, mode, grain_octave))
+
+
+def crossfade_gain(size: int, crossfade_fraction: float) -> list[float]:
+    """One cycle (two chords) of a pad layer's gain: held at 1 around phase 0, at 0 around
+    phase 0.5, with equal-power (quarter-sine) fades between; the other layer reads it
+    half a cycle later, so the two gains' squares always sum to 1."""
+    c = crossfade_fraction / 2.0  # of the two-chord cycle
+    d = np.minimum(np.arange(size) / size, 1.0 - np.arange(size) / size)  # distance from phase 0
+    x = np.clip((d - (0.25 - c / 2.0)) / c, 0.0, 1.0)
+    return np.cos(0.5 * np.pi * x).tolist()
+
+
+def grain_material(sample_rate_hz: float, base_hz: float, seconds: float = 1.0, seed: int = 7) -> list[float]:
+    """A bright, glassy tone at ``base_hz`` with a breath of noise, for the grains (peak 1)."""
+    rng = np.random.default_rng(seed)  # a fixed timbre, not a global RNG
+    t = np.arange(int(seconds * sample_rate_hz)) / sample_rate_hz
+    wave = np.zeros_like(t)
+    for k, amp in enumerate((1.0, 0.55, 0.35, 0.22, 0.14, 0.09, 0.05), start=1):
+        if k * base_hz < 0.45 * sample_rate_hz:
+            wave += amp * np.sin(2 * np.pi * k * base_hz * t + rng.uniform(0, 2 * np.pi))
+    noise = np.diff(rng.standard_normal(t.size + 1))  # tilted towards the highs
+    wave = wave * (0.8 + 0.2 * np.sin(2 * np.pi * 3.0 * t)) + 0.25 * noise
+    return (wave / np.abs(wave).max()).tolist()
 
 
 class EcoSymphony(Patch):
-    """Heartbeat choir over a skin-conductance drone."""
+    """A choir of living materials: bells, ticks and grains over a slowly moving pad."""
 
     PARAMETERS = {
         "p*.pulse": "trigger",
-        "p*.tone": "continuous",
+        "p*.texture": "trigger",
         "p*.level": "continuous",
+        "p*.tone": "continuous",
+        "p*.rate": "continuous",
+        "p*.hrv": "continuous",
+        "rhythm.tempo": "continuous",
+        "rhythm.level": "continuous",
         "drone.brightness": "continuous",
         "drone.level": "continuous",
+        "harmony.consonance": "continuous",
+        "texture.density": "continuous",
         "reverb.mix": "continuous",
     }
+    #: Per-wearer continuous parameters: (default, glide in seconds).
+    WEARER_DEFAULTS = {"level": (1.0, 1.2), "tone": (0.3, 0.3), "rate": (0.5, 1.0), "hrv": (0.4, 1.5)}
+    #: Shared continuous parameters: (default, glide in seconds).
+    GLOBAL_DEFAULTS = {
+        "rhythm.tempo": (0.4, 2.0),
+        "rhythm.level": (0.4, 1.0),
+        "drone.brightness": (0.3, 1.0),
+        "drone.level": (0.5, 1.0),
+        "harmony.consonance": (0.6, 2.0),
+        "texture.density": (0.2, 1.0),
+        "reverb.mix": (0.3, 1.0),
+    }
+
+    def __init__(self, wearers: list[str], settings: Mapping[str, float | str]) -> None:
+        super().__init__(wearers, settings)
+        self.config = parse_settings(self.settings)
+        self.plan = plan_pitches(self.config.root_hz, self.config.scale, self.wearers)
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, float | str]) -> None:
+        parse_settings(settings)
+
+    # -- building -----------------------------------------------------------------------
 
     def build(self) -> Any:
-        root_hz = float(self.settings.get("root_hz", 110.0))
-        self._env_table = pyo.ExpTable([(0, 0.0), (24, 1.0), (8191, 0.0)], exp=4, inverse=False)
+        self._params: dict[str, Any] = {
+            name: pyo.SigTo(default, time=glide_s, init=default)
+            for name, (default, glide_s) in self.GLOBAL_DEFAULTS.items()
+        }
         self._voices: dict[str, dict[str, Any]] = {}
-        panned = []
         n = max(1, len(self.wearers))
-        for i, wearer in enumerate(self.wearers):
-            freq_hz = root_hz * 2.0 * PENTATONIC[i % 5] * 2 ** (i // 5 % 3)
-            trig = pyo.Trig().stop()  # fires only when a beat plays it
-            strength = pyo.Sig(0.5)
-            level = pyo.SigTo(1.0, time=0.8, init=1.0)
-            env = pyo.TrigEnv(trig, table=self._env_table, dur=1.1, mul=strength * level)
-            tone = pyo.SigTo(0.3, time=0.3, init=0.3)
-            body = pyo.SineLoop(freq=freq_hz, feedback=tone * 0.12, mul=env * 0.5)
-            shimmer = pyo.Sine(freq=freq_hz * 3.01, mul=env * env * tone * 0.12)
-            pan = pyo.Pan(body + shimmer, outs=2, pan=(i + 0.5) / n, spread=0.3)
-            panned.append(pan)
-            self._voices[wearer] = {"trig": trig, "strength": strength, "level": level, "env": env, "tone": tone,
-                                    "body": body, "shimmer": shimmer, "pan": pan}
-        self._brightness = pyo.SigTo(0.3, time=0.8, init=0.3)
-        self._level = pyo.SigTo(0.5, time=0.8, init=0.5)
-        cutoff_hz = pyo.Scale(self._brightness, 0.0, 1.0, 150.0, 4000.0, exp=2.0)
-        saws = pyo.SuperSaw(freq=[root_hz / 2, root_hz * 3 / 4, root_hz / 2 * 1.003, root_hz * 3 / 4 * 0.997],
-                            detune=0.4, bal=0.6, mul=0.3)
-        drone = pyo.MoogLP(saws.mix(2), freq=cutoff_hz, res=0.25, mul=self._level)
-        dry = pyo.Mix([*panned, drone], voices=2)
-        self._reverb_mix = pyo.SigTo(0.3, time=0.8, init=0.3)
-        self._reverb = pyo.Freeverb(dry, size=0.85, damp=0.6, bal=self._reverb_mix)
-        self._keep = [cutoff_hz, saws, drone, dry]
+        sample_rate_hz = pyo.Sig(0).getSamplingRate()
+        self._tables = {
+            "bell": pyo.ExpTable([(0, 0.0), (24, 1.0), (8191, 0.0)], exp=4, inverse=False),
+            "bright": pyo.ExpTable([(0, 0.0), (16, 1.0), (8191, 0.0)], exp=8, inverse=False),
+            "strike": pyo.LinTable([(0, 0.0), (64, 1.0), (8191, 0.0)]),
+            "tick": pyo.CosTable([(0, 0.0), (300, 1.0), (1500, 0.35), (8191, 0.0)]),
+            "burst": pyo.CosTable([(0, 0.0), (600, 1.0), (2500, 0.5), (8191, 0.0)]),
+            "grain_env": pyo.HannTable(),
+            "grains": pyo.DataTable(int(sample_rate_hz),
+                                    init=grain_material(sample_rate_hz, self.plan.grain_base_hz)),
+        }
+        self._noise = pyo.Noise()  # one noise source for every strike (pyo's Noise is costly)
+        self._build_rhythm_clock()
+        layers = [self._build_wearer(w, i, n) for i, w in enumerate(self.wearers)]
+        pad = self._build_pad()
+        ambient = self._build_ambient()
+        self._dry = pyo.Mix([*layers, pad, ambient], voices=2)
+        self._reverb = pyo.Freeverb(self._dry, size=0.9, damp=0.55, bal=self._params["reverb.mix"])
         return self._reverb
 
+    def _build_rhythm_clock(self) -> None:
+        tempo = self._params["rhythm.tempo"]
+        self._step_s = 15.0 / (tempo * 72.0 + 48.0)  # a sixteenth at 48..120 beats per minute
+        self._grid = pyo.Metro(time=self._step_s).play()
+        self._step = pyo.Counter(self._grid, min=0, max=16)
+
+    def _build_wearer(self, wearer: str, i: int, n: int) -> Any:
+        t = self._tables
+        sig = {name: pyo.SigTo(default, time=glide_s, init=default)
+               for name, (default, glide_s) in self.WEARER_DEFAULTS.items()}
+        level, tone, rate, hrv = sig["level"], sig["tone"], sig["rate"], sig["hrv"]
+        pan_pos = (i + 0.5) / n
+        bell_hz = self.plan.bell_hz[wearer]
+
+        # The bell: FM whose index decays faster than its amplitude (bright strike, pure tail),
+        # with a short band of noise for the material's strike. Beats take turns between
+        # STRIKE_VOICES copies, so that a new beat never cuts a ringing one short (a click).
+        trig = [pyo.Trig().stop() for _ in range(STRIKE_VOICES)]  # fire only when a beat plays them
+        strength = [pyo.Sig(0.5) for _ in range(STRIKE_VOICES)]
+        voice_gain = 0.3 / math.sqrt(max(1.0, n / 2.0))  # a crowd's bells add up: keep their sum steady
+        decay_s = min(2.5, max(0.7, 1.8 * math.sqrt(220.0 / bell_hz)))
+        env = pyo.TrigEnv(trig, table=t["bell"], dur=decay_s, mul=strength)
+        bright = pyo.TrigEnv(trig, table=t["bright"], dur=decay_s * 0.5)
+        bell = pyo.FM(carrier=bell_hz, ratio=BELL_RATIOS[i % len(BELL_RATIOS)],
+                      index=bright * (0.3 + 3.2 * tone), mul=env)
+        strike_env = pyo.TrigEnv(trig, table=t["strike"], dur=0.03, mul=strength)
+        strike = pyo.Biquad(self._noise * strike_env.mix(1), freq=min(bell_hz * 4.0, 9000.0), q=4.0, type=2,
+                            mul=0.1 + 0.4 * tone)
+        bell_out = pyo.Pan(bell.mix(1) + strike, outs=2, pan=pan_pos, spread=0.25, mul=level * voice_gain)
+
+        # The ticks: a step of the shared grid sounds with a probability set by this wearer's
+        # HRV and the step's weight (patterns rotated per wearer so that they interlock).
+        weights = np.roll([1.0, 0.12, 0.3, 0.12, 0.6, 0.12, 0.3, 0.12,
+                           0.85, 0.12, 0.3, 0.12, 0.6, 0.12, 0.3, 0.2], 3 * i).tolist()
+        weight_table = pyo.DataTable(16, init=weights)
+        weight = pyo.TableIndex(weight_table, self._step)
+        chance = pyo.Clip(weight * (hrv * 1.25 + 0.25) * 100.0, 0.0, 100.0)
+        tick_trig = pyo.Percent(self._grid, percent=chance)
+        tick_dur_s = pyo.Min(0.16 - 0.12 * rate, self._step_s * 0.9)  # one tick ends before the next
+        tick_env = pyo.TrigEnv(tick_trig, table=t["tick"], dur=tick_dur_s,
+                               mul=self._params["rhythm.level"] * level * voice_gain * 0.75)
+        # (FM, not SineLoop: pyo 1.1.0's SineLoop can read past its table and crash when fed back.)
+        tick = pyo.FM(carrier=self.plan.tick_hz[wearer], ratio=1.0, index=0.15 + 0.9 * rate, mul=tick_env)
+        tick_out = pyo.Pan(tick, outs=2, pan=pan_pos, spread=0.4)
+
+        # The grain burst of a skin-conductance response, at the wearer's place.
+        texture_trig = [pyo.Trig().stop() for _ in range(STRIKE_VOICES)]
+        texture_strength = [pyo.Sig(0.5) for _ in range(STRIKE_VOICES)]
+        bursts = pyo.TrigEnv(texture_trig, table=t["burst"], dur=3.0, mul=texture_strength)
+        burst = pyo.Mix(bursts, voices=1, mul=level)
+        base = self.plan.grain_base_hz
+        size = t["grains"].getSize()
+        pitch = pyo.Choice([f / base for f in self.plan.burst_hz[wearer]], freq=40.0)
+        # Grain parameters are drawn at a grain's start: stepped randoms (Randh) are enough.
+        grain_pos = pyo.Randh(min=0.05 * size, max=0.49 * size, freq=43.0)
+        grain_dur = pyo.Randh(min=0.04, max=0.12, freq=37.0)
+        grain_pan = pyo.Randh(min=pan_pos - 0.12, max=pan_pos + 0.12, freq=31.0)
+        grains = pyo.Particle(
+            t["grains"], t["grain_env"],
+            dens=burst * (25.0 + 45.0 * self._params["texture.density"]),
+            pitch=pitch, pos=grain_pos, dur=grain_dur, dev=0.5, pan=grain_pan, chnls=2, mul=burst * 0.22,
+        )
+        self._voices[wearer] = {
+            **sig, "trig": trig, "strength": strength, "env": env, "bright": bright, "bell": bell,
+            "strike_env": strike_env, "strike": strike, "bell_out": bell_out,
+            "weight_table": weight_table, "weight": weight, "chance": chance, "tick_trig": tick_trig,
+            "tick_dur_s": tick_dur_s, "tick_env": tick_env, "tick": tick, "tick_out": tick_out,
+            "texture_trig": texture_trig, "texture_strength": texture_strength, "bursts": bursts, "burst": burst,
+            "turn": {"pulse": 0, "texture": 0},
+            "pitch": pitch, "grain_pos": grain_pos, "grain_dur": grain_dur, "grain_pan": grain_pan,
+            "grains": grains,
+        }
+        return pyo.Mix([bell_out, tick_out, grains], voices=2)
+
+    def _build_pad(self) -> Any:
+        """Two layers take turns: one holds a chord while the other, silent, changes to the
+        next; then they crossfade. Both follow one clock (sample-accurate tables read by
+        oscillators), so a layer's notes only change while its gain is zero."""
+        p = self._params
+        chord_s = self.config.chord_s
+        chords, tension = self.plan.chords_hz, self.plan.tension_hz
+        cycle_hz = 1.0 / (len(chords) * chord_s)
+        consonance = p["harmony.consonance"]
+        detune = 0.12 + 0.55 * (1.0 - consonance)  # the saws' spread: beating grows with tension
+        tension_gain = (1.0 - consonance) * 0.7
+        gain_table = pyo.DataTable(8192, init=crossfade_gain(8192, CROSSFADE_FRACTION))
+        self._pad: dict[str, Any] = {"gain_table": gain_table, "detune": detune, "tension_gain": tension_gain}
+        layers = []
+        for k, name in enumerate(("a", "b")):  # a plays chords 0, 2, 4 ..., b plays 1, 3, 5 ...
+            # Layer a's notes are valid from half a chord before its chord to half after.
+            phase = 1.0 / len(chords) if k == 0 else 0.0
+            note_tables = [pyo.DataTable(len(chords) // 2, init=[c[v] for c in chords[k::2]])
+                           for v in range(len(chords[0]))]
+            tension_tables = [pyo.DataTable(len(chords) // 2, init=[c[v] for c in tension[k::2]])
+                              for v in range(len(tension[0]))]
+            notes = [pyo.Osc(tab, freq=cycle_hz, phase=phase, interp=1) for tab in note_tables]
+            tense = [pyo.Osc(tab, freq=cycle_hz, phase=phase, interp=1) for tab in tension_tables]
+            gain = pyo.Osc(gain_table, freq=1.0 / (2.0 * chord_s), phase=0.5 * k)
+            saws = pyo.SuperSaw(freq=notes, detune=detune, bal=0.65, mul=gain * 0.3)
+            cluster = pyo.SuperSaw(freq=tense, detune=detune, bal=0.65, mul=gain * tension_gain * 0.3)
+            bass = pyo.Sine(freq=notes[0], mul=gain * consonance * 0.25)
+            layers += [saws, cluster, bass]
+            self._pad[name] = {"note_tables": note_tables, "tension_tables": tension_tables, "notes": notes,
+                               "tense": tense, "gain": gain, "saws": saws, "cluster": cluster, "bass": bass}
+        breath = pyo.Sine(freq=1.0 / 23.0, mul=0.12, add=1.0)  # a slow breath in the filter
+        cutoff_hz = pyo.Scale(p["drone.brightness"], 0.0, 1.0, 150.0, 4000.0, exp=2.0) * breath
+        mixed = pyo.Mix(layers, voices=2)
+        pad = pyo.MoogLP(mixed, freq=cutoff_hz, res=0.2, mul=p["drone.level"])
+        self._pad |= {"breath": breath, "cutoff_hz": cutoff_hz, "mixed": mixed, "out": pad}
+        return pad
+
+    def _build_ambient(self) -> Any:
+        """A sparse field of grains over the whole room, thicker with ``texture.density``."""
+        t = self._tables
+        density = self._params["texture.density"]
+        size = t["grains"].getSize()
+        base = self.plan.grain_base_hz
+        pitch = pyo.Choice([f / base for f in self.plan.ambient_hz], freq=30.0)
+        pos = pyo.Randh(min=0.05 * size, max=0.49 * size, freq=29.0)
+        dur = pyo.Randh(min=0.05, max=0.15, freq=23.0)
+        pan = pyo.Randh(min=0.05, max=0.95, freq=19.0)
+        field = pyo.Particle(
+            t["grains"], t["grain_env"], dens=density * 30.0, pitch=pitch, pos=pos, dur=dur, dev=0.8,
+            pan=pan, chnls=2, mul=density * 0.05 + 0.02,
+        )
+        self._ambient = {"pitch": pitch, "pos": pos, "dur": dur, "pan": pan, "field": field}
+        return field
+
+    def sounding_pitches_hz(self) -> dict[str, list[float]]:
+        """Every pitch the built graph can play, read back from its pyo objects, in hertz.
+
+        Returns
+        -------
+        dict of str to list of float
+            ``bells``, ``ticks``, ``pad`` (chord notes), ``tension``, ``grains``
+            (every grain's note: the material's pitch times each playback ratio).
+        """
+        base = self.plan.grain_base_hz
+        grain_choices = [v["pitch"].choice for v in self._voices.values()] + [self._ambient["pitch"].choice]
+        return {
+            "bells": [float(v["bell"].carrier) for v in self._voices.values()],
+            "ticks": [float(v["tick"].carrier) for v in self._voices.values()],
+            "pad": [f for layer in "ab" for tab in self._pad[layer]["note_tables"] for f in tab.getTable()],
+            "tension": [f for layer in "ab" for tab in self._pad[layer]["tension_tables"] for f in tab.getTable()],
+            "grains": [base * r for choice in grain_choices for r in choice],
+        }
+
+    # -- playing ------------------------------------------------------------------------
+
     def set(self, address: str, value: float) -> None:
-        if address == "drone.brightness":
-            self._brightness.setValue(min(1.0, max(0.0, value)))
-        elif address == "drone.level":
-            self._level.setValue(min(1.0, max(0.0, value)))
-        elif address == "reverb.mix":
-            self._reverb_mix.setValue(min(1.0, max(0.0, value)))
-        else:
+        value = min(1.0, max(0.0, float(value)))
+        target = self._params.get(address)
+        if target is None:
             wearer, _, name = address.partition(".")
             voice = self._voices.get(wearer)
-            if voice is not None and name in ("tone", "level"):
-                voice[name].setValue(min(1.0, max(0.0, value)))
+            if voice is None or name not in self.WEARER_DEFAULTS:
+                raise KeyError(f"sound.{address}: not a continuous parameter of the eco-symphony")
+            target = voice[name]
+        target.setValue(value)
 
     def trigger(self, address: str, value: float) -> None:
         wearer, _, name = address.partition(".")
         voice = self._voices.get(wearer)
-        if voice is not None and name == "pulse":
-            voice["strength"].setValue(min(1.0, max(0.0, value)))
-            voice["trig"].play()
+        if voice is None or name not in ("pulse", "texture"):
+            raise KeyError(f"sound.{address}: not a trigger of the eco-symphony")
+        strength = min(1.0, max(0.0, float(value)))
+        k = voice["turn"][name] = (voice["turn"][name] + 1) % STRIKE_VOICES  # the copy that rang longest ago
+        prefix = "" if name == "pulse" else "texture_"
+        voice[f"{prefix}strength"][k].setValue(strength)
+        voice[f"{prefix}trig"][k].play()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import sys
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
@@ -43,6 +44,16 @@ class Patch:
     def __init__(self, wearers: list[str], settings: Mapping[str, float | str]) -> None:
         self.wearers = list(wearers)
         self.settings = dict(settings)
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, float | str]) -> None:
+        """Validate the show file's ``[sound.settings]`` before anything starts.
+
+        Raises
+        ------
+        PatchError
+            Naming the setting (``sound.settings.scale``) and what is wrong with it.
+        """
 
     def build(self) -> Any:
         """Create the pyo objects (server already booted); return the stereo output."""
@@ -93,9 +104,13 @@ def load_patch(path: Path) -> type[Patch]:
     if spec is None or spec.loader is None:
         raise PatchError(f"{path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
+    # Registered while it runs, as an import would: dataclasses and typing look a
+    # class's module up by name. A newer load of the same file replaces it.
+    sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # the artist's file: report any failure with its name
+        sys.modules.pop(spec.name, None)
         raise PatchError(f"{path}: failed to import: {type(exc).__name__}: {exc}") from exc
     found = [
         obj

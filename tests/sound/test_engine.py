@@ -31,6 +31,12 @@ def make_engine(tmp_path: Path, wearers: list[str], **kw: float) -> SoundEngine:
     return SoundEngine(patch, "manual", RATE, BUFFER, wav_path=tmp_path / "out.wav", **options)
 
 
+def only_bells(engine: SoundEngine) -> None:
+    """Silence the pad, the ticks and the ambient grains: only struck bells sound."""
+    for address in ("drone.level", "rhythm.level", "texture.density"):
+        engine.set(address, 0.0)
+
+
 def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
 
@@ -38,7 +44,7 @@ def rms(x: np.ndarray) -> float:
 def test_beat_makes_an_audible_transient(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, ["p1", "p2"])
     engine.start()
-    engine.set("drone.level", 0.0)
+    only_bells(engine)
     engine.process_seconds(2.5)  # drone glides to silence, reverb tail dies
     trigger_frame = engine.buffers_done * BUFFER
     engine.trigger("p1.pulse", 1.0)
@@ -56,7 +62,7 @@ def test_beat_makes_an_audible_transient(tmp_path: Path) -> None:
 def test_untriggered_voice_stays_silent_and_wearers_pan_apart(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, ["p1", "p2"])
     engine.start()
-    engine.set("drone.level", 0.0)
+    only_bells(engine)
     engine.set("reverb.mix", 0.0)
     engine.process_seconds(2.5)
     start = engine.buffers_done * BUFFER
@@ -128,7 +134,7 @@ def test_wav_backend_needs_a_path() -> None:
 def test_level_zero_silences_a_wearer(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, ["p1"])
     engine.start()
-    engine.set("drone.level", 0.0)
+    only_bells(engine)
     engine.set("p1.level", 0.0)
     engine.process_seconds(2.5)
     start = engine.buffers_done * BUFFER

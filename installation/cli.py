@@ -195,7 +195,8 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
         task = bar.add_task("render", total=duration_s, at="")
         try:
             summary = render_offline(prepared, sources, wearers, clock, args.out, duration_s,
-                                     progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"))
+                                     progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"),
+                                     seed=args.seed if args.seed is not None else 1)
         except (SoundError, OSError) as exc:
             errors.print(f"[red]error:[/red] render failed: {escape(str(exc))}")
             return 1

@@ -61,6 +61,7 @@ def render_offline(
     duration_s: float,
     progress: Progress | None = None,
     actions: list[Action] | None = None,
+    seed: int = 1,
 ) -> RenderSummary:
     """Render ``duration_s`` seconds of the show fed by ``sources`` into ``out_path`` (WAV, 32-bit float).
 
@@ -83,13 +84,16 @@ def render_offline(
     actions : list of (float, callable), optional
         Operator actions scripted at render times in seconds (``session.select_scene``,
         ``session.panic``), each called once with the session when its time comes.
+    seed : int
+        Seed of the patch's own randomness (the sources have theirs): the same seed
+        and input give the same sound.
     """
     show = prepared.show
     s = show.sound
     out_path.parent.mkdir(parents=True, exist_ok=True)
     engine = SoundEngine(prepared.patch_class(wearers, s.settings), "manual", sample_rate_hz=s.sample_rate_hz,
                          buffer_frames=s.buffer_frames, ceiling_db=s.ceiling_db, fade_in_s=s.fade_in_s,
-                         fade_out_s=s.fade_out_s, wav_path=out_path)
+                         fade_out_s=s.fade_out_s, wav_path=out_path, seed=seed)
     session = Session(show, prepared.mapper, sources, wearers, engine, renderer=None, clock=clock)
     compile_kernels()
     summary = RenderSummary()

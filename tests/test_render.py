@@ -51,7 +51,7 @@ def test_render_is_repeatable(tmp_path: Path) -> None:
     beats_b, b = render(tmp_path, "b.wav", 8.0)
     assert beats_a == beats_b
     n = min(a.shape[0], b.shape[0])
-    assert np.abs(a[:n] - b[:n]).max() < 1e-3  # the same music, but for the denormal guard's whisper of noise
+    assert np.abs(a[:n] - b[:n]).max() < 1e-3  # the same music (pyo seeded), but for the denormal guard's whisper of noise
 
 
 def test_render_command_replays_a_recording(tmp_path: Path) -> None:

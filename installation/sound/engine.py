@@ -88,6 +88,9 @@ class SoundEngine:
         JACK client name (``jack`` backend); its ports are ``<jack_name>:output_1``, ...
     jack_connect_outputs : bool
         Connect the outputs to the physical playback ports (``jack`` backend).
+    seed : int, optional
+        Seed of pyo's random objects (grains, ticks), for a repeatable render;
+        default: the clock's, a new piece every time.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class SoundEngine:
         wav_path: Path | None = None,
         jack_name: str = "ecosymphony",
         jack_connect_outputs: bool = True,
+        seed: int | None = None,
     ) -> None:
         if backend == "wav" and wav_path is None:
             raise SoundError("the wav backend needs a wav_path")
@@ -117,6 +121,7 @@ class SoundEngine:
         self.wav_path = wav_path
         self.jack_name = jack_name
         self.jack_connect_outputs = jack_connect_outputs
+        self.seed = seed
         self.server: Any = None
         self.errors = 0
         self.late_buffers = 0
@@ -155,6 +160,8 @@ class SoundEngine:
         if self.backend in ("portaudio", "jack"):
             _share_the_interpreter(self.buffer_frames / self.sample_rate_hz)
         server.deactivateMidi()
+        if self.seed is not None:
+            server.setGlobalSeed(max(1, self.seed))  # pyo's random objects repeat (0 would mean the clock)
         if self.device_index is not None:
             server.setOutputDevice(self.device_index)
         server.setVerbosity(1)

@@ -174,8 +174,7 @@ def test_panic_silences_within_50_ms_and_releases(tmp_path: Path) -> None:
 def test_trigger_later_lands_on_time(tmp_path: Path, delay_s: float) -> None:
     engine = make_engine(tmp_path, ["p1"])
     engine.start()
-    engine.set("drone.level", 0.0)
-    engine.set("reverb.mix", 0.0)
+    only_bells(engine)
     engine.process_seconds(2.5)
     frame = engine.buffers_done * BUFFER
     engine.trigger("p1.pulse", 1.0, delay_s=delay_s)

@@ -37,7 +37,8 @@ from installation.sensors.simulated import SimulatedAudience
 from installation.simulate import Emitter, LslEmitter, OscEmitter, Scenario, ScriptedAudience, SerialPtyEmitter, Simulation, load_scenario
 from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
 from installation.session import SessionError
-from installation.render import render_offline
+from installation.render import VisualsOutput, render_offline
+from installation.visuals.frames import INSTALL_FFMPEG, VideoError, ffmpeg_path
 from installation.sensors.replay import ReplaySource
 from installation.sound.devices import output_devices
 from installation.sound.engine import SoundError
@@ -71,6 +72,13 @@ def _count_in(low: int, high: int, what: str) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be {low}..{high} {what}, got {text}")
         return value
     return parse
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or not (16 <= int(w) <= 8192 and 16 <= int(h) <= 8192):
+        raise argparse.ArgumentTypeError(f"must look like 1280x720 (16..8192 pixels each way), got {text!r}")
+    return int(w), int(h)
 
 
 def _add_show_options(p: argparse.ArgumentParser) -> None:
@@ -139,7 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--seed", type=int, help="seed of the simulated audience")
     rd.add_argument("--duration", type=_positive_seconds, metavar="S",
                     help="seconds to render (default: a recording's length, else 120)")
-    rd.add_argument("--out", type=Path, required=True, help="WAV file to write (32-bit float)")
+    rd.add_argument("--out", type=Path, help="WAV file to write (32-bit float)")
+    rd.add_argument("--frames", type=Path, metavar="DIR", help="also draw the visuals: numbered PNG frames into DIR")
+    rd.add_argument("--video", type=Path, metavar="OUT.mp4", help="also draw the visuals into an MP4 with the sound (needs ffmpeg)")
+    rd.add_argument("--fps", type=_count_in(1, 240, "frames per second"), default=30, help="frames per second of show time (default 30)")
+    rd.add_argument("--size", type=_size, metavar="WxH", help="frame size (default: the show's visual.size)")
     sub.add_parser("devices", help="list the audio output devices (index and name, for sound.device)")
     be = sub.add_parser("bench", help="benchmarks of the running program")
     bench = be.add_subparsers(dest="bench", required=True)
@@ -174,6 +186,18 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
     except ConfigError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
+    if args.out is None and args.frames is None and args.video is None:
+        errors.print("[red]error:[/red] nothing to write: give --out mix.wav, --frames DIR and/or --video out.mp4")
+        return 2
+    video = args.video
+    if video is not None and ffmpeg_path() is None:
+        errors.print(f"No video: ffmpeg is not installed ({INSTALL_FFMPEG}); {escape(str(video))} is left out.")
+        video = None
+        if args.out is None and args.frames is None:
+            return 1
+    visuals = None
+    if args.frames is not None or video is not None:
+        visuals = VisualsOutput(args.size or prepared.show.visual.size_px, float(args.fps), args.frames, video)
     clock = FakeClock()
     sources: list[Source]
     given = args.input
@@ -195,13 +219,16 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
         task = bar.add_task("render", total=duration_s, at="")
         try:
             summary = render_offline(prepared, sources, wearers, clock, args.out, duration_s,
-                                     progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"))
-        except (SoundError, OSError) as exc:
+                                     progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"),
+                                     visuals=visuals)
+        except (SoundError, VideoError, OSError) as exc:
             errors.print(f"[red]error:[/red] render failed: {escape(str(exc))}")
             return 1
     beats = ", ".join(f"{w} {n}" for w, n in summary.beats.items())
-    console.print(f"Rendered {summary.seconds:.1f} s of sound to {escape(str(args.out))} in {summary.wall_s:.1f} s "
-                  f"({summary.speed:.1f}x real time); beats: {beats}")
+    wrote = [str(p) for p in (args.out, args.frames, video) if p is not None]
+    console.print(f"Rendered {summary.seconds:.1f} s of show to {escape(', '.join(wrote))} in {summary.wall_s:.1f} s "
+                  f"({summary.speed:.1f}x real time); beats: {beats}"
+                  + (f"; {summary.frames} frames at {args.fps} fps" if visuals is not None else ""))
     return 0
 
 

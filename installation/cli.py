@@ -161,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--events", type=_count_in(1, 100_000, "events"), default=200, metavar="N", help="events measured per path (default 200)")
     la.add_argument("--seed", type=int, default=1, help="seed of the random gaps between events")
     la.add_argument("--json", action="store_true", help="print one JSON object")
+    vi = bench.add_parser("visuals", help="frames per second and frame times of the scene on one core, and sensor event -> first frame showing it")
+    vi.add_argument("--participants", type=_count_in(1, 64, "wearers"), default=8, metavar="N", help="wearers (default 8)")
+    vi.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size (default 1280x720)")
+    vi.add_argument("--seconds", type=_positive_seconds, default=10.0, metavar="S", help="seconds of each measurement (default 10)")
+    vi.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -419,6 +424,48 @@ def bench_latency(args: argparse.Namespace, console: Console, errors: Console) -
     return 0
 
 
+def bench_visuals(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony bench visuals``: the scene's frame rate on one core, and event -> frame latency."""
+    from installation.bench.visuals import TARGETS as VISUAL_TARGETS, bench_visuals as run_visuals
+
+    try:
+        report = run_visuals(args.participants, args.size, args.seconds, notify=lambda line: errors.print(line, markup=False))
+    except (BenchError, SessionError) as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 1
+    except KeyboardInterrupt:
+        errors.print("Interrupted: nothing measured.")
+        return 130
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+        return 0
+    w, h = report.size_px
+    table = Table(title=f"visuals: {report.participants} wearers at {w}x{h}, dummy video driver")
+    for column in ("measure", "value"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    rows = [
+        (f"fps (one core: cpu {report.cpu}, {report.frames} frames)", finite_or_dash(report.fps, "{:.0f}")),
+        ("frame time p50 ms", finite_or_dash(report.frame_p50_ms, "{:.2f}")),
+        ("frame time p99 ms", finite_or_dash(report.frame_p99_ms, "{:.2f}")),
+        ("frame time max ms", finite_or_dash(report.frame_max_ms, "{:.2f}")),
+        (f"event -> frame p50 ms ({report.latency_events} beats)", finite_or_dash(report.latency_p50_ms, "{:.2f}")),
+        ("event -> frame p99 ms", finite_or_dash(report.latency_p99_ms, "{:.2f}")),
+        ("event -> frame max ms", finite_or_dash(report.latency_max_ms, "{:.2f}")),
+        ("  of which event -> in the visuals process p50 ms", finite_or_dash(report.arrival_p50_ms, "{:.2f}")),
+        ("  of which event -> in the visuals process p99 ms", finite_or_dash(report.arrival_p99_ms, "{:.2f}")),
+        ("visuals process fps (paced at 60)", finite_or_dash(report.renderer_fps, "{:.1f}")),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    met = report.targets_met()
+    console.print("targets: " + ", ".join(f"{name} {'>=' if name == 'fps' else '<='} {VISUAL_TARGETS[name]:.4g} "
+                                          f"{'met' if ok else 'not met'}" for name, ok in met.items()), markup=False)
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False)
+    return 0
+
+
 def print_summary(console: Console, s: Summary) -> None:
     table = Table(title=f"{s.title}: {len(s.wearers)} participants, {s.duration_s:.1f} s")
     table.add_column("wearer")
@@ -462,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "devices":
         return devices(args, console, errors)
     if args.command == "bench":
-        return bench_latency(args, console, errors)
+        return bench_visuals(args, console, errors) if args.bench == "visuals" else bench_latency(args, console, errors)
     show_path = args.show or default_show_path()
     if args.command == "render":
         return render(args, show_path, console, errors)

@@ -420,6 +420,7 @@ class Session:
                 log.warning("re-baselining %s from now", request or "every wearer")
         if batch:
             self._analyse(batch)
+            self.visuals.flush(self.clock.now_s())  # a beat's snapshot leaves before the features are mapped
         now_s = self.clock.now_s()
         self._fire_scheduled(now_s)
         if now_s - self._last_features_s >= FEATURE_PERIOD_S:

@@ -63,6 +63,7 @@ class SceneFeed:
         self.scene = scene
         self.counts: dict[str, int] = {}
         self.pending_stamps_s: list[float] = []
+        self.arrival_delays_s: list[float] = []  # sensor event -> its snapshot applied here, per trigger
         self.status: Any = None
         self._first = True
 
@@ -81,6 +82,7 @@ class SceneFeed:
                 continue  # a restarted scene: that beat is long gone
             scene.trigger(address, snapshot.trigger_values.get(address, 1.0))
             self.pending_stamps_s.append(stamp_s)
+            self.arrival_delays_s.append(now_s - stamp_s)
             fired = True
         if snapshot.status is not None:
             self.status = snapshot.status

@@ -225,7 +225,8 @@ def renderer_main(
     status.put({"kind": "stopped", "frames_written": frames_written, "frames_drawn": frames_drawn,
                 "seconds": time.perf_counter() - started,
                 "latencies_ms": [1000.0 * v for v in latencies_s[-20000:]],
-                "frame_times_ms": [1000.0 * v for v in frame_times_s[-20000:]]})
+                "frame_times_ms": [1000.0 * v for v in frame_times_s[-20000:]],
+                "arrivals_ms": [1000.0 * v for v in feed.arrival_delays_s[-20000:]]})
     pygame.display.quit()
 
 

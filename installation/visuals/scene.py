@@ -41,7 +41,8 @@ from __future__ import annotations
 import colorsys
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from itertools import repeat
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -61,6 +62,11 @@ MAX_SPORES = 220
 MAX_THREAD_SPARKS = 1600
 TENDRILS = 7
 TENDRIL_STEPS = (0.22, 0.34, 0.46, 0.58, 0.7, 0.82, 0.92, 1.0)
+# Per tendril (rows) and step along it (columns): position across the bell, index, step, how far it bends.
+_TENDRIL_U = np.linspace(0.0, 1.0, TENDRILS)[:, None]
+_TENDRIL_K = np.arange(TENDRILS, dtype=float)[:, None]
+_TENDRIL_STEP = np.array(TENDRIL_STEPS)[None, :]
+_TENDRIL_BEND = _TENDRIL_STEP * (1.0 + 0.4 * np.arange(len(TENDRIL_STEPS)))[None, :]
 
 #: Defaults of the scene-wide parameters.
 FIELD_DEFAULTS: dict[str, float] = {
@@ -87,7 +93,6 @@ class Organism:
     size_shown: float = 0.5
     pulse: float = 0.0
     phase: float = 0.0
-    tendrils: list[float] = field(default_factory=list)
 
 
 def _profile(kind: str, radius_px: int) -> np.ndarray:
@@ -119,18 +124,19 @@ class SpriteBank:
 
     def __init__(self, budget_bytes: int = SPRITE_BUDGET_BYTES) -> None:
         self.budget_bytes = budget_bytes
-        self._profiles: dict[str, np.ndarray] = {}
+        self._profiles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._cache: OrderedDict[tuple[str, int, int, int], pygame.Surface] = OrderedDict()
         self._bytes = 0
 
     def add_kind(self, name: str, kind: str, radius_px: int) -> None:
         """Register a sprite shape (``kind`` "glow" or "bell") under ``name``."""
-        self._profiles[name] = _profile(kind, max(1, radius_px))
+        profile = _profile(kind, max(1, radius_px))
+        self._profiles[name] = (profile[:, :, None], (0.6 * profile**3)[:, :, None])
         for key in [k for k in self._cache if k[0] == name]:
             self._drop(key)
 
     def radius_px(self, name: str) -> int:
-        return self._profiles[name].shape[0] // 2
+        return self._profiles[name][0].shape[0] // 2
 
     def _drop(self, key: tuple[str, int, int, int]) -> None:
         surf = self._cache.pop(key)
@@ -146,15 +152,13 @@ class SpriteBank:
         if surf is not None:
             self._cache.move_to_end(key)
             return surf
-        profile = self._profiles[name]
-        r, g, b = colorsys.hsv_to_rgb(key[1] / HUE_BINS, key[2] / (SAT_BINS - 1), 1.0)
+        profile, hot = self._profiles[name]
+        colour = np.array(colorsys.hsv_to_rgb(key[1] / HUE_BINS, key[2] / (SAT_BINS - 1), 1.0), np.float32)
         scale = 255.0 * level_bin / LEVEL_BINS
-        rgb = np.empty(profile.shape + (3,), np.uint8)
-        for c, v in enumerate((r, g, b)):
-            # Hot centres whiten: bright light looks white, as it does on a camera.
-            rgb[:, :, c] = np.clip(profile * (v * scale) + profile**3 * (1.0 - v) * scale * 0.6, 0, 255)
-        surf = pygame.Surface(profile.shape)
-        pygame.surfarray.blit_array(surf, rgb)
+        # Hot centres whiten: bright light looks white, as it does on a camera.
+        rgb = profile * (colour * scale) + hot * ((1.0 - colour) * scale)
+        surf = pygame.Surface(profile.shape[:2])
+        pygame.surfarray.blit_array(surf, np.minimum(rgb, 255.0).astype(np.uint8))
         self._cache[key] = surf
         self._bytes += surf.get_width() * surf.get_height() * 4
         while self._bytes > self.budget_bytes and len(self._cache) > 1:
@@ -235,7 +239,7 @@ class BioluminescentScene:
         self.targets = dict(FIELD_DEFAULTS)
         self.shown = dict(FIELD_DEFAULTS)
         self.organisms: dict[str, Organism] = {
-            w: Organism(i, 0.0, 0.0, phase=i * 1.7, tendrils=[k / (TENDRILS - 1) for k in range(TENDRILS)])
+            w: Organism(i, 0.0, 0.0, phase=i * 1.7)
             for i, w in enumerate(self.wearers)
         }
         self.pairs: list[tuple[str, str]] = wearer_pairs(self.wearers)
@@ -265,11 +269,11 @@ class BioluminescentScene:
         s.add_kind("bell", "bell", int(self.organism_px))
         s.add_kind("spark", "glow", max(2, int(0.14 * self.organism_px)))
         s.add_kind("thread", "glow", max(2, int(0.012 * self.unit_px)))
+        s.add_kind("thread_soft", "glow", max(1, int(0.012 * self.unit_px) // GLOW_SCALE))
         s.add_kind("spore", "glow", max(2, int(0.008 * self.unit_px)))
         s.add_kind("haze", "glow", max(4, int(2.6 * self.organism_px / GLOW_SCALE)))
         s.add_kind("field", "glow", max(8, int(0.55 * max(w, h) / GLOW_SCALE)))
         self._glow = pygame.Surface((max(1, w // GLOW_SCALE), max(1, h // GLOW_SCALE)))
-        self._glow_full = pygame.Surface(self.size_px)
         self._backgrounds.clear()
         self._neighbours = self._near_pairs(3)
 
@@ -376,9 +380,15 @@ class BioluminescentScene:
         w, h = self.size_px
         sync = sh["sync"]
         field_level = min(1.0, (0.55 + 0.25 * sh["bloom"] + 0.5 * sync + 0.4 * self.flare)) * master
-        surface.blit(self._background(sh["palette"], field_level), (0, 0))
         centres = {name: self._centre(o) for name, o in self.organisms.items()}
-        self._draw_glow_layer(surface, centres, master)
+        glow = self._glow
+        glow.blit(self._background(sh["palette"], field_level), (0, 0))
+        self._draw_glow_layer(glow, centres, master)
+        bright_threads = self._draw_threads(glow, centres, master)  # faint ones go into the soft layer
+        if surface.get_size() == self.size_px and surface.get_bitsize() == glow.get_bitsize():
+            pygame.transform.scale(glow, self.size_px, surface)  # enlarged straight onto the frame
+        else:
+            surface.blit(pygame.transform.scale(glow, self.size_px), (0, 0))
         # Spores: marine snow drifting up; more and brighter when the field blooms.
         count = int(MAX_SPORES * min(1.0, sh["particles"] + 0.3 * sync))
         spore = sprites.get("spore", (sh["palette"] - 0.08) % 1.0, 0.5, (0.35 + 0.3 * sh["bloom"] + 0.5 * sync + 0.5 * self.flare) * master)
@@ -390,7 +400,7 @@ class BioluminescentScene:
             xs = (pts[keep, 0] * w).astype(int) - r
             ys = (pts[keep, 1] * h).astype(int) - r
             surface.blits([(spore, (x, y), None, add) for x, y in zip(xs.tolist(), ys.tolist())], doreturn=False)
-        self._draw_threads(surface, centres, master)
+        surface.blits(bright_threads, doreturn=False)
         for name, o in self.organisms.items():
             self._draw_organism(surface, o, centres[name], master)
 
@@ -398,7 +408,7 @@ class BioluminescentScene:
         key = (int(palette % 1.0 * HUE_BINS + 0.5) % HUE_BINS, int(level * LEVEL_BINS + 0.5))
         bg = self._backgrounds.get(key)
         if bg is None:
-            bg = _gradient(self.size_px, key[0] / HUE_BINS, key[1] / LEVEL_BINS)
+            bg = _gradient(self._glow.get_size(), key[0] / HUE_BINS, key[1] / LEVEL_BINS)
             self._backgrounds[key] = bg
             while len(self._backgrounds) > 6:
                 self._backgrounds.popitem(last=False)
@@ -406,11 +416,10 @@ class BioluminescentScene:
             self._backgrounds.move_to_end(key)
         return bg
 
-    def _draw_glow_layer(self, surface: pygame.Surface, centres: dict[str, tuple[float, float]], master: float) -> None:
-        """Soft light at a lower resolution: each organism's haze and the field's bloom."""
+    def _draw_glow_layer(self, glow: pygame.Surface, centres: dict[str, tuple[float, float]], master: float) -> None:
+        """Soft light into the half-size layer ``glow``: each organism's haze and the field's bloom
+        (smooth light loses nothing at half size, and costs a quarter)."""
         sprites = self._sprites
-        glow = self._glow
-        glow.fill((0, 0, 0))
         blits = []
         sh = self.shown
         bloom_level = (0.12 * sh["bloom"] + 0.35 * sh["sync"] + 0.35 * self.flare) * master
@@ -428,22 +437,20 @@ class BioluminescentScene:
             if haze is not None:
                 x, y = centres[name]
                 blits.append((haze, (int(x) // GLOW_SCALE - r, int(y) // GLOW_SCALE - r)))
-        if not blits:
-            return
         glow.blits([(s, p, None, pygame.BLEND_RGB_ADD) for s, p in blits], doreturn=False)
-        pygame.transform.scale(glow, self.size_px, self._glow_full)
-        surface.blit(self._glow_full, (0, 0), special_flags=pygame.BLEND_RGB_ADD)
 
-    def _draw_threads(self, surface: pygame.Surface, centres: dict[str, tuple[float, float]], master: float) -> None:
+    def _draw_threads(self, glow: pygame.Surface, centres: dict[str, tuple[float, float]],
+                      master: float) -> list[tuple[pygame.Surface, tuple[int, int], None, int]]:
         """Mycelium: a beaded, gently bending thread between two organisms, lit by their synchrony.
 
         Every pair gets a faint thread (with many wearers, only near neighbours do);
-        any pair in step lights up wherever it is.
+        any pair in step lights up wherever it is. Faint threads are drawn into the
+        half-size soft layer ``glow``; the blits of the bright ones (full size) are returned.
         """
         sprites = self._sprites
         gain = self.shown["threads"] * master
         if gain <= 0.01 or not self.pairs:
-            return
+            return []
         lit: list[tuple[float, tuple[str, str]]] = []
         for pair in self.pairs:
             a, b = self.organisms[pair[0]], self.organisms[pair[1]]
@@ -454,7 +461,7 @@ class BioluminescentScene:
             if level > 0.015:
                 lit.append((level, pair))
         if not lit:
-            return
+            return []
         m = len(lit)
         ends = np.array([centres[p[0]] + centres[p[1]] for _, p in lit], dtype=np.float64)  # x0 y0 x1 y1
         bends = np.array([self._thread_bend[p] for _, p in lit])
@@ -474,14 +481,32 @@ class BioluminescentScene:
         xs = (u * u * x0[which] + 2 * u * t * mx[which] + t * t * x1[which] + wobble).astype(int) - r
         ys = (u * u * y0[which] + 2 * u * t * my[which] + t * t * y1[which] - wobble).astype(int) - r
         dots = []
+        soft = []
         beads = []
+        rs = sprites.radius_px("thread_soft")
         for (level, pair) in lit:
             a, b = self.organisms[pair[0]], self.organisms[pair[1]]
             hue = a.hue_shown + ((b.hue_shown - a.hue_shown + 0.5) % 1.0 - 0.5) / 2
-            dots.append(sprites.get("thread", hue, 0.45, level))
+            faint = level < 0.3
+            dots.append(None if faint else sprites.get("thread", hue, 0.45, level))
+            soft.append(sprites.get("thread_soft", hue, 0.45, level) if faint else None)
             beads.append(sprites.get("spark", hue, 0.3, min(1.0, 1.6 * level)) if level > 0.2 else None)
         add = pygame.BLEND_RGB_ADD
-        blits = [(dots[i], (x, y), None, add) for i, x, y in zip(which.tolist(), xs.tolist(), ys.tolist()) if dots[i] is not None]
+        soft_xs = ((xs + r) // GLOW_SCALE - rs).tolist()
+        soft_ys = ((ys + r) // GLOW_SCALE - rs).tolist()
+        xl, yl = xs.tolist(), ys.tolist()
+        soft_blits: list[tuple[pygame.Surface, tuple[int, int], None, int]] = []
+        blits: list[tuple[pygame.Surface, tuple[int, int], None, int]] = []
+        ends_at = np.cumsum(steps - 1).tolist()
+        begin = 0
+        for i, end in enumerate(ends_at):  # one sprite per thread: its dots' blits are zipped in C
+            k = end - begin
+            if soft[i] is not None:
+                soft_blits += zip(repeat(soft[i], k), zip(soft_xs[begin:end], soft_ys[begin:end]), repeat(None, k), repeat(add, k))
+            elif dots[i] is not None:
+                blits += zip(repeat(dots[i], k), zip(xl[begin:end], yl[begin:end]), repeat(None, k), repeat(add, k))
+            begin = end
+        glow.blits(soft_blits, doreturn=False)
         for i, bead in enumerate(beads):  # nutrients travel along a lit thread
             if bead is None:
                 continue
@@ -490,7 +515,7 @@ class BioluminescentScene:
             by = (1 - v) ** 2 * y0[i] + 2 * (1 - v) * v * my[i] + v * v * y1[i]
             br = bead.get_width() // 2
             blits.append((bead, (int(bx) - br, int(by) - br), None, add))
-        surface.blits(blits, doreturn=False)
+        return blits
 
     def _draw_organism(self, surface: pygame.Surface, o: Organism, centre: tuple[float, float], master: float) -> None:
         there = o.presence_shown * master
@@ -511,22 +536,22 @@ class BioluminescentScene:
         blits = []
         if spark is not None:
             spread = (1.0 - 0.75 * stress) * 1.1  # wilting: the tendrils hang straight down
-            for k, u in enumerate(o.tendrils):
-                base_angle = math.pi / 2 + (u - 0.5) * spread
-                sway = (0.22 - 0.12 * stress) * math.sin(0.9 * self.sway_s + 1.3 * k + o.phase)
-                px, py = x + (u - 0.5) * 0.9 * self.organism_px * scale, y + 0.15 * self.organism_px * scale
-                for j, step in enumerate(TENDRIL_STEPS):
-                    angle = base_angle + sway * step * (1.0 + j * 0.4)
-                    px2 = px + math.cos(angle) * reach * step
-                    py2 = py + math.sin(angle) * reach * step * (1.0 + 0.6 * stress)
-                    blits.append((spark, (int(px2) - spark_r, int(py2) - spark_r)))
+            u = _TENDRIL_U
+            base_angle = math.pi / 2 + (u - 0.5) * spread
+            sway = (0.22 - 0.12 * stress) * np.sin(0.9 * self.sway_s + 1.3 * _TENDRIL_K + o.phase)
+            angle = base_angle + sway * _TENDRIL_BEND
+            px = x + (u - 0.5) * 0.9 * self.organism_px * scale + np.cos(angle) * reach * _TENDRIL_STEP
+            py = (y + 0.15 * self.organism_px * scale) + np.sin(angle) * reach * _TENDRIL_STEP * (1.0 + 0.6 * stress)
+            add = pygame.BLEND_RGB_ADD
+            blits = [(spark, (sx, sy), None, add) for sx, sy in zip((px.astype(int) - spark_r).ravel().tolist(),
+                                                                    (py.astype(int) - spark_r).ravel().tolist())]
         bell = sprites.get("bell", o.hue_shown, saturation, min(1.0, level))
         if bell is not None:
             br = bell.get_width() // 2
-            blits.append((bell, (int(x) - br, int(y) - br)))
+            blits.append((bell, (int(x) - br, int(y) - br), None, pygame.BLEND_RGB_ADD))
         if o.pulse * there > 0.04:
             flare = sprites.get("bell", (o.hue_shown + 0.06) % 1.0, saturation * 0.6, o.pulse * there)
             if flare is not None:
                 br = flare.get_width() // 2
-                blits.append((flare, (int(x) - br, int(y) - br)))
-        surface.blits([(s, p, None, pygame.BLEND_RGB_ADD) for s, p in blits], doreturn=False)
+                blits.append((flare, (int(x) - br, int(y) - br), None, pygame.BLEND_RGB_ADD))
+        surface.blits(blits, doreturn=False)

@@ -332,13 +332,12 @@ class Renderer:
     def wait_started(self, timeout_s: float = 20.0) -> dict[str, Any] | None:
         """Wait for the process to report its video driver; None if it did not."""
         deadline = time.monotonic() + timeout_s
-        seen = len(self.reports)
-        while time.monotonic() < deadline and self._process.is_alive():
-            for r in self.poll_status():
-                if r["kind"] == "started" and r.get("pid") == self._process.pid:
-                    return r
+        while True:
+            self.poll_status()
+            mine = next((r for r in reversed(self.reports) if r["kind"] == "started" and r.get("pid") == self._process.pid), None)
+            if mine is not None or time.monotonic() >= deadline or not self._process.is_alive():
+                return mine
             time.sleep(0.02)
-        return next((r for r in self.reports[seen:] if r["kind"] == "started"), None)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Ask the process to finish, wait for it, and end it if it does not."""

@@ -180,23 +180,27 @@ def _gradient(size_px: tuple[int, int], hue: float, level: float) -> pygame.Surf
 def layout(count: int, size_px: tuple[int, int]) -> list[tuple[float, float]]:
     """Centres (x, y) in pixels of ``count`` organisms, spread over a surface of ``size_px``.
 
-    One sits in the middle; up to ten make a ring; more fill an ellipse on a
-    sunflower spiral (no two too close, none near an edge).
+    One sits in the middle, two side by side; up to ten make a ring; more fill an
+    ellipse on a sunflower spiral (no two too close, none near an edge). Everything
+    sits a little above the middle: the tendrils hang down.
     """
     w, h = size_px
+    cy = 0.46 * h
     if count <= 0:
         return []
     if count == 1:
-        return [(w / 2, h / 2)]
+        return [(w / 2, cy)]
+    if count == 2:
+        return [(0.3 * w, cy), (0.7 * w, cy)]
     if count <= 10:
-        return [(w / 2 + 0.34 * w * math.cos(2 * math.pi * i / count - math.pi / 2),
-                 h / 2 + 0.30 * h * math.sin(2 * math.pi * i / count - math.pi / 2)) for i in range(count)]
+        return [(w / 2 + 0.32 * w * math.cos(2 * math.pi * i / count - math.pi / 2),
+                 cy + 0.28 * h * math.sin(2 * math.pi * i / count - math.pi / 2)) for i in range(count)]
     golden = math.pi * (3.0 - math.sqrt(5.0))
     out = []
     for i in range(count):
         rho = math.sqrt((i + 0.5) / count)
         a = i * golden
-        out.append((w / 2 + 0.40 * w * rho * math.cos(a), h / 2 + 0.36 * h * rho * math.sin(a)))
+        out.append((w / 2 + 0.40 * w * rho * math.cos(a), cy + 0.34 * h * rho * math.sin(a)))
     return out
 
 
@@ -293,8 +297,17 @@ class BioluminescentScene:
         o = self.organisms[wearer]
         return int(o.x), int(o.y)
 
+    def thread_midpoint(self, a: str, b: str) -> tuple[int, int]:
+        """The middle of the thread between wearers ``a`` and ``b`` (at rest), in pixels."""
+        pair = (a, b) if (a, b) in self.thread_targets else (b, a)
+        (x0, y0), (x1, y1) = self.position_of(pair[0]), self.position_of(pair[1])
+        bend = self._thread_bend[pair]
+        mx, my = (x0 + x1) / 2 - (y1 - y0) * bend, (y0 + y1) / 2 + (x1 - x0) * bend
+        return int(0.25 * x0 + 0.5 * mx + 0.25 * x1), int(0.25 * y0 + 0.5 * my + 0.25 * y1)
+
     def reach_px(self) -> float:
-        """How far an organism's light reaches from its centre, in pixels (at normal size)."""
+        """How far an organism's tendrils reach below its centre, in pixels (at normal size);
+        its bell reaches ``organism_px`` above, and the tendrils about 1.5 times that to the sides."""
         return 1.9 * self.organism_px
 
     # ---- parameters ----------------------------------------------------------------
@@ -372,7 +385,7 @@ class BioluminescentScene:
         """Paint the whole scene onto ``surface`` (the scene's size)."""
         sh = self.shown
         master = 1.0 - sh["blackout"]
-        if master <= 0.002:
+        if master <= 0.01:
             surface.fill((0, 0, 0))
             return
         sprites = self._sprites

@@ -56,6 +56,7 @@ EASE_S = 0.5
 HUE_BINS = 48
 SAT_BINS = 4
 LEVEL_BINS = 32
+MAX_TINT_RADIUS_PX = 96
 GLOW_SCALE = 2  # the soft glow layer is drawn at 1/GLOW_SCALE of the frame size, then enlarged
 SPRITE_BUDGET_BYTES = 96 * 1024 * 1024
 MAX_SPORES = 220
@@ -124,19 +125,24 @@ class SpriteBank:
 
     def __init__(self, budget_bytes: int = SPRITE_BUDGET_BYTES) -> None:
         self.budget_bytes = budget_bytes
-        self._profiles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._profiles: dict[str, tuple[np.ndarray, np.ndarray, int, int]] = {}
         self._cache: OrderedDict[tuple[str, int, int, int], pygame.Surface] = OrderedDict()
         self._bytes = 0
 
-    def add_kind(self, name: str, kind: str, radius_px: int) -> None:
-        """Register a sprite shape (``kind`` "glow" or "bell") under ``name``."""
-        profile = _profile(kind, max(1, radius_px))
-        self._profiles[name] = (profile[:, :, None], (0.6 * profile**3)[:, :, None])
+    def add_kind(self, name: str, kind: str, radius_px: int, levels: int = LEVEL_BINS) -> None:
+        """Register a sprite shape (``kind`` "glow" or "bell") under ``name``, with ``levels`` brightness steps.
+
+        A large sprite is tinted at most ``MAX_TINT_RADIUS_PX`` and enlarged (smoothly) to its
+        size: a soft glow loses nothing, and a new tint costs a fraction of a millisecond.
+        """
+        radius_px = max(1, radius_px)
+        profile = _profile(kind, min(radius_px, MAX_TINT_RADIUS_PX))
+        self._profiles[name] = (profile[:, :, None], (0.6 * profile**3)[:, :, None], radius_px, levels)
         for key in [k for k in self._cache if k[0] == name]:
             self._drop(key)
 
     def radius_px(self, name: str) -> int:
-        return self._profiles[name][0].shape[0] // 2
+        return self._profiles[name][2]
 
     def _drop(self, key: tuple[str, int, int, int]) -> None:
         surf = self._cache.pop(key)
@@ -144,7 +150,8 @@ class SpriteBank:
 
     def get(self, name: str, hue: float, saturation: float, level: float) -> pygame.Surface | None:
         """The sprite tinted ``hue`` (0..1) at ``saturation`` and ``level`` (0..1); None when black."""
-        level_bin = int(min(1.0, max(0.0, level)) * LEVEL_BINS + 0.5)
+        profile, hot, radius_px, levels = self._profiles[name]
+        level_bin = int(min(1.0, max(0.0, level)) * levels + 0.5)
         if level_bin == 0:
             return None
         key = (name, int(hue % 1.0 * HUE_BINS + 0.5) % HUE_BINS, int(min(1.0, max(0.0, saturation)) * (SAT_BINS - 1) + 0.5), level_bin)
@@ -152,13 +159,14 @@ class SpriteBank:
         if surf is not None:
             self._cache.move_to_end(key)
             return surf
-        profile, hot = self._profiles[name]
         colour = np.array(colorsys.hsv_to_rgb(key[1] / HUE_BINS, key[2] / (SAT_BINS - 1), 1.0), np.float32)
-        scale = 255.0 * level_bin / LEVEL_BINS
+        scale = 255.0 * level_bin / levels
         # Hot centres whiten: bright light looks white, as it does on a camera.
         rgb = profile * (colour * scale) + hot * ((1.0 - colour) * scale)
         surf = pygame.Surface(profile.shape[:2])
         pygame.surfarray.blit_array(surf, np.minimum(rgb, 255.0).astype(np.uint8))
+        if 2 * radius_px + 1 != surf.get_width():
+            surf = pygame.transform.smoothscale(surf, (2 * radius_px + 1, 2 * radius_px + 1))
         self._cache[key] = surf
         self._bytes += surf.get_width() * surf.get_height() * 4
         while self._bytes > self.budget_bytes and len(self._cache) > 1:
@@ -275,8 +283,10 @@ class BioluminescentScene:
         s.add_kind("thread", "glow", max(2, int(0.012 * self.unit_px)))
         s.add_kind("thread_soft", "glow", max(1, int(0.012 * self.unit_px) // GLOW_SCALE))
         s.add_kind("spore", "glow", max(2, int(0.008 * self.unit_px)))
-        s.add_kind("haze", "glow", max(4, int(2.6 * self.organism_px / GLOW_SCALE)))
-        s.add_kind("field", "glow", max(8, int(0.55 * max(w, h) / GLOW_SCALE)))
+        s.add_kind("haze", "glow", max(4, int(2.6 * self.organism_px / GLOW_SCALE)), levels=24)
+        s.add_kind("field", "glow", max(8, int(0.55 * max(w, h) / GLOW_SCALE)), levels=16)
+        # Small organisms (a crowd) need fewer dots to read as tendrils.
+        self._tendril_steps = slice(None) if self.organism_px >= 40 else slice(1, None, 2)
         self._glow = pygame.Surface((max(1, w // GLOW_SCALE), max(1, h // GLOW_SCALE)))
         self._backgrounds.clear()
         self._neighbours = self._near_pairs(3)
@@ -552,9 +562,11 @@ class BioluminescentScene:
             u = _TENDRIL_U
             base_angle = math.pi / 2 + (u - 0.5) * spread
             sway = (0.22 - 0.12 * stress) * np.sin(0.9 * self.sway_s + 1.3 * _TENDRIL_K + o.phase)
-            angle = base_angle + sway * _TENDRIL_BEND
-            px = x + (u - 0.5) * 0.9 * self.organism_px * scale + np.cos(angle) * reach * _TENDRIL_STEP
-            py = (y + 0.15 * self.organism_px * scale) + np.sin(angle) * reach * _TENDRIL_STEP * (1.0 + 0.6 * stress)
+            cols = self._tendril_steps
+            angle = base_angle + sway * _TENDRIL_BEND[:, cols]
+            step = _TENDRIL_STEP[:, cols]
+            px = x + (u - 0.5) * 0.9 * self.organism_px * scale + np.cos(angle) * reach * step
+            py = (y + 0.15 * self.organism_px * scale) + np.sin(angle) * reach * step * (1.0 + 0.6 * stress)
             add = pygame.BLEND_RGB_ADD
             blits = [(spark, (sx, sy), None, add) for sx, sy in zip((px.astype(int) - spark_r).ravel().tolist(),
                                                                     (py.astype(int) - spark_r).ravel().tolist())]

@@ -35,3 +35,25 @@ def pattern_matches(pattern: str, address: str) -> bool:
 def wearer_slot(index: int) -> str:
     """Slot id of the ``index``-th wearer (0-based): ``p1``, ``p2``, ..."""
     return f"p{index + 1}"
+
+
+def slot_number(wearer: str) -> int:
+    """The number of a wearer slot: ``"p12"`` -> 12."""
+    m = WEARER_RE.fullmatch(wearer)
+    if m is None or m.group(1) == "*":
+        raise ValueError(f"not a wearer slot: {wearer!r} (expected p1, p2, ...)")
+    return int(m.group(1))
+
+
+def wearer_pairs(wearers: list[str]) -> list[tuple[str, str]]:
+    """Every two wearers once, lower slot first, in slot order: ``[("p1", "p2"), ("p1", "p3"), ...]``.
+
+    Pair addresses (``group.sync.p1.p2``, ``visual.thread.p1.p2``) name the lower slot first.
+    """
+    ordered = sorted(dict.fromkeys(wearers), key=slot_number)
+    return [(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :]]
+
+
+def resolve_pair(pattern: str, a: str, b: str) -> str:
+    """Fill the two ``p*`` of a pair pattern: ``("group.sync.p*.p*", "p1", "p2")`` -> ``"group.sync.p1.p2"``."""
+    return pattern.replace("p*", a, 1).replace("p*", b, 1)

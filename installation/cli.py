@@ -37,7 +37,8 @@ from installation.sensors.simulated import SimulatedAudience
 from installation.simulate import Emitter, LslEmitter, OscEmitter, Scenario, ScriptedAudience, SerialPtyEmitter, Simulation, load_scenario
 from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
 from installation.session import SessionError
-from installation.render import render_offline
+from installation.render import VisualsOutput, render_offline
+from installation.visuals.frames import INSTALL_FFMPEG, VideoError, ffmpeg_path
 from installation.sensors.replay import ReplaySource
 from installation.sound.devices import output_devices
 from installation.sound.engine import SoundError
@@ -71,6 +72,13 @@ def _count_in(low: int, high: int, what: str) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be {low}..{high} {what}, got {text}")
         return value
     return parse
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or not (16 <= int(w) <= 8192 and 16 <= int(h) <= 8192):
+        raise argparse.ArgumentTypeError(f"must look like 1280x720 (16..8192 pixels each way), got {text!r}")
+    return int(w), int(h)
 
 
 def _add_show_options(p: argparse.ArgumentParser) -> None:
@@ -139,7 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--seed", type=int, help="seed of the simulated audience")
     rd.add_argument("--duration", type=_positive_seconds, metavar="S",
                     help="seconds to render (default: a recording's length, else 120)")
-    rd.add_argument("--out", type=Path, required=True, help="WAV file to write (32-bit float)")
+    rd.add_argument("--out", type=Path, help="WAV file to write (32-bit float)")
+    rd.add_argument("--frames", type=Path, metavar="DIR", help="also draw the visuals: numbered PNG frames into DIR")
+    rd.add_argument("--video", type=Path, metavar="OUT.mp4", help="also draw the visuals into an MP4 with the sound (needs ffmpeg)")
+    rd.add_argument("--fps", type=_count_in(1, 240, "frames per second"), default=30, help="frames per second of show time (default 30)")
+    rd.add_argument("--size", type=_size, metavar="WxH", help="frame size (default: the show's visual.size)")
     sub.add_parser("devices", help="list the audio output devices (index and name, for sound.device)")
     be = sub.add_parser("bench", help="benchmarks of the running program")
     bench = be.add_subparsers(dest="bench", required=True)
@@ -149,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--events", type=_count_in(1, 100_000, "events"), default=200, metavar="N", help="events measured per path (default 200)")
     la.add_argument("--seed", type=int, default=1, help="seed of the random gaps between events")
     la.add_argument("--json", action="store_true", help="print one JSON object")
+    vi = bench.add_parser("visuals", help="frames per second and frame times of the scene on one core, and sensor event -> first frame showing it")
+    vi.add_argument("--participants", type=_count_in(1, 64, "wearers"), default=8, metavar="N", help="wearers (default 8)")
+    vi.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size (default 1280x720)")
+    vi.add_argument("--seconds", type=_positive_seconds, default=10.0, metavar="S", help="seconds of each measurement (default 10)")
+    vi.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -174,6 +191,18 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
     except ConfigError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
+    if args.out is None and args.frames is None and args.video is None:
+        errors.print("[red]error:[/red] nothing to write: give --out mix.wav, --frames DIR and/or --video out.mp4")
+        return 2
+    video = args.video
+    if video is not None and ffmpeg_path() is None:
+        errors.print(f"No video: ffmpeg is not installed ({INSTALL_FFMPEG}); {escape(str(video))} is left out.")
+        video = None
+        if args.out is None and args.frames is None:
+            return 1
+    visuals = None
+    if args.frames is not None or video is not None:
+        visuals = VisualsOutput(args.size or prepared.show.visual.size_px, float(args.fps), args.frames, video)
     clock = FakeClock()
     sources: list[Source]
     given = args.input
@@ -196,13 +225,15 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
         try:
             summary = render_offline(prepared, sources, wearers, clock, args.out, duration_s,
                                      progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"),
-                                     seed=args.seed if args.seed is not None else 1)
-        except (SoundError, OSError) as exc:
+                                     visuals=visuals, seed=args.seed if args.seed is not None else 1)
+        except (SoundError, VideoError, OSError) as exc:
             errors.print(f"[red]error:[/red] render failed: {escape(str(exc))}")
             return 1
     beats = ", ".join(f"{w} {n}" for w, n in summary.beats.items())
-    console.print(f"Rendered {summary.seconds:.1f} s of sound to {escape(str(args.out))} in {summary.wall_s:.1f} s "
-                  f"({summary.speed:.1f}x real time); beats: {beats}")
+    wrote = [str(p) for p in (args.out, args.frames, video) if p is not None]
+    console.print(f"Rendered {summary.seconds:.1f} s of show to {escape(', '.join(wrote))} in {summary.wall_s:.1f} s "
+                  f"({summary.speed:.1f}x real time); beats: {beats}"
+                  + (f"; {summary.frames} frames at {args.fps} fps" if visuals is not None else ""))
     return 0
 
 
@@ -393,6 +424,48 @@ def bench_latency(args: argparse.Namespace, console: Console, errors: Console) -
     return 0
 
 
+def bench_visuals(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony bench visuals``: the scene's frame rate on one core, and event -> frame latency."""
+    from installation.bench.visuals import TARGETS as VISUAL_TARGETS, bench_visuals as run_visuals
+
+    try:
+        report = run_visuals(args.participants, args.size, args.seconds, notify=lambda line: errors.print(line, markup=False))
+    except (BenchError, SessionError) as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 1
+    except KeyboardInterrupt:
+        errors.print("Interrupted: nothing measured.")
+        return 130
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+        return 0
+    w, h = report.size_px
+    table = Table(title=f"visuals: {report.participants} wearers at {w}x{h}, dummy video driver")
+    for column in ("measure", "value"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    rows = [
+        (f"fps (one core: cpu {report.cpu}, {report.frames} frames)", finite_or_dash(report.fps, "{:.0f}")),
+        ("frame time p50 ms", finite_or_dash(report.frame_p50_ms, "{:.2f}")),
+        ("frame time p99 ms", finite_or_dash(report.frame_p99_ms, "{:.2f}")),
+        ("frame time max ms", finite_or_dash(report.frame_max_ms, "{:.2f}")),
+        (f"event -> frame p50 ms ({report.latency_events} beats)", finite_or_dash(report.latency_p50_ms, "{:.2f}")),
+        ("event -> frame p99 ms", finite_or_dash(report.latency_p99_ms, "{:.2f}")),
+        ("event -> frame max ms", finite_or_dash(report.latency_max_ms, "{:.2f}")),
+        ("  of which event -> in the visuals process p50 ms", finite_or_dash(report.arrival_p50_ms, "{:.2f}")),
+        ("  of which event -> in the visuals process p99 ms", finite_or_dash(report.arrival_p99_ms, "{:.2f}")),
+        ("visuals process fps (paced at 60)", finite_or_dash(report.renderer_fps, "{:.1f}")),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    met = report.targets_met()
+    console.print("targets: " + ", ".join(f"{name} {'>=' if name == 'fps' else '<='} {VISUAL_TARGETS[name]:.4g} "
+                                          f"{'met' if ok else 'not met'}" for name, ok in met.items()), markup=False)
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False)
+    return 0
+
+
 def print_summary(console: Console, s: Summary) -> None:
     table = Table(title=f"{s.title}: {len(s.wearers)} participants, {s.duration_s:.1f} s")
     table.add_column("wearer")
@@ -436,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "devices":
         return devices(args, console, errors)
     if args.command == "bench":
-        return bench_latency(args, console, errors)
+        return bench_visuals(args, console, errors) if args.bench == "visuals" else bench_latency(args, console, errors)
     show_path = args.show or default_show_path()
     if args.command == "render":
         return render(args, show_path, console, errors)

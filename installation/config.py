@@ -176,7 +176,8 @@ class VisualConfig(_Strict):
     scene: Literal["bioluminescent"] = "bioluminescent"
     size: str = Field("1280x720", description="window size WIDTHxHEIGHT in pixels")
     fps: int = Field(60, ge=1, le=240)
-    fullscreen: bool = False
+    fullscreen: bool = Field(False, description="fullscreen at the display's own size (size is then the fallback's)")
+    display: int = Field(0, ge=0, le=15, description="index of the display the window opens on (0: the first)")
     frame_every_s: float = Field(1.0, gt=0.0, description="PNG interval when there is no display")
 
     @field_validator("size")

@@ -371,6 +371,7 @@ def build_session(prepared: PreparedShow, sources: list[Source], wearers: list[s
                 frames_dir=plan.frames_dir,
                 frame_every_s=v.frame_every_s,
                 fullscreen=v.fullscreen,
+                display_index=v.display,
                 title=f"Eco-Symphony: {show.show.title}",
             )
         )

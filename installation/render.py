@@ -5,6 +5,11 @@ by a :class:`~installation.clock.FakeClock` instead of the wall clock: every pyo
 buffer, the clock steps one buffer, the sources deliver what is due, the session
 does one tick of its core's work, and pyo computes the buffer (manual mode), which
 it records to the WAV file. No thread, no sound card, deterministic for a seed.
+
+The visuals can be rendered too: the scene is drawn in this process (no window),
+a frame every ``1/fps`` seconds of show time, from the session's visual
+parameters and triggers (the same snapshot the visuals process gets live), and
+written as numbered PNGs and/or an MP4 with the sound (ffmpeg).
 """
 
 from __future__ import annotations
@@ -21,11 +26,36 @@ from installation.launch import PreparedShow
 from installation.sensors.base import Source
 from installation.session import Session
 from installation.sound.engine import SoundEngine
+from installation.visuals.feed import SceneFeed
+from installation.visuals.frames import FrameWriter
+from installation.visuals.scene import BioluminescentScene
 
 #: Called now and then with (seconds rendered, seconds in all).
 Progress = Callable[[float, float], None]
 #: Something done to the session at a render time (a scene change, a panic), in seconds.
 Action = tuple[float, Callable[[Session], object]]
+
+
+@dataclass(frozen=True, slots=True)
+class VisualsOutput:
+    """Where an offline render's visuals go.
+
+    Attributes
+    ----------
+    size_px : tuple of int
+        Frame size (width, height) in pixels.
+    fps : float
+        Frames per second of show time.
+    frames_dir : Path, optional
+        Numbered PNG frames.
+    video_path : Path, optional
+        An MP4 with the sound (needs ffmpeg).
+    """
+
+    size_px: tuple[int, int] = (1280, 720)
+    fps: float = 30.0
+    frames_dir: Path | None = None
+    video_path: Path | None = None
 
 
 @dataclass(slots=True)
@@ -40,11 +70,14 @@ class RenderSummary:
         Seconds it took.
     beats : dict
         Beat events per wearer.
+    frames : int
+        Frames of the visuals drawn.
     """
 
     seconds: float = 0.0
     wall_s: float = 0.0
     beats: dict[str, int] = field(default_factory=dict)
+    frames: int = 0
 
     @property
     def speed(self) -> float:
@@ -57,13 +90,15 @@ def render_offline(
     sources: list[Source],
     wearers: list[str],
     clock: FakeClock,
-    out_path: Path,
+    out_path: Path | None,
     duration_s: float,
     progress: Progress | None = None,
+    visuals: VisualsOutput | None = None,
     actions: list[Action] | None = None,
     seed: int = 1,
 ) -> RenderSummary:
-    """Render ``duration_s`` seconds of the show fed by ``sources`` into ``out_path`` (WAV, 32-bit float).
+    """Render ``duration_s`` seconds of the show fed by ``sources`` into ``out_path`` (WAV, 32-bit float),
+    and its visuals into ``visuals`` when given.
 
     Parameters
     ----------
@@ -75,32 +110,61 @@ def render_offline(
         Wearer slots the patch gives voices to.
     clock : FakeClock
         The clock the sources were made with; the render moves it.
-    out_path : Path
-        WAV file to write (its folder is made).
+    out_path : Path, optional
+        WAV file to write (its folder is made); None: the sound is computed (it is
+        what the mappings drive) but only kept for a video.
     duration_s : float
         Seconds of show to render, before the master fade-out.
     progress : callable, optional
         Told ``(seconds rendered, duration_s)`` about ten times a second of work.
+    visuals : VisualsOutput, optional
+        Frames and/or a video of the scene.
     actions : list of (float, callable), optional
         Operator actions scripted at render times in seconds (``session.select_scene``,
         ``session.panic``), each called once with the session when its time comes.
     seed : int
         Seed of the patch's own randomness (the sources have theirs): the same seed
         and input give the same sound.
+
+    Raises
+    ------
+    VideoError
+        A video was asked for and ffmpeg is missing or fails.
     """
     show = prepared.show
     s = show.sound
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    video = visuals is not None and visuals.video_path is not None
+    wav_path = out_path
+    if wav_path is None and video:
+        assert visuals is not None and visuals.video_path is not None
+        wav_path = visuals.video_path.with_name(visuals.video_path.stem + ".sound.wav")
+    if wav_path is not None:
+        wav_path.parent.mkdir(parents=True, exist_ok=True)
+    writer = FrameWriter(visuals.size_px, visuals.fps, visuals.frames_dir, visuals.video_path) if visuals else None
     engine = SoundEngine(prepared.patch_class(wearers, s.settings), "manual", sample_rate_hz=s.sample_rate_hz,
                          buffer_frames=s.buffer_frames, ceiling_db=s.ceiling_db, fade_in_s=s.fade_in_s,
-                         fade_out_s=s.fade_out_s, wav_path=out_path, seed=seed)
+                         fade_out_s=s.fade_out_s, wav_path=wav_path, seed=seed)
     session = Session(show, prepared.mapper, sources, wearers, engine, renderer=None, clock=clock)
+    scene = feed = surface = None
+    if visuals is not None:
+        import pygame
+
+        scene = BioluminescentScene(visuals.size_px, wearers)
+        feed = SceneFeed(scene)
+        surface = pygame.Surface(visuals.size_px)
+    frame_s = 1.0 / visuals.fps if visuals is not None else math.inf
+    next_frame_s = clock.now_s()
     compile_kernels()
     summary = RenderSummary()
     started = time.perf_counter()
     buffer_s = s.buffer_frames / s.sample_rate_hz
     buffers = int(math.ceil(duration_s / buffer_s))
-    engine.start()
+    try:
+        engine.start()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     try:
         for source in sources:
             source.open()
@@ -112,13 +176,30 @@ def render_offline(
                 todo.pop(0)[1](session)
             session.tick([block for source in sources for block in source.read(0.0)])
             engine.process(1)
+            while writer is not None and clock.now_s() >= next_frame_s:  # a frame every 1/fps of show time
+                assert feed is not None and scene is not None and surface is not None
+                feed.apply(session.visuals.snapshot, clock.now_s())
+                feed.take_shown(clock.now_s())
+                scene.update(frame_s)
+                scene.draw(surface)
+                writer.write(surface)
+                next_frame_s += frame_s
             if progress is not None and time.perf_counter() >= next_report:
                 next_report = time.perf_counter() + 0.1
                 progress((k + 1) * buffer_s, duration_s)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     finally:
         for source in sources:
             source.close()
         engine.stop()  # the master fade-out, computed and recorded
+    if writer is not None:
+        writer.close(audio_path=wav_path)
+        summary.frames = writer.frames
+        if out_path is None and wav_path is not None:
+            wav_path.unlink(missing_ok=True)  # it was only there for the video
     summary.wall_s = time.perf_counter() - started
     summary.seconds = engine.buffers_done * buffer_s
     summary.beats = {w: len(session.stats.beat_times_s.get(w, [])) for w in wearers}

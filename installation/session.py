@@ -33,12 +33,17 @@ from installation.dsp.quality import BAD_STATES
 from installation.mapping.mapper import Mapper
 from installation.sensors.base import SampleBlock, Source
 from installation.sound.engine import SoundEngine
+from installation.visuals.overlay import OperatorStatus, SourceStatus, WearerStatus
 from installation.visuals.renderer import Renderer, Snapshot
 
 log = logging.getLogger(__name__)
 
 FEATURE_PERIOD_S = 0.01  # continuous mappings are applied at most 100 times a second
 SNAPSHOT_PERIOD_S = 1.0 / 120.0
+STATUS_PERIOD_S = 0.5  # the operator overlay's figures are refreshed twice a second
+RESTART_FIRST_S = 0.5  # a dead visuals process is restarted after this, then after twice as long each time ...
+RESTART_MAX_S = 30.0  # ... up to this
+RESTART_HEALTHY_S = 60.0  # a process that ran this long resets the back-off
 
 
 class SessionError(RuntimeError):
@@ -89,33 +94,53 @@ class OscOutLink:
 
 
 class VisualLink:
-    """Collects visual parameters and triggers; sends snapshots to the renderer."""
+    """Collects visual parameters and triggers; sends snapshots to the renderer.
+
+    Values are sent at most every ``SNAPSHOT_PERIOD_S``; a trigger goes out with the
+    next flush at once, stamped with the time of the sensor event behind it.
+    """
 
     def __init__(self, renderer: Renderer | None) -> None:
         self.renderer = renderer
         self.snapshot = Snapshot(0.0)
         self._dirty = False
+        self._urgent = False
+        self._status: OperatorStatus | None = None
         self._last_push_s = -math.inf
 
     def set(self, address: str, value: float) -> None:
         self.snapshot.values[address] = value
         self._dirty = True
 
-    def trigger(self, address: str, value: float) -> None:
+    def trigger(self, address: str, value: float, stamp_s: float = math.nan) -> None:
+        """Count a firing of ``address``; ``stamp_s``: monotonic time of the event behind it."""
         s = self.snapshot
         s.trigger_counts[address] = s.trigger_counts.get(address, 0) + 1
         s.trigger_values[address] = value
+        s.trigger_stamps[address] = stamp_s
+        self._dirty = self._urgent = True
+
+    def status(self, status: OperatorStatus) -> None:
+        """Send the operator's figures with the next snapshot."""
+        self._status = status
         self._dirty = True
 
+    def mark_dirty(self) -> None:
+        """Send the whole state with the next flush (a restarted renderer knows nothing)."""
+        self._dirty = self._urgent = True
+
     def flush(self, now_s: float, force: bool = False) -> None:
-        """Send the state if it changed (at most every ``SNAPSHOT_PERIOD_S`` unless forced)."""
+        """Send the state if it changed (at most every ``SNAPSHOT_PERIOD_S`` unless forced or a trigger fired)."""
         if self.renderer is None or not self._dirty:
             return
-        if not force and now_s - self._last_push_s < SNAPSHOT_PERIOD_S:
+        if not force and not self._urgent and now_s - self._last_push_s < SNAPSHOT_PERIOD_S:
             return
         s = self.snapshot
-        self.renderer.push(Snapshot(now_s, dict(s.values), dict(s.trigger_counts), dict(s.trigger_values)))
-        self._dirty = False
+        stamps = {a: (t if t == t else now_s) for a, t in s.trigger_stamps.items()}
+        self.renderer.push(Snapshot(now_s, dict(s.values), dict(s.trigger_counts), dict(s.trigger_values), stamps,
+                                    self._status))
+        self._status = None
+        self._dirty = self._urgent = False
         self._last_push_s = now_s
 
 
@@ -185,6 +210,12 @@ class Session:
         self._last_features_s = -math.inf
         self._scheduled: list[tuple[float, int, str, float]] = []
         self._schedule_order = itertools.count()
+        self._last_status_s = -math.inf
+        self._features: dict[str, float] = {}
+        self.blackout = False
+        self._restart_wait_s = RESTART_FIRST_S
+        self._restart_due_s = math.nan
+        self._renderer_since_s = math.nan
 
     # ---- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -244,9 +275,48 @@ class Session:
                         self.rebaseline()
                     elif request == "panic":
                         self.panic()
+                    elif request.startswith("blackout:"):
+                        self.blackout = request == "blackout:on"
+                        log.warning("visuals: blackout %s", "on" if self.blackout else "off")
                     elif request.startswith("scene:"):
                         self.select_scene(key=request.removeprefix("scene:"))
+                self.watch_renderer(time.monotonic())
             time.sleep(0.02)
+
+    def watch_renderer(self, now_s: float) -> None:
+        """Restart the visuals process if it died, with a back-off (0.5 s, 1 s, 2 s, ... 30 s), logged.
+
+        The sound never waits for this: it runs on its own thread, and the core only
+        drops snapshots while there is no process to take them. ``now_s``: monotonic seconds.
+        """
+        r = self.renderer
+        if r is None or not r.started or self._stop.is_set():
+            return
+        if r.alive:
+            if math.isnan(self._renderer_since_s):
+                self._renderer_since_s = now_s
+            elif now_s - self._renderer_since_s > RESTART_HEALTHY_S:
+                self._restart_wait_s = RESTART_FIRST_S
+            return
+        if r.quit_requested:
+            return
+        if math.isnan(self._restart_due_s):
+            self._restart_due_s = now_s + self._restart_wait_s
+            log.warning("visuals process died (exit code %s); the sound carries on; restarting it in %.1f s",
+                        r.exitcode, self._restart_wait_s)
+            return
+        if now_s < self._restart_due_s:
+            return
+        self._restart_due_s = math.nan
+        self._renderer_since_s = math.nan
+        self._restart_wait_s = min(RESTART_MAX_S, 2.0 * self._restart_wait_s)
+        try:
+            r.restart(blackout=self.blackout)
+        except Exception as exc:  # a failed restart must not stop the show; try again later
+            log.error("could not restart the visuals process: %s", exc)
+            return
+        self.visuals.mark_dirty()
+        log.warning("visuals process restarted (restart %d)", r.restarts)
 
     def select_scene(self, name: str | None = None, key: str | None = None) -> None:
         """Fade to a scene, by name or by its operator key (safe from any thread)."""
@@ -350,12 +420,16 @@ class Session:
                 log.warning("re-baselining %s from now", request or "every wearer")
         if batch:
             self._analyse(batch)
+            self.visuals.flush(self.clock.now_s())  # a beat's snapshot leaves before the features are mapped
         now_s = self.clock.now_s()
         self._fire_scheduled(now_s)
         if now_s - self._last_features_s >= FEATURE_PERIOD_S:
             self._last_features_s = now_s
             self._apply_features(now_s)
             self._report_faults()
+            if self.renderer is not None and now_s - self._last_status_s >= STATUS_PERIOD_S:
+                self._last_status_s = now_s
+                self.visuals.status(self.operator_status())
         self.visuals.flush(now_s)
         self.osc_out.flush(now_s)
 
@@ -371,7 +445,7 @@ class Session:
                         self._schedule(address, value, ahead_s)
                 continue
             for address, value in self.mapper.apply_event(event):
-                self._route_trigger(address, value)
+                self._route_trigger(address, value, event.arrival_s)
             self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)
             if event.address.endswith(".heart.beat"):
                 self.stats.beat_times_s.setdefault(event.wearer, []).append(event.time_s)
@@ -403,22 +477,28 @@ class Session:
             _, _, address, value = heapq.heappop(self._scheduled)
             self._route_trigger(address, value)
 
-    def _route_trigger(self, address: str, value: float) -> None:
-        self._route(address, value, self.clock.now_s(), trigger=True)
+    def _route_trigger(self, address: str, value: float, stamp_s: float = math.nan) -> None:
+        """Fire a trigger; ``stamp_s``: monotonic time of the sensor event behind it (default: now)."""
+        now_s = self.clock.now_s()
+        self._route(address, value, now_s, trigger=True, stamp_s=now_s if stamp_s != stamp_s else stamp_s)
 
-    def _route(self, address: str, value: float, now_s: float, trigger: bool) -> None:
+    def _route(self, address: str, value: float, now_s: float, trigger: bool, stamp_s: float = math.nan) -> None:
         """Hand a parameter value (or a trigger) to the sink its address names."""
         sink, _, rest = address.partition(".")
         if sink == "sound" and self.sound is not None:
             (self.sound.trigger if trigger else self.sound.set)(rest, value)
         elif sink == "visual":
-            (self.visuals.trigger if trigger else self.visuals.set)(rest, value)
+            if trigger:
+                self.visuals.trigger(rest, value, stamp_s)
+            else:
+                self.visuals.set(rest, value)
         elif sink == "osc":
             self.osc_out.send(rest.removeprefix("out."), value, now_s, force=trigger)
 
     def _apply_features(self, now_s: float) -> None:
         mapper = self.mapper
-        values = mapper.apply_features(self.core.features(now_s), now_s, self.core.wearers)
+        self._features = self.core.features(now_s)
+        values = mapper.apply_features(self._features, now_s, self.core.wearers)
         for address, value in mapper.fired:
             self._route_trigger(address, value)
         if mapper.scenes is not None and mapper.scenes.changes:
@@ -433,6 +513,35 @@ class Session:
                 continue
             self._last_params[address] = value
             self._route(address, value, now_s, trigger=False)
+
+    def operator_status(self) -> OperatorStatus:
+        """The figures of the operator overlay: wearers' health, loop latency, xruns, sources."""
+        f = self._features
+        states = self.core.states()
+        wearers = []
+        for w in self.wearers:
+            channel_states = [states[c] for c in (f"{w}.heart", f"{w}.eda") if c in states]
+            bad = [st for st in channel_states if st in BAD_STATES]
+            state = bad[0] if bad else (channel_states[0] if channel_states else "no data")
+            wearers.append(WearerStatus(w, f.get(f"{w}.heart.bpm", math.nan), f.get(f"{w}.eda.scr_rate", math.nan),
+                                        f.get(f"{w}.quality", 0.0), state.replace("_", " ")))
+        recent = self.stats.trigger_latency_s[-200:]
+        latency_ms = float(np.median(recent) * 1000.0) if recent else math.nan
+        sources = []
+        for source in self.sources:
+            detail = []
+            for attr in ("packets", "lost", "corrupt", "dropped"):
+                value = getattr(source, attr, None)
+                if isinstance(value, int):
+                    detail.append(f"{attr} {value}")
+            sources.append(SourceStatus(getattr(source, "name", type(source).__name__),
+                                        bool(getattr(source, "connected", True)), ", ".join(detail)))
+        if self.stats.source_errors:
+            sources.append(SourceStatus("read errors", False, str(self.stats.source_errors)))
+        scenes = self.mapper.scenes
+        sound = self.sound
+        return OperatorStatus(wearers, latency_ms, int(getattr(sound, "late_buffers", 0) or 0), sources,
+                              scenes.current if scenes is not None else "", bool(getattr(sound, "panicked", False)))
 
     # ---- results ---------------------------------------------------------------
     def mean_bpm(self, wearer: str) -> float:

@@ -15,6 +15,7 @@ def test_minimal_show_gets_defaults() -> None:
     show = parse_show(MINIMAL)
     assert show.sound.ceiling_db == -1.0
     assert show.visual.size_px == (1280, 720)
+    assert show.visual.display == 0 and not show.visual.fullscreen
     assert show.mappings[0].source == "p*.heart.beat"
     assert show.mappings[0].target == "sound.p*.pulse"
 
@@ -27,6 +28,8 @@ def test_minimal_show_gets_defaults() -> None:
         (MINIMAL + "curve = 'wobbly'\n", ["mappings[0].curve", "'linear'", "'wobbly'"]),
         ("[sound]\nceiling_db = 6\n" + MINIMAL, ["sound.ceiling_db", "less than or equal to 0"]),
         ("[visual]\nsize = 'big'\n" + MINIMAL, ["visual.size", "1280x720", "'big'"]),
+        ("[visual]\ndisplay = -1\n" + MINIMAL, ["visual.display", "greater than or equal to 0"]),
+        ("[visual]\nscreen = 1\n" + MINIMAL, ["visual.screen", "did you mean"]),
         ("[[sources]]\nkind = 'midi'\n" + MINIMAL, ["sources[0]", "'simulated', 'serial', 'osc', 'lsl'"]),
         ("[[sources]]\nkind = 'lsl'\n" + MINIMAL, ["sources[0]", "exactly one of stream_name or stream_type"]),
         ("[[sources]]\nkind = 'osc'\nprot = 1\n" + MINIMAL, ["sources[0].prot", "did you mean 'port'"]),

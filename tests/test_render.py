@@ -85,3 +85,55 @@ def test_scene_changes_do_not_click(tmp_path: Path) -> None:
     for at_s in (10.0, 16.0):
         around = step[int(at_s * rate) : int((at_s + 3.0) * rate)].max()
         assert around <= 1.5 * calm + 1e-4, (at_s, around, calm)
+
+
+def test_render_draws_the_visuals_a_frame_every_1_over_fps(tmp_path: Path) -> None:
+    import pygame
+
+    from installation.render import VisualsOutput
+
+    prepared = prepare_show(load_show(SHOW))
+    clock = FakeClock()
+    sources, wearers = make_sources(prepared.show, LaunchOptions(participants=2, seed=3), rehearsal=True, clock=clock)
+    frames = tmp_path / "frames"
+    summary = render_offline(prepared, sources, wearers, clock, None, 8.0,
+                             visuals=VisualsOutput((320, 180), 10.0, frames_dir=frames))
+    written = sorted(frames.glob("frame_*.png"))
+    assert len(written) == summary.frames == pytest.approx(8.0 * 10, abs=2)
+    assert not list(tmp_path.glob("*.wav"))  # no sound file was asked for
+    pictures = [pygame.surfarray.array3d(pygame.image.load(str(p))).astype(float) for p in written[-30:]]
+    assert pictures[0].shape == (320, 180, 3)
+    brightness = [p.mean() for p in pictures]
+    assert max(brightness) > 1.05 * min(brightness)  # beats flare: the frames are not all alike
+
+
+def test_render_command_writes_a_video_with_sound(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg: install the Debian package ffmpeg (apt-get install ffmpeg)")
+    video = tmp_path / "show.mp4"
+    done = ecosymphony("render", "--participants", "2", "--duration", "3", "--video", str(video), "--fps", "12",
+                       "--size", "160x90", "--frames", str(tmp_path / "frames"))
+    assert done.returncode == 0, done.stderr
+    assert "frames at 12 fps" in done.stdout
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,width,height", "-of", "csv=p=0",
+                            str(video)], capture_output=True, text=True, check=True).stdout.split()
+    assert "video,160,90" in probe and "audio" in probe
+    assert len(list((tmp_path / "frames").glob("frame_*.png"))) >= 3 * 12
+    assert {p.name for p in tmp_path.iterdir()} == {"show.mp4", "frames"}  # the sound went into the video only
+
+
+def test_render_without_ffmpeg_leaves_the_video_out_and_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    done = ecosymphony("render", "--participants", "1", "--duration", "1", "--video", str(tmp_path / "v.mp4"),
+                       "--out", str(tmp_path / "mix.wav"))
+    assert done.returncode == 0, done.stderr
+    assert "apt-get install ffmpeg" in done.stderr
+    assert (tmp_path / "mix.wav").is_file() and not (tmp_path / "v.mp4").exists()
+
+
+def test_render_needs_something_to_write(tmp_path: Path) -> None:
+    done = ecosymphony("render", "--duration", "1")
+    assert done.returncode == 2 and "nothing to write" in done.stderr

@@ -85,3 +85,47 @@ def test_osc_out_parameters_reach_a_peer(tmp_path: Path) -> None:
     assert {"/lights/p1", "/lights/p2", "/cue/beat"} <= set(seen)
     assert all(0.0 <= v <= 1.0 for v in seen["/lights/p1"])
     assert len(seen["/lights/p1"]) <= 6.0 * 20 + 5  # no more than the rate asks
+
+
+def test_the_sound_carries_on_and_the_visuals_come_back_when_the_renderer_dies(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import os
+    import signal
+
+    from installation.sound.engine import SoundEngine
+    from installation.visuals.renderer import Renderer, RendererSettings
+
+    prepared = prepare_show(load_show(SHOW))
+    wearers = ["p1", "p2"]
+    s = prepared.show.sound
+    sound = SoundEngine(prepared.patch_class(wearers, s.settings), "wav", sample_rate_hz=s.sample_rate_hz,
+                        buffer_frames=s.buffer_frames, wav_path=tmp_path / "show.wav")
+    renderer = Renderer(RendererSettings(wearers, (160, 90), headless=True))
+    session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], wearers, sound, renderer)
+    with caplog.at_level(logging.WARNING, logger="installation.session"):
+        with session:
+            first = renderer.wait_started()
+            assert first is not None
+            os.kill(first["pid"], signal.SIGKILL)  # the window's process dies mid-show
+            before = sound.buffers_done
+            started = time.monotonic()
+            session.run(3.0)
+            played_s = (sound.buffers_done - before) * s.buffer_frames / s.sample_rate_hz
+            elapsed_s = time.monotonic() - started
+            again = renderer.wait_started()
+            assert again is not None and again["pid"] != first["pid"] and renderer.alive
+    assert played_s > 0.9 * elapsed_s, (played_s, elapsed_s)  # the sound never stopped
+    assert sound.errors == 0
+    assert "visuals process died" in caplog.text and "visuals process restarted (restart 1)" in caplog.text
+
+
+def test_operator_status_names_every_wearer_and_source() -> None:
+    prepared = prepare_show(load_show(SHOW))
+    session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], ["p1", "p2"], None, None)
+    with session:
+        time.sleep(2.0)
+        status = session.operator_status()
+    assert [w.wearer for w in status.wearers] == ["p1", "p2"]
+    assert all(0.0 <= w.quality <= 1.0 and w.state for w in status.wearers)
+    assert len(status.sources) == 1 and status.sources[0].ok
+    assert status.loop_latency_ms != status.loop_latency_ms or status.loop_latency_ms >= 0.0

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from installation.addresses import WEARER_RE, wearer_pairs
 from installation.dsp.bank import Batch
 from installation.dsp.eda import E_AROUSAL, E_LAST_ARRIVAL_S, E_PHASIC, E_SCL, EdaBank, Scr
 from installation.dsp.events import Event
@@ -58,6 +59,11 @@ GROUP_FEATURES: dict[str, str] = {
     "group.sync": "heart-rhythm synchrony: coherence of the wearers' beat phases over 10 s, 0..1",
     "group.sync.count": "wearers contributing to group.sync",
     "group.count": "wearers currently sending",
+}
+#: Features of every two wearers (lower slot first: ``group.sync.p1.p2``), with their units.
+PAIR_FEATURES: dict[str, str] = {
+    "group.sync.p*.p*": "heart-rhythm synchrony of two wearers: phase locking of their beat phases over 10 s, 0..1 "
+                        "(0 when either heart is not heard)",
 }
 
 
@@ -171,6 +177,12 @@ class SignalCore:
         self._sync_avg = math.nan
         self._sync_last_s = math.nan
         self._present: dict[str, bool] = {}
+        self._pair_names: tuple[str, ...] = ()
+        self._pair_keys: list[str] = []
+        self._pair_index: tuple[np.ndarray, np.ndarray] = (np.zeros(0, int), np.zeros(0, int))
+        self._pair_avg = np.zeros(0, complex)
+        self._pair_last_s = math.nan
+        self._pair_order: list[str] = []
         self._pending: list[Event] = []
 
     @property
@@ -332,6 +344,7 @@ class SignalCore:
         bpms: list[float] = []
         arousals: list[float] = []
         phases: list[complex] = []
+        wearer_phase: dict[str, complex] = {}
         present = 0
         stale_s = self.settings.stale_s
         # One copy of each bank's state per call: reading Python lists is far cheaper than numpy cells.
@@ -374,6 +387,7 @@ class SignalCore:
                     bpms.append(bpm)
                 if good and math.isfinite(ibi) and math.isfinite(h.last_beat_mono_s):
                     phases.append(cmath.exp(2j * math.pi * ((now_s - h.last_beat_mono_s) / ibi % 1.0)))
+                    wearer_phase[name] = phases[-1]
             if w.eda is not None:
                 e = w.eda
                 row, quality_row = eda_rows[e.row], eda_quality[e.row]
@@ -406,7 +420,34 @@ class SignalCore:
         out["group.sync"] = self._sync(now_s, phases)
         out["group.sync.count"] = float(len(phases))
         out["group.count"] = float(present)
+        self._pair_sync(now_s, wearer_phase, out)
         return out
+
+    def _pair_sync(self, now_s: float, phase: dict[str, complex], out: dict[str, float]) -> None:
+        """``group.sync.pA.pB`` for every two wearers: the phase-locking value of their beat phases,
+        |mean of exp(i (phase_A - phase_B))| over ``sync_window_s`` (one-pole), 0..1.
+
+        A wearer whose heart is not heard contributes nothing, so their pairs fade to 0.
+        """
+        names = tuple(w for w in self._wearers if WEARER_RE.fullmatch(w) and w != "p*")
+        if names != self._pair_names:  # a new wearer: grow the table, keep the pairs already learnt
+            old = dict(zip(self._pair_keys, self._pair_avg.tolist()))
+            pairs = wearer_pairs(list(names))
+            order = {w: i for i, w in enumerate(sorted(names, key=lambda w: int(w[1:])))}
+            self._pair_names = names
+            self._pair_keys = [f"group.sync.{a}.{b}" for a, b in pairs]
+            self._pair_index = (np.array([order[a] for a, _ in pairs], int), np.array([order[b] for _, b in pairs], int))
+            self._pair_avg = np.array([old.get(k, 0j) for k in self._pair_keys], complex)
+            self._pair_order = sorted(names, key=lambda w: int(w[1:]))
+        if not self._pair_keys:
+            return
+        z = np.array([phase.get(w, 0j) for w in self._pair_order], complex)
+        ia, ib = self._pair_index
+        inst = z[ia] * np.conj(z[ib])
+        dt = 0.0 if math.isnan(self._pair_last_s) else max(0.0, now_s - self._pair_last_s)
+        self._pair_last_s = now_s
+        self._pair_avg += (1.0 - math.exp(-dt / self.settings.sync_window_s)) * (inst - self._pair_avg)
+        out.update(zip(self._pair_keys, np.abs(self._pair_avg).tolist()))
 
     def take_events(self) -> list[Event]:
         """Arrivals and departures noticed by :meth:`features` since the last call."""

@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
-from installation.addresses import WEARER_RE, ParameterKind, pattern_matches, split_wearer
+from installation.addresses import WEARER_RE, ParameterKind, pattern_matches, resolve_pair, slot_number, split_wearer, wearer_pairs
 from installation.config import ConfigError, Mapping, Scene
-from installation.dsp.core import GROUP_FEATURES, WEARER_EVENTS, WEARER_FEATURES
+from installation.dsp.core import GROUP_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
 from installation.dsp.events import Event
 from installation.mapping.curves import CURVES
 from installation.mapping.transforms import SCALES, ChainState, one_euro, one_pole, quantize_hz, slew
@@ -121,6 +121,25 @@ def _compiled(index: int, wearer: str | None, rest: str, m: Mapping, is_event: b
                            m.out_range[0], m.out_range[1] - m.out_range[0], stateful, m.threshold is not None)
 
 
+def _pair_problem(source: str, target: str) -> str | None:
+    """What is wrong with a mapping from a pair feature (``group.sync.p*.p*`` or ``group.sync.p1.p2``), if anything."""
+    slots = source.split(".")[-2:]
+    wild = [s == "p*" for s in slots]
+    if any(wild) and not all(wild):
+        return f"from '{source}': name both wearers of a pair (group.sync.p1.p2) or neither (group.sync.p*.p*)"
+    if all(wild):
+        if target.count("p*") != 2:
+            return (f"from '{source}' is every pair's feature: it must drive a pair parameter with two wearers, "
+                    f"such as 'visual.thread.p*.p*', not '{target}'")
+        return None
+    a, b = (slot_number(s) for s in slots)
+    if a >= b:
+        return f"from '{source}': name the lower slot first (group.sync.p{min(a, b)}.p{max(a, b)})"
+    if "p*" in target:
+        return f"to '{target}' names every wearer (p*) but from '{source}' is one pair's"
+    return None
+
+
 def _nearest(name: str, options: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""
@@ -148,7 +167,7 @@ def compile_mappings(
         Naming the file, the key path and the nearest valid address.
     """
     wearer_sources = {**{k: False for k in WEARER_FEATURES}, **{k: True for k in WEARER_EVENTS}}
-    all_sources = [f"p*.{k}" for k in wearer_sources] + list(GROUP_FEATURES)
+    all_sources = [f"p*.{k}" for k in wearer_sources] + list(GROUP_FEATURES) + list(PAIR_FEATURES)
     problems: list[str] = []
     compiled: list[CompiledMapping] = []
     for i, m in enumerate(mappings):
@@ -157,6 +176,12 @@ def compile_mappings(
         if wearer is not None and rest in wearer_sources:
             is_event = wearer_sources[rest]
         elif wearer is None and m.source in GROUP_FEATURES:
+            is_event = False
+        elif wearer is None and any(pattern_matches(p, m.source) for p in PAIR_FEATURES):
+            problem = _pair_problem(m.source, m.target)
+            if problem:
+                problems.append(f"{where}: {problem}")
+                continue
             is_event = False
         else:
             problems.append(f"{where}.from: unknown feature '{m.source}'{_nearest(m.source, all_sources)}")
@@ -239,7 +264,10 @@ class Mapper:
             resolved = []
             for m in self.continuous + self.thresholds:
                 group = f"group.{m.source_rest}"
-                if m.source_wearer is None and "p*" in m.target:
+                if m.source_wearer is None and "p*" in m.source_rest:  # every pair onto its own parameter
+                    chosen = [(resolve_pair(m.source_rest, a, b), resolve_pair(m.target, a, b), None)
+                              for a, b in wearer_pairs([w for w in wearers if WEARER_RE.fullmatch(w)])]
+                elif m.source_wearer is None and "p*" in m.target:
                     chosen = [(m.source_rest, m.resolve_target(w), None) for w in wearers]  # a group feature to everyone
                 elif m.source_wearer is None:
                     chosen = [(m.source_rest, m.target, None)]

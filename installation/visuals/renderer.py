@@ -2,7 +2,8 @@
 
 The show's process never waits for it: it pushes compact snapshots into a small
 queue and drops them when the queue is full (trigger counts are cumulative, so a
-dropped snapshot loses no beat). A crash here cannot stop the sound.
+dropped snapshot loses no beat). A crash here cannot stop the sound; the session
+starts a new process (:meth:`Renderer.restart`) when this one dies.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import os
 import queue
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from installation.visuals.feed import Snapshot
+
+__all__ = ["Renderer", "RendererSettings", "Snapshot", "renderer_main"]
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +37,7 @@ class RendererSettings:
     wearers : list of str
         Wearer slots, one organism each.
     size_px : tuple of int
-        Window or frame size (width, height) in pixels.
+        Window or frame size (width, height) in pixels (fullscreen: the display's own size).
     fps : int
         Target frames per second.
     headless : bool
@@ -43,8 +48,16 @@ class RendererSettings:
         Seconds between saved PNG frames.
     fullscreen : bool
         Fullscreen window (ignored when headless).
+    display_index : int
+        Which display the window opens on (0: the first).
     title : str
         Window title.
+    draw_every_frame : bool
+        Headless: draw every frame even when none is saved (benchmarks).
+    blackout : bool
+        Start blacked out (a restarted window keeps the operator's blackout).
+    overlay : bool
+        Start with the operator overlay shown.
     """
 
     wearers: list[str]
@@ -54,29 +67,51 @@ class RendererSettings:
     frames_dir: Path | None = None
     frame_every_s: float = 1.0
     fullscreen: bool = False
+    display_index: int = 0
     title: str = "Eco-Symphony"
+    draw_every_frame: bool = False
+    blackout: bool = False
+    overlay: bool = False
 
 
-@dataclass(slots=True)
-class Snapshot:
-    """Compact state sent to the visuals process.
+def _open_window(settings: RendererSettings, status: Any) -> tuple[Any, bool]:
+    """Open the window (or the dummy driver's surface); return (screen, headless)."""
+    import pygame
 
-    Attributes
-    ----------
-    stamp_s : float
-        Monotonic time in seconds when the snapshot was made.
-    values : dict
-        Continuous visual parameters (address without ``visual.``) -> value.
-    trigger_counts : dict
-        Trigger address -> number of times fired since the start.
-    trigger_values : dict
-        Trigger address -> value of the latest firing.
-    """
+    try:
+        pygame.display.init()
+        if settings.headless:
+            return pygame.display.set_mode(settings.size_px), True
+        displays = pygame.display.get_num_displays()
+        index = settings.display_index
+        if not 0 <= index < displays:
+            status.put({"kind": "warning",
+                        "message": f"visual.display = {index} but SDL sees {displays} display(s); using display 0"})
+            index = 0
+        if settings.fullscreen:
+            size = pygame.display.get_desktop_sizes()[index]
+            screen = pygame.display.set_mode(size, pygame.FULLSCREEN, display=index)
+        else:
+            screen = pygame.display.set_mode(settings.size_px, pygame.RESIZABLE, display=index)
+        if pygame.display.get_driver() in WINDOWLESS_DRIVERS:
+            raise pygame.error(f"no display reachable (SDL chose its {pygame.display.get_driver()} driver)")
+        return screen, False
+    except pygame.error as exc:
+        if settings.headless:
+            raise
+        status.put({"kind": "fallback", "reason": str(exc)})
+        pygame.display.quit()
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        pygame.display.init()
+        return pygame.display.set_mode(settings.size_px), True
 
-    stamp_s: float
-    values: dict[str, float] = field(default_factory=dict)
-    trigger_counts: dict[str, int] = field(default_factory=dict)
-    trigger_values: dict[str, float] = field(default_factory=dict)
+
+def quantile_ms(values_s: list[float], q: float) -> float:
+    """Quantile ``q`` (0..1, nearest rank) of durations in seconds, in milliseconds; NaN when empty."""
+    if not values_s:
+        return float("nan")
+    ordered = sorted(values_s)
+    return 1000.0 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def renderer_main(
@@ -87,84 +122,111 @@ def renderer_main(
     status: Any,
     parent_pid: int,
 ) -> None:
-    """Entry point of the visuals process (runs until ``stop`` is set or Esc is pressed)."""
+    """Entry point of the visuals process (runs until ``stop`` is set or Esc is pressed).
+
+    Frames are paced at ``settings.fps``; a snapshot that brings a new trigger (a
+    heartbeat) is drawn at once instead of at the next tick, so a beat reaches the
+    screen within a frame's drawing time of arriving. Each trigger's latency (its
+    sensor event's time stamp to the end of the flip that first showed it) is kept
+    and reported when the process stops.
+    """
     # Ctrl-C in the terminal reaches the whole process group: the show's process
     # decides when the visuals stop, so the interrupt is not ours to act on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    headless = settings.headless
-    if headless:
+    if settings.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     import pygame
 
+    from installation.visuals.controls import Controls, action_for_key
+    from installation.visuals.feed import SceneFeed
+    from installation.visuals.overlay import draw_overlay, overlay_font
     from installation.visuals.scene import BioluminescentScene
 
-    screen = None
-    try:
-        pygame.display.init()
-        flags = pygame.FULLSCREEN if settings.fullscreen and not headless else 0
-        screen = pygame.display.set_mode(settings.size_px, flags)
-        if not headless and pygame.display.get_driver() in WINDOWLESS_DRIVERS:
-            raise pygame.error(f"no display reachable (SDL chose its {pygame.display.get_driver()} driver)")
-    except pygame.error as exc:
-        if headless:
-            raise
-        status.put({"kind": "fallback", "reason": str(exc)})
-        pygame.display.quit()
-        os.environ["SDL_VIDEODRIVER"] = "dummy"
-        headless = True
-        pygame.display.init()
-        screen = pygame.display.set_mode(settings.size_px)
+    screen, headless = _open_window(settings, status)
     pygame.display.set_caption(settings.title)
     if not headless:
         pygame.mouse.set_visible(False)
-    status.put({"kind": "started", "driver": pygame.display.get_driver(), "headless": headless})
-    scene = BioluminescentScene(settings.size_px, settings.wearers)
-    counts: dict[str, int] = {}
+    status.put({"kind": "started", "driver": pygame.display.get_driver(), "headless": headless,
+                "size": list(screen.get_size()), "pid": os.getpid()})
+    scene = BioluminescentScene(screen.get_size(), settings.wearers)
+    feed = SceneFeed(scene)
+    controls = Controls(overlay=settings.overlay, blackout=settings.blackout)
+    font = overlay_font(screen.get_height())
     frames_written = 0
     frames_drawn = 0
+    latencies_s: list[float] = []
+    frame_times_s: list[float] = []
+    recent_frames_s: list[float] = []
     next_save_s = 0.0
-    clock = pygame.time.Clock()
+    period_s = 1.0 / settings.fps
     started = time.perf_counter()
+    last_s = started
+    next_frame_s = started
     if headless and settings.frames_dir is not None:
         settings.frames_dir.mkdir(parents=True, exist_ok=True)
+    draws = not headless or settings.draw_every_frame
     while not stop.is_set() and os.getppid() == parent_pid:
-        dt_s = clock.tick(settings.fps) / 1000.0
-        while True:
+        urgent = False
+        while not urgent:  # wait for news until the frame is due; a new beat is drawn at once
+            timeout_s = next_frame_s - time.perf_counter()
             try:
-                snap: Snapshot = snapshots.get_nowait()
+                snap = snapshots.get(timeout=timeout_s) if timeout_s > 0 else snapshots.get_nowait()
             except queue.Empty:
                 break
-            for address, value in snap.values.items():
-                scene.set(address, value)
-            for address, n in snap.trigger_counts.items():
-                if n > counts.get(address, 0):
-                    counts[address] = n
-                    scene.trigger(address, snap.trigger_values.get(address, 1.0))
+            urgent = feed.apply(snap, time.perf_counter()) and draws
         for event in pygame.event.get():
-            if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
+            action = None
+            if event.type == pygame.QUIT:
+                action = "quit"
+            elif event.type == pygame.KEYDOWN:
+                action = action_for_key(event.key)
+            elif event.type == pygame.VIDEORESIZE and not headless:
+                screen = pygame.display.get_surface()
+                scene.resize(screen.get_size())
+                font = overlay_font(screen.get_height())
+            if action is None:
+                continue
+            if action == "quit":
                 quit_requested.set()
-            elif event.type == pygame.KEYDOWN and event.key == pygame.K_b:
-                status.put({"kind": "request", "request": "rebaseline"})
-            elif event.type == pygame.KEYDOWN and event.key == pygame.K_p:
-                status.put({"kind": "request", "request": "panic"})
-            elif event.type == pygame.KEYDOWN and pygame.K_0 <= event.key <= pygame.K_9:
-                status.put({"kind": "request", "request": f"scene:{event.key - pygame.K_0}"})
-        scene.update(dt_s)
-        elapsed_s = time.perf_counter() - started
-        if headless:
-            if settings.frames_dir is not None and elapsed_s >= next_save_s:
+                continue
+            request = controls.handle(action)
+            if request is not None:
+                status.put({"kind": "request", "request": request})
+        frame_start_s = time.perf_counter()
+        scene.update(frame_start_s - last_s)
+        last_s = frame_start_s
+        save = headless and settings.frames_dir is not None and frame_start_s - started >= next_save_s
+        if draws or save:
+            if controls.blackout:
+                screen.fill((0, 0, 0))
+            else:
                 scene.draw(screen)
-                frames_drawn += 1
+            if controls.overlay:
+                span_s = recent_frames_s[-1] - recent_frames_s[0] if len(recent_frames_s) > 2 else 0.0
+                fps = (len(recent_frames_s) - 1) / span_s if span_s > 0 else float("nan")
+                draw_overlay(screen, font, feed.status, fps, quantile_ms(latencies_s[-120:], 0.5))
+            if not headless:
+                pygame.display.flip()
+            shown_s = time.perf_counter()
+            frames_drawn += 1
+            latencies_s += feed.take_shown(shown_s)
+            frame_times_s.append(shown_s - frame_start_s)
+            recent_frames_s.append(shown_s)
+            del recent_frames_s[:-60]
+            if save:
+                assert settings.frames_dir is not None
                 frames_written += 1
                 pygame.image.save(screen, str(settings.frames_dir / f"frame_{frames_written:05d}.png"))
                 next_save_s += settings.frame_every_s
         else:
-            scene.draw(screen)
-            pygame.display.flip()
-            frames_drawn += 1
+            feed.take_shown(frame_start_s)  # nothing is drawn: nothing to time
+        next_frame_s = max(next_frame_s + period_s, frame_start_s + (period_s if urgent else 0.0))
     status.put({"kind": "stopped", "frames_written": frames_written, "frames_drawn": frames_drawn,
-                "seconds": time.perf_counter() - started})
+                "seconds": time.perf_counter() - started,
+                "latencies_ms": [1000.0 * v for v in latencies_s[-20000:]],
+                "frame_times_ms": [1000.0 * v for v in frame_times_s[-20000:]],
+                "arrivals_ms": [1000.0 * v for v in feed.arrival_delays_s[-20000:]]})
     pygame.display.quit()
 
 
@@ -179,7 +241,14 @@ class Renderer:
 
     def __init__(self, settings: RendererSettings) -> None:
         self.settings = settings
-        ctx = mp.get_context("spawn")
+        self._ctx = mp.get_context("spawn")
+        self.dropped = 0
+        self.restarts = 0
+        self.reports: list[dict[str, Any]] = []
+        self._make_process(settings)
+
+    def _make_process(self, settings: RendererSettings) -> None:
+        ctx = self._ctx
         self._snapshots = ctx.Queue(maxsize=8)
         self._status = ctx.Queue()
         self._stop = ctx.Event()
@@ -190,12 +259,34 @@ class Renderer:
             name="ecosymphony-visuals",
             daemon=True,
         )
-        self.dropped = 0
-        self.reports: list[dict[str, Any]] = []
 
     def start(self) -> None:
         """Start the visuals process."""
         self._process.start()
+
+    def restart(self, blackout: bool = False) -> None:
+        """Start a new visuals process in place of one that died (``blackout``: start black)."""
+        if self._process.is_alive():
+            raise RuntimeError("the visuals process is still running; stop it before restarting")
+        self._process.join(timeout=0.1)
+        old = (self._snapshots, self._status)
+        self.poll_status()
+        self.settings = _replace(self.settings, blackout=blackout)
+        self._make_process(self.settings)
+        for q in old:  # nobody reads these any more: do not wait for their feeder threads
+            q.cancel_join_thread()
+            q.close()
+        self.restarts += 1
+        self._process.start()
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the visuals process (None before it starts)."""
+        return self._process.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._process.exitcode
 
     @property
     def quit_requested(self) -> bool:
@@ -206,11 +297,16 @@ class Renderer:
     def alive(self) -> bool:
         return self._process.is_alive()
 
+    @property
+    def started(self) -> bool:
+        """True once the process was started (it may have ended since)."""
+        return self._process.pid is not None
+
     def push(self, snapshot: Snapshot) -> None:
-        """Hand a snapshot over without waiting; dropped if the process lags."""
+        """Hand a snapshot over without waiting; dropped if the process lags (or is being replaced)."""
         try:
             self._snapshots.put_nowait(snapshot)
-        except queue.Full:
+        except (queue.Full, ValueError, OSError, AssertionError):
             self.dropped += 1
 
     def poll_status(self) -> list[dict[str, Any]]:
@@ -219,24 +315,29 @@ class Renderer:
         while True:
             try:
                 fresh.append(self._status.get_nowait())
-            except queue.Empty:
+            except (queue.Empty, ValueError, OSError, EOFError):
                 break
         self.reports.extend(fresh)
         return fresh
 
     def poll_requests(self) -> list[str]:
-        """Operator requests from the window since the last call (``"rebaseline"`` on key B, ``"panic"`` on key P, ``"scene:N"`` on 0-9)."""
-        return [r["request"] for r in self.poll_status() if r["kind"] == "request"]
+        """Operator requests from the window since the last call (``"rebaseline"`` on key B,
+        ``"panic"`` on P, ``"blackout:on"``/``"blackout:off"`` on K, ``"scene:N"`` on 0-9)."""
+        fresh = self.poll_status()
+        for r in fresh:
+            if r["kind"] in ("warning", "fallback"):
+                log.warning("visuals: %s", r.get("message") or f"no window ({r.get('reason')}); drawing headless")
+        return [r["request"] for r in fresh if r["kind"] == "request"]
 
     def wait_started(self, timeout_s: float = 20.0) -> dict[str, Any] | None:
         """Wait for the process to report its video driver; None if it did not."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and self._process.is_alive():
-            for r in self.poll_status():
-                if r["kind"] == "started":
-                    return r
+        while True:
+            self.poll_status()
+            mine = next((r for r in reversed(self.reports) if r["kind"] == "started" and r.get("pid") == self._process.pid), None)
+            if mine is not None or time.monotonic() >= deadline or not self._process.is_alive():
+                return mine
             time.sleep(0.02)
-        return next((r for r in self.reports if r["kind"] == "started"), None)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Ask the process to finish, wait for it, and end it if it does not."""
@@ -250,10 +351,20 @@ class Renderer:
             self._process.terminate()
             self._process.join(timeout=2.0)
         self.poll_status()
+        crashed = self._process.exitcode not in (0, None)
         for q in (self._snapshots, self._status):
+            if crashed:
+                q.cancel_join_thread()  # its reader is gone: what is left in the pipe stays there
             q.close()
-            q.join_thread()  # the feeder thread ends once its few small items are in the pipe
+            if not crashed:
+                q.join_thread()  # the feeder thread ends once its few small items are in the pipe
 
     def stopped_report(self) -> dict[str, Any]:
-        """The process's final report (frames written and drawn), or an empty dict."""
+        """The last process's final report (frames written and drawn, latencies), or an empty dict."""
         return next((r for r in reversed(self.reports) if r["kind"] == "stopped"), {})
+
+
+def _replace(settings: RendererSettings, **changes: Any) -> RendererSettings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)

@@ -179,3 +179,49 @@ def test_arrivals_and_departures_are_events() -> None:
     core.features(clock.now_s())
     assert sorted(e.address for e in core.take_events()) == ["p1.wearer.leave", "p2.wearer.leave"]
     assert core.take_events() == []
+
+
+@pytest.mark.parametrize(
+    ("periods_s", "pair", "high"),
+    [
+        ([0.8, 0.8, 0.63], "p1.p2", True),   # two hearts in step
+        ([0.8, 0.8, 0.63], "p1.p3", False),  # a free heart against a steady one
+        ([0.8, 0.8, 0.63], "p2.p3", False),
+        ([0.9, 0.7], "p1.p2", False),
+    ],
+)
+def test_pair_synchrony_follows_two_hearts_in_step(periods_s: list[float], pair: str, high: bool) -> None:
+    core = SignalCore()
+    clock = FakeClock()
+    rate = 100.0
+    t = np.arange(0, 40 * rate) / rate
+    waves = {f"p{i + 1}": np.exp(-0.5 * (((t + 0.05) % p - 0.05) / 0.05) ** 2) for i, p in enumerate(periods_s)}
+    step = 2
+    for i in range(0, t.size, step):
+        clock.advance_s(step / rate)
+        for name, w in waves.items():
+            core.process(SampleBlock(name, "ppg", t[i : i + step], w[i : i + step], "adc", clock.now_s(), rate))
+        if i % 10 == 0:
+            features = core.features(clock.now_s())
+    n = len(periods_s)
+    assert sum(k.startswith("group.sync.p") for k in features) == n * (n - 1) // 2  # lower slot first, each pair once
+    value = features[f"group.sync.{pair}"]
+    assert (value > 0.9) if high else (value < 0.5), value
+
+
+def test_pair_synchrony_fades_when_a_heart_goes_quiet() -> None:
+    core = SignalCore()
+    clock = FakeClock()
+    rate = 100.0
+    t = np.arange(0, 60 * rate) / rate
+    wave = np.exp(-0.5 * (((t + 0.05) % 0.8 - 0.05) / 0.05) ** 2)
+    step = 2
+    for i in range(0, t.size, step):
+        clock.advance_s(step / rate)
+        for name in ("p1", "p2") if i < 30 * rate else ("p1",):
+            core.process(SampleBlock(name, "ppg", t[i : i + step], wave[i : i + step], "adc", clock.now_s(), rate))
+        if i % 10 == 0:
+            features = core.features(clock.now_s())
+            if i == 30 * rate - 10:
+                assert features["group.sync.p1.p2"] > 0.9
+    assert features["group.sync.p1.p2"] < 0.2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -83,3 +84,32 @@ def test_events_fire_their_wearers_triggers_only() -> None:
     assert mapper.apply_event(beat) == [("sound.p2.pulse", pytest.approx(0.5)), ("visual.p2.pulse", 1.0)]
     assert mapper.apply_event(Event("p1.heart.beat", math.nan, 1.0, 1.1, 5.0)) == [("sound.p1.pulse", 0.0)]
     assert mapper.apply_features({"p1.heart.bpm": 70.0}) == {}
+
+
+PAIR_PARAMETERS = {**PARAMETERS, "visual.thread.p*.p*": "continuous"}
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        (m("group.sync.p*.p*", "visual.p*.hue"), "must drive a pair parameter"),
+        (m("group.sync.p*.p*", "sound.drone.brightness"), "must drive a pair parameter"),
+        (m("group.sync.p1.p*", "visual.thread.p*.p*"), "name both wearers of a pair"),
+        (m("group.sync.p3.p1", "sound.drone.brightness"), "name the lower slot first (group.sync.p1.p3)"),
+        (m("group.sync.p1.p2", "visual.p*.hue"), "names every wearer (p*)"),
+        (m("group.sync.p*.q*", "visual.thread.p*.p*"), "unknown feature"),
+    ],
+)
+def test_pair_mappings_are_checked(mapping: Mapping, expected: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        compile_mappings([mapping], PAIR_PARAMETERS, "show.toml")
+
+
+def test_every_pair_drives_its_own_thread() -> None:
+    mapper = Mapper(compile_mappings([m("group.sync.p*.p*", "visual.thread.p*.p*", out_range=[0.0, 0.5]),
+                                      m("group.sync.p1.p3", "sound.drone.brightness")], PAIR_PARAMETERS))
+    features = {"group.sync.p1.p2": 1.0, "group.sync.p1.p3": 0.5, "group.sync.p2.p3": 0.0,
+                "p1.quality": 1.0, "p2.quality": 1.0, "p3.quality": 1.0}
+    out = mapper.apply_features(features, 0.0, ["p2", "p1", "p3"])
+    assert out == {"visual.thread.p1.p2": 0.5, "visual.thread.p1.p3": 0.25, "visual.thread.p2.p3": 0.0,
+                   "sound.drone.brightness": 0.5}

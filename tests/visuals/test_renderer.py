@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import signal
 import shutil
 import subprocess
 import time
@@ -85,3 +87,58 @@ def test_unreachable_display_falls_back_to_frames(tmp_path: Path, monkeypatch: p
         renderer.stop()
     assert any(r["kind"] == "fallback" for r in renderer.reports)
     assert list(tmp_path.glob("frame_*.png"))
+
+
+def test_a_beat_reaches_the_screen_with_its_time_stamp() -> None:
+    renderer = Renderer(RendererSettings(["p1", "p2"], (320, 180), fps=60, headless=True, draw_every_frame=True))
+    renderer.start()
+    try:
+        assert renderer.wait_started() is not None
+        for i in range(10):
+            time.sleep(0.05)
+            now = time.perf_counter()
+            renderer.push(Snapshot(now, {}, {"p1.pulse": i + 1}, {"p1.pulse": 1.0}, {"p1.pulse": now}))
+        time.sleep(0.2)
+    finally:
+        renderer.stop()
+    report = renderer.stopped_report()
+    assert len(report["latencies_ms"]) == 10
+    assert all(0.0 < ms < 100.0 for ms in report["latencies_ms"])
+    assert report["frames_drawn"] >= 20
+
+
+def test_blackout_and_overlay_reach_the_saved_frames(tmp_path: Path) -> None:
+    import pygame
+
+    renderer = Renderer(RendererSettings(["p1"], (320, 180), fps=30, headless=True, frames_dir=tmp_path,
+                                         frame_every_s=0.1, blackout=True, overlay=True))
+    renderer.start()
+    try:
+        assert renderer.wait_started() is not None
+        time.sleep(0.5)
+    finally:
+        renderer.stop()
+    pixels = pygame.surfarray.array3d(pygame.image.load(str(sorted(tmp_path.glob("frame_*.png"))[-1])))
+    lit = pixels.max(axis=2) > 60
+    xs, ys = lit.nonzero()
+    assert lit.sum() > 200  # the overlay's text ...
+    assert xs.min() < 20 and ys.min() < 20 and ys.max() < 150  # ... in its corner; the rest is black
+
+
+def test_a_killed_renderer_restarts() -> None:
+    renderer = Renderer(RendererSettings(["p1"], (160, 90), headless=True))
+    renderer.start()
+    try:
+        first = renderer.wait_started()
+        assert first is not None
+        os.kill(first["pid"], signal.SIGKILL)
+        renderer._process.join(timeout=5)
+        assert not renderer.alive
+        renderer.push(Snapshot(time.perf_counter(), {"p1.hue": 0.3}))  # no reader: never blocks
+        renderer.restart()
+        second = renderer.wait_started()
+        assert second is not None and second["pid"] != first["pid"] and renderer.alive
+        assert renderer.restarts == 1
+    finally:
+        renderer.stop()
+    assert not mp.active_children()

@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: rehearse test bench bench-latency install clean
+.PHONY: rehearse test bench bench-latency excerpt install clean
 
 install: $(STAMP)
 
@@ -42,6 +42,12 @@ bench-latency: $(STAMP)
 	$(PY) -m installation bench latency --transport osc $(ARGS)
 	$(PY) -m installation bench latency --transport serial $(ARGS)
 	$(PY) benchmarks/beat_lock.py
+
+# The two-minute excerpt in docs/: the default show, six simulated wearers, rendered
+# offline, then compressed (needs ffmpeg).
+excerpt: $(STAMP)
+	$(PY) -m installation render patches/default.toml --participants 6 --seed 1 --duration 120 --out runs/excerpt.wav
+	ffmpeg -loglevel error -y -i runs/excerpt.wav -c:a libvorbis -q:a 0 docs/excerpt.ogg
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Callable
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -391,11 +391,10 @@ def analyze(args: argparse.Namespace, console: Console, errors: Console) -> int:
     return 0
 
 
-def bench_latency(args: argparse.Namespace, console: Console, errors: Console) -> int:
-    """``ecosymphony bench latency``: event -> first changed sample, ours against the bare floor."""
+def _measure(run: Callable[[Callable[[str], None]], Any], errors: Console) -> Any:
+    """Run a benchmark, its progress lines on standard error; an exit status instead of a report on failure."""
     try:
-        report = run_bench(args.transport, args.buffer, args.events, seed=args.seed,
-                           notify=lambda line: errors.print(line, markup=False))
+        return run(lambda line: errors.print(line, markup=False))
     except JackNotInstalled as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
@@ -405,6 +404,14 @@ def bench_latency(args: argparse.Namespace, console: Console, errors: Console) -
     except KeyboardInterrupt:
         errors.print("Interrupted: nothing measured.")
         return 130
+
+
+def bench_latency(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony bench latency``: event -> first changed sample, ours against the bare floor."""
+    report = _measure(lambda notify: run_bench(args.transport, args.buffer, args.events, seed=args.seed, notify=notify),
+                      errors)
+    if isinstance(report, int):
+        return report
     if args.json:
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")
         return 0
@@ -428,14 +435,9 @@ def bench_visuals(args: argparse.Namespace, console: Console, errors: Console) -
     """``ecosymphony bench visuals``: the scene's frame rate on one core, and event -> frame latency."""
     from installation.bench.visuals import TARGETS as VISUAL_TARGETS, bench_visuals as run_visuals
 
-    try:
-        report = run_visuals(args.participants, args.size, args.seconds, notify=lambda line: errors.print(line, markup=False))
-    except (BenchError, SessionError) as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}")
-        return 1
-    except KeyboardInterrupt:
-        errors.print("Interrupted: nothing measured.")
-        return 130
+    report = _measure(lambda notify: run_visuals(args.participants, args.size, args.seconds, notify=notify), errors)
+    if isinstance(report, int):
+        return report
     if args.json:
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")
         return 0

@@ -335,8 +335,11 @@ class EcoSymphony(Patch):
         decay_s = min(2.5, max(0.7, 1.8 * math.sqrt(220.0 / bell_hz)))
         env = pyo.TrigEnv(trig, table=t["bell"], dur=decay_s, mul=strength)
         bright = pyo.TrigEnv(trig, table=t["bright"], dur=decay_s * 0.5)
-        bell = pyo.FM(carrier=bell_hz, ratio=BELL_RATIOS[i % len(BELL_RATIOS)],
-                      index=bright * (0.3 + 3.2 * tone), mul=env)
+        # FM from two sines (pyo 1.1.0's FM object turned NaN now and then with an
+        # enveloped index, and a NaN stays in the reverb for good).
+        ratio = BELL_RATIOS[i % len(BELL_RATIOS)]
+        bell_mod = pyo.Sine(freq=bell_hz * ratio, mul=bright * (0.3 + 3.2 * tone) * (bell_hz * ratio))
+        bell = pyo.Sine(freq=bell_mod + bell_hz, mul=env)
         strike_env = pyo.TrigEnv(trig, table=t["strike"], dur=0.03, mul=strength)
         strike = pyo.Biquad(self._noise * strike_env.mix(1), freq=min(bell_hz * 4.0, 9000.0), q=4.0, type=2,
                             mul=0.1 + 0.4 * tone)
@@ -353,8 +356,10 @@ class EcoSymphony(Patch):
         tick_dur_s = pyo.Min(0.16 - 0.12 * rate, self._step_s * 0.9)  # one tick ends before the next
         tick_env = pyo.TrigEnv(tick_trig, table=t["tick"], dur=tick_dur_s,
                                mul=self._params["rhythm.level"] * level * voice_gain * 0.75)
-        # (FM, not SineLoop: pyo 1.1.0's SineLoop can read past its table and crash when fed back.)
-        tick = pyo.FM(carrier=self.plan.tick_hz[wearer], ratio=1.0, index=0.15 + 0.9 * rate, mul=tick_env)
+        # (Two-sine FM, not SineLoop: pyo 1.1.0's SineLoop can read past its table and crash when fed back.)
+        tick_hz = self.plan.tick_hz[wearer]
+        tick_mod = pyo.Sine(freq=tick_hz, mul=(0.15 + 0.9 * rate) * tick_hz)
+        tick = pyo.Sine(freq=tick_mod + tick_hz, mul=tick_env)
         tick_out = pyo.Pan(tick, outs=2, pan=pan_pos, spread=0.4)
 
         # The grain burst of a skin-conductance response, at the wearer's place.
@@ -368,17 +373,19 @@ class EcoSymphony(Patch):
         # Grain parameters are drawn at a grain's start: stepped randoms (Randh) are enough.
         grain_pos = pyo.Randh(min=0.05 * size, max=0.49 * size, freq=43.0)
         grain_dur = pyo.Randh(min=0.04, max=0.12, freq=37.0)
-        grain_pan = pyo.Randh(min=pan_pos - 0.12, max=pan_pos + 0.12, freq=31.0)
+        # Within 0..1: pyo's Particle pans by square roots, and a pan outside that range
+        # is a NaN that stays in the reverb for good.
+        grain_pan = pyo.Randh(min=max(0.0, pan_pos - 0.12), max=min(1.0, pan_pos + 0.12), freq=31.0)
         grains = pyo.Particle(
             t["grains"], t["grain_env"],
             dens=burst * (25.0 + 45.0 * self._params["texture.density"]),
             pitch=pitch, pos=grain_pos, dur=grain_dur, dev=0.5, pan=grain_pan, chnls=2, mul=burst * 0.22,
         )
         self._voices[wearer] = {
-            **sig, "trig": trig, "strength": strength, "env": env, "bright": bright, "bell": bell,
+            **sig, "trig": trig, "strength": strength, "env": env, "bright": bright, "bell_mod": bell_mod, "bell": bell, "bell_hz": bell_hz,
             "strike_env": strike_env, "strike": strike, "bell_out": bell_out,
             "weight_table": weight_table, "weight": weight, "chance": chance, "tick_trig": tick_trig,
-            "tick_dur_s": tick_dur_s, "tick_env": tick_env, "tick": tick, "tick_out": tick_out,
+            "tick_dur_s": tick_dur_s, "tick_env": tick_env, "tick_mod": tick_mod, "tick": tick, "tick_hz": tick_hz, "tick_out": tick_out,
             "texture_trig": texture_trig, "texture_strength": texture_strength, "bursts": bursts, "burst": burst,
             "turn": {"pulse": 0, "texture": 0},
             "pitch": pitch, "grain_pos": grain_pos, "grain_dur": grain_dur, "grain_pan": grain_pan,
@@ -452,8 +459,8 @@ class EcoSymphony(Patch):
         base = self.plan.grain_base_hz
         grain_choices = [v["pitch"].choice for v in self._voices.values()] + [self._ambient["pitch"].choice]
         return {
-            "bells": [float(v["bell"].carrier) for v in self._voices.values()],
-            "ticks": [float(v["tick"].carrier) for v in self._voices.values()],
+            "bells": [float(v["bell_hz"]) for v in self._voices.values()],
+            "ticks": [float(v["tick_hz"]) for v in self._voices.values()],
             "pad": [f for layer in "ab" for tab in self._pad[layer]["note_tables"] for f in tab.getTable()],
             "tension": [f for layer in "ab" for tab in self._pad[layer]["tension_tables"] for f in tab.getTable()],
             "grains": [base * r for choice in grain_choices for r in choice],

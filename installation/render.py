@@ -161,11 +161,6 @@ def render_offline(
     buffers = int(math.ceil(duration_s / buffer_s))
     try:
         engine.start()
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
-    try:
         for source in sources:
             source.open()
         next_report = started

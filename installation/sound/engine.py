@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import math
 import os
 import sys
 import threading
@@ -130,8 +129,6 @@ class SoundEngine:
         self._fade: Any = None
         self._mute: Any = None
         self.panicked = False
-        #: Monotonic time (``time.perf_counter``) of the recording's first sample, roughly (to a buffer).
-        self.recording_started_s = math.nan
         self._pacer: threading.Thread | None = None
         self._stop = threading.Event()
         # Without a sound card our own thread computes the audio; pyo is not safe against
@@ -178,7 +175,6 @@ class SoundEngine:
                 server.recordOptions(filename=str(self.wav_path), fileformat=0, sampletype=3)  # 32-bit float WAV
                 server.recstart(str(self.wav_path))
             server.start()
-            self.recording_started_s = time.perf_counter() if self.wav_path is not None else math.nan
             self._build_chain()
         except Exception:
             self._shutdown_server()

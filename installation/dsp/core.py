@@ -433,12 +433,12 @@ class SignalCore:
         if names != self._pair_names:  # a new wearer: grow the table, keep the pairs already learnt
             old = dict(zip(self._pair_keys, self._pair_avg.tolist()))
             pairs = wearer_pairs(list(names))
-            order = {w: i for i, w in enumerate(sorted(names, key=lambda w: int(w[1:])))}
+            self._pair_order = sorted(names, key=lambda w: int(w[1:]))
+            order = {w: i for i, w in enumerate(self._pair_order)}
             self._pair_names = names
             self._pair_keys = [f"group.sync.{a}.{b}" for a, b in pairs]
             self._pair_index = (np.array([order[a] for a, _ in pairs], int), np.array([order[b] for _, b in pairs], int))
             self._pair_avg = np.array([old.get(k, 0j) for k in self._pair_keys], complex)
-            self._pair_order = sorted(names, key=lambda w: int(w[1:]))
         if not self._pair_keys:
             return
         z = np.array([phase.get(w, 0j) for w in self._pair_order], complex)

@@ -294,7 +294,7 @@ class EcoSymphony(Patch):
         n = max(1, len(self.wearers))
         sample_rate_hz = pyo.Sig(0).getSamplingRate()
         self._tables = {
-            "bell": pyo.ExpTable([(0, 0.0), (24, 1.0), (8191, 0.0)], exp=4, inverse=False),
+            "bell": pyo.ExpTable([(0, 0.0), (18, 1.0), (8191, 0.0)], exp=4, inverse=False),
             "bright": pyo.ExpTable([(0, 0.0), (16, 1.0), (8191, 0.0)], exp=8, inverse=False),
             "strike": pyo.LinTable([(0, 0.0), (64, 1.0), (8191, 0.0)]),
             "tick": pyo.CosTable([(0, 0.0), (300, 1.0), (1500, 0.35), (8191, 0.0)]),

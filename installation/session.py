@@ -3,7 +3,9 @@ owns every thread and process, and shuts them all down.
 
 Threads and processes
 ---------------------
-* one reader thread per source: ``source.read()``, stamp, enqueue;
+* one reader thread per source: ``source.read()``, stamp, enqueue (a beat the device
+  found itself, an ``ibi`` reading, is analysed and triggered in the reader thread at
+  once, under the lock the core thread holds for its own pass);
 * the core thread: analyse blocks, fire triggers at once, map features;
 * pyo's audio thread (native; or the WAV pacer thread without a sound card);
 * the visuals process, fed with snapshots it draws at its own rate;
@@ -43,7 +45,9 @@ SNAPSHOT_PERIOD_S = 1.0 / 120.0
 STATUS_PERIOD_S = 0.5  # the operator overlay's figures are refreshed twice a second
 RESTART_FIRST_S = 0.5  # a dead visuals process is restarted after this, then after twice as long each time ...
 RESTART_MAX_S = 30.0  # ... up to this
-RESTART_HEALTHY_S = 60.0  # a process that ran this long resets the back-off
+RESTART_HEALTHY_S = 60.0
+#: Signals that are events already (a beat the device found): analysed in the reader thread at once.
+EVENT_SIGNALS = frozenset({"ibi"})  # a process that ran this long resets the back-off
 
 
 class SessionError(RuntimeError):
@@ -202,6 +206,7 @@ class Session:
         self.stats = SessionStats()
         self._blocks: queue.Queue[SampleBlock] = queue.Queue(maxsize=10000)
         self._stop = threading.Event()
+        self._tick_lock = threading.Lock()  # the core thread's pass, or a reader's event fast path
         self._requests: queue.Queue[str | None | Mapper | tuple[str, str | None, str | None]] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._last_params: dict[str, float] = {}
@@ -374,7 +379,16 @@ class Session:
                 self._stop.wait(backoff_s)
                 backoff_s = min(2.0, backoff_s * 2)
                 continue
-            for block in blocks:
+            queued = blocks
+            if any(block.signal in EVENT_SIGNALS for block in blocks):
+                # A beat the device already found is an event: it goes to its triggers from this
+                # thread, without waiting for the core thread to wake (saves a thread hand-over).
+                events = [block for block in blocks if block.signal in EVENT_SIGNALS]
+                queued = [block for block in blocks if block.signal not in EVENT_SIGNALS]
+                with self._tick_lock:
+                    self._analyse(events)
+                    self.visuals.flush(self.clock.now_s())
+            for block in queued:
                 try:
                     self._blocks.put_nowait(block)
                 except queue.Full:
@@ -391,7 +405,8 @@ class Session:
                     batch.append(self._blocks.get_nowait())
                 except queue.Empty:
                     break
-            self.tick(batch)
+            with self._tick_lock:
+                self.tick(batch)
 
     def tick(self, batch: list[SampleBlock]) -> None:
         """One pass of the core's work: operator requests, the blocks' analysis (events go

@@ -129,3 +129,38 @@ def test_operator_status_names_every_wearer_and_source() -> None:
     assert all(0.0 <= w.quality <= 1.0 and w.state for w in status.wearers)
     assert len(status.sources) == 1 and status.sources[0].ok
     assert status.loop_latency_ms != status.loop_latency_ms or status.loop_latency_ms >= 0.0
+
+
+def test_a_beat_the_device_found_fires_from_its_reader_thread() -> None:
+    """An ``ibi`` reading is an event already: it goes to its trigger without a hand-over to the core thread."""
+    import math
+    import socket
+
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    from installation.config import parse_show
+    from installation.sensors.osc_source import OscSource
+
+    class Watching(Session):
+        fired_on: list[tuple[str, str]] = []
+
+        def _route_trigger(self, address: str, value: float, stamp_s: float = math.nan) -> None:
+            self.fired_on.append((address, threading.current_thread().name))
+            super()._route_trigger(address, value, stamp_s)
+
+    text = '[[mappings]]\nfrom = "p*.heart.beat"\nto = "osc.out./cue/beat"\n'
+    prepared = prepare_show(parse_show(SHOW.read_text() + "\n" + text, "fast.toml", SHOW))
+    source = OscSource(0, "127.0.0.1", wearers=["p1", "p2"])
+    session = Watching(prepared.show, prepared.mapper, [source], ["p1", "p2"], None, None)
+    with session, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sensor:
+        for i in range(6):
+            message = OscMessageBuilder(f"/eco/p{i % 2 + 1}/ibi")
+            message.add_arg(0.8)
+            sensor.sendto(message.build().dgram, ("127.0.0.1", source.port))
+            time.sleep(0.4)  # each wearer's beats 0.8 s apart, as their intervals say
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and len(session.stats.trigger_latency_s) < 6:
+            time.sleep(0.02)
+    beats = [thread for address, thread in Watching.fired_on if address == "osc.out./cue/beat"]
+    assert len(beats) == 6
+    assert set(beats) == {"reader-0"}

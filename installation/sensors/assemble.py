@@ -34,6 +34,7 @@ class BlockAssembler:
         self.wearers = wearers
         self.rates_hz = {**DEFAULT_RATES_HZ, **(rates_hz or {})}
         self._pending: dict[tuple[int, str, str], list[Reading]] = defaultdict(list)
+        self._filled: dict[tuple[int, str, str], None] = {}  # keys with readings since the last blocks(), in order
         self._last_time: dict[tuple[int, str], float] = {}
         self._device_offset: dict[int, float] = {}
         self.unmapped = 0
@@ -43,14 +44,19 @@ class BlockAssembler:
             if r.sensor >= len(self.wearers):
                 self.unmapped += 1
                 continue
-            self._pending[(r.sensor, r.kind, r.unit)].append(r)
+            key = (r.sensor, r.kind, r.unit)
+            self._pending[key].append(r)
+            self._filled[key] = None
 
     def blocks(self, arrival_s: float) -> list[SampleBlock]:
         """Blocks of everything collected since the last call, stamped ``arrival_s``."""
         out: list[SampleBlock] = []
-        for (sensor, kind, unit), readings in self._pending.items():
-            if not readings:
-                continue
+        if not self._filled:
+            return out
+        filled, self._filled = self._filled, {}
+        keys = filled if len(filled) == 1 else [k for k in self._pending if k in filled]  # the order of first sight
+        for sensor, kind, unit in keys:
+            readings = self._pending[(sensor, kind, unit)]
             rate = self.rates_hz[kind]
             values = np.array([r.value for r in readings])
             device = [r.device_time_s for r in readings]

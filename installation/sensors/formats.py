@@ -11,6 +11,7 @@ computed), ``ibi`` (an inter-beat interval in seconds, reported at a beat).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -354,33 +355,50 @@ def osc_readings(address: str, params: list[object]) -> OscReadings | None:
     FormatError
         A known address with arguments that are not finite numbers.
     """
+    route = _osc_route(address)
+    if route is None:
+        return None
+    if isinstance(route, str):
+        raise FormatError(f"{address}: {route}")
+    rig, sensor, kind, unit, pick = route
+    values = _floats(address, params)
+    if pick == "first":
+        values = values[:1]
+    elif pick == "ms":
+        values = tuple(v / 1000.0 for v in values[:1])
+    elif pick == "muse":
+        if len(values) < 2:
+            raise FormatError(f"{address}: expected 3 PPG channels, found {len(values)}")
+        values = (values[1],)
+    return OscReadings(rig, sensor, kind, values, unit)
+
+
+@functools.lru_cache(maxsize=1024)
+def _osc_route(address: str) -> tuple[str, int, str, str, str] | str | None:
+    """What an address carries: (rig, sensor, kind, unit, how to pick the values), an
+    error message, or None for an address we do not use. Cached: a rig sends the same
+    few addresses over and over."""
     m = _EMOTIBIT.match(address)
     if m:
         tag = EMOTIBIT_TAGS.get(m.group(2))
-        if tag is None:
-            return None
-        return OscReadings("emotibit", int(m.group(1)), tag[0], _floats(address, params), tag[1])
+        return None if tag is None else ("emotibit", int(m.group(1)), tag[0], tag[1], "all")
     bare = address.lstrip("/")
     if bare == "openbci/pulse/bpm":
-        return OscReadings("openbci", 0, "bpm", _floats(address, params)[:1], "bpm")
+        return ("openbci", 0, "bpm", "bpm", "first")
     if bare == "openbci/pulse/ibi":
-        return OscReadings("openbci", 0, "ibi", tuple(v / 1000.0 for v in _floats(address, params)[:1]), "s")
+        return ("openbci", 0, "ibi", "s", "ms")
     m = re.fullmatch(r"openbci/time-series-raw/ch(\d+)", bare)
     if m:  # an EXG channel: an ECG lead when the board is used for the heart
-        return OscReadings("openbci", int(m.group(1)), "ecg", _floats(address, params), "uV")
+        return ("openbci", int(m.group(1)), "ecg", "uV", "all")
     if bare == "muse/ppg":
-        values = _floats(address, params)
-        if len(values) < 2:
-            raise FormatError(f"{address}: expected 3 PPG channels, found {len(values)}")
-        return OscReadings("muse", 0, "ppg", (values[1],), "adc")
+        return ("muse", 0, "ppg", "adc", "muse")
     m = _NATIVE_OSC.match(address)
     if m:
         index = int(m.group(1)) - 1
         if index < 0:
-            raise FormatError(f"{address}: wearer slots start at p1")
+            return "wearer slots start at p1"
         kind = m.group(2)
-        unit = {"eda": "uS", "bpm": "bpm", "ibi": "s"}.get(kind, "adc")
-        return OscReadings("native", index, kind, _floats(address, params), unit)
+        return ("native", index, kind, {"eda": "uS", "bpm": "bpm", "ibi": "s"}.get(kind, "adc"), "all")
     return None
 
 

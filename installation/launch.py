@@ -413,6 +413,10 @@ def perform(
         session.stop()
     elapsed_s = time.perf_counter() - started
     frames_written = session.renderer.stopped_report().get("frames_written", 0) if session.renderer else 0
+    if session.sound_failed is not None:
+        problems.append(f"the sound could not start ({session.sound_failed}); the show ran without it")
+    if session.fault_count:
+        problems.append(f"{session.fault_count} fault(s) during the show, each logged with its time")
     if session.sound is not None and session.sound.errors:
         problems.append(f"the sound patch failed {session.sound.errors} time(s); see the log")
     if session.stats.source_errors:

@@ -14,6 +14,7 @@ Threads and processes
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import logging
@@ -45,13 +46,40 @@ SNAPSHOT_PERIOD_S = 1.0 / 120.0
 STATUS_PERIOD_S = 0.5  # the operator overlay's figures are refreshed twice a second
 RESTART_FIRST_S = 0.5  # a dead visuals process is restarted after this, then after twice as long each time ...
 RESTART_MAX_S = 30.0  # ... up to this
-RESTART_HEALTHY_S = 60.0
+RESTART_HEALTHY_S = 60.0  # a process that ran this long resets the back-off
+REOPEN_AFTER_FAILURES = 5  # a source whose read fails this many times in a row is closed and opened again
+FAULTS_KEPT = 1000  # the newest faults kept in memory (all are logged)
 #: Signals that are events already (a beat the device found): analysed in the reader thread at once.
-EVENT_SIGNALS = frozenset({"ibi"})  # a process that ran this long resets the back-off
+EVENT_SIGNALS = frozenset({"ibi"})
 
 
 class SessionError(RuntimeError):
     """The show could not be started."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """Something that went wrong while the show went on.
+
+    Attributes
+    ----------
+    wall_time_s : float
+        When, in Unix seconds (for the log and the console).
+    part : str
+        What failed: ``"source <name>"``, ``"core"``, ``"sound"``, ``"visuals"``,
+        ``"signal p1.heart"``, ``"recording"``, ``"thread reader-0"``.
+    message : str
+        What happened, and what the show did about it.
+    """
+
+    wall_time_s: float
+    part: str
+    message: str
+
+    def line(self) -> str:
+        """``HH:MM:SS.mmm part: message`` in local time."""
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.wall_time_s))
+        return f"{stamp}.{int(self.wall_time_s * 1000) % 1000:03d} {self.part}: {self.message}"
 
 
 def core_settings(show: Show) -> CoreSettings:
@@ -155,6 +183,7 @@ class SessionStats:
     blocks: int = 0
     samples: int = 0
     source_errors: int = 0
+    dropped_blocks: int = 0
     beat_times_s: dict[str, list[float]] = field(default_factory=dict)
     trigger_latency_s: list[float] = field(default_factory=list)
     started_s: float = 0.0
@@ -221,6 +250,11 @@ class Session:
         self._restart_wait_s = RESTART_FIRST_S
         self._restart_due_s = math.nan
         self._renderer_since_s = math.nan
+        self.faults: collections.deque[Fault] = collections.deque(maxlen=FAULTS_KEPT)
+        self.fault_count = 0
+        self.sound_failed: str | None = None
+        self._thread_targets: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {}
+        self._thread_restarts = 0
 
     # ---- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -236,20 +270,66 @@ class Session:
             if self.renderer is not None:
                 self.renderer.start()
             if self.sound is not None:
-                self.sound.start()
+                self._start_sound()
             for source in self.sources:
                 source.open()
         except Exception:
             self.stop()
             raise
-        core = threading.Thread(target=self._core_loop, name="core", daemon=True)
-        self._threads.append(core)
+        self._thread_targets["core"] = (self._core_loop, ())
         for i, source in enumerate(self.sources):
-            self._threads.append(
-                threading.Thread(target=self._reader_loop, args=(source,), name=f"reader-{i}", daemon=True)
-            )
-        for t in self._threads:
-            t.start()
+            self._thread_targets[f"reader-{i}"] = (self._reader_loop, (source,))
+        for name in self._thread_targets:
+            self._start_thread(name)
+
+    def _start_sound(self) -> None:
+        """Start the sound; if it cannot start, the show goes on without it (visuals, outputs), said loudly."""
+        assert self.sound is not None
+        try:
+            self.sound.start()
+        except Exception as exc:  # no device, no JACK, a patch that fails to build: the visuals carry on
+            self.sound_failed = f"{type(exc).__name__}: {exc}" if not str(exc).startswith("pyo") else str(exc)
+            self.fault("sound", f"could not start ({self.sound_failed}); the show goes on without sound",
+                       logging.ERROR)
+            try:
+                self.sound.stop()
+            except Exception:  # already half torn down
+                pass
+            self.sound = None
+
+    def _start_thread(self, name: str) -> None:
+        target, args = self._thread_targets[name]
+        thread = threading.Thread(target=self._guarded, args=(name, target, args), name=name, daemon=True)
+        self._threads = [t for t in self._threads if t.name != name] + [thread]
+        thread.start()
+
+    def _guarded(self, name: str, target: Callable[..., None], args: tuple[object, ...]) -> None:
+        try:
+            target(*args)
+        except BaseException as exc:  # noqa: BLE001  the supervisor restarts the thread; say why it stopped
+            self.fault(f"thread {name}", f"stopped: {type(exc).__name__}: {exc}", logging.ERROR)
+
+    def fault(self, part: str, message: str, level: int = logging.WARNING) -> Fault:
+        """Log a fault with its time and keep it for the console and the summary (any thread)."""
+        f = Fault(time.time(), part, message)
+        self.faults.append(f)
+        self.fault_count += 1
+        log.log(level, "%s: %s", part, message)
+        return f
+
+    def supervise(self, now_s: float) -> None:
+        """Restart what died (a reader or the core thread, the visuals process) without stopping the rest.
+
+        Called by :meth:`run` about 50 times a second; ``now_s``: monotonic seconds.
+        """
+        if self._stop.is_set():
+            return
+        for thread in list(self._threads):
+            if not thread.is_alive() and thread.name in self._thread_targets:
+                self._thread_restarts += 1
+                self.fault(f"thread {thread.name}", "restarted")
+                self._start_thread(thread.name)
+        self.watch_renderer(now_s)
 
     def run(
         self,
@@ -285,7 +365,7 @@ class Session:
                         log.warning("visuals: blackout %s", "on" if self.blackout else "off")
                     elif request.startswith("scene:"):
                         self.select_scene(key=request.removeprefix("scene:"))
-                self.watch_renderer(time.monotonic())
+            self.supervise(time.monotonic())
             time.sleep(0.02)
 
     def watch_renderer(self, now_s: float) -> None:
@@ -307,8 +387,8 @@ class Session:
             return
         if math.isnan(self._restart_due_s):
             self._restart_due_s = now_s + self._restart_wait_s
-            log.warning("visuals process died (exit code %s); the sound carries on; restarting it in %.1f s",
-                        r.exitcode, self._restart_wait_s)
+            self.fault("visuals", f"process died (exit code {r.exitcode}); the sound carries on; "
+                                  f"restarting it in {self._restart_wait_s:.1f} s")
             return
         if now_s < self._restart_due_s:
             return
@@ -318,10 +398,10 @@ class Session:
         try:
             r.restart(blackout=self.blackout)
         except Exception as exc:  # a failed restart must not stop the show; try again later
-            log.error("could not restart the visuals process: %s", exc)
+            self.fault("visuals", f"could not restart the process: {exc}", logging.ERROR)
             return
         self.visuals.mark_dirty()
-        log.warning("visuals process restarted (restart %d)", r.restarts)
+        self.fault("visuals", f"process restarted (restart {r.restarts})")
 
     def select_scene(self, name: str | None = None, key: str | None = None) -> None:
         """Fade to a scene, by name or by its operator key (safe from any thread)."""
@@ -369,15 +449,20 @@ class Session:
     # ---- threads ---------------------------------------------------------------
     def _reader_loop(self, source: Source) -> None:
         backoff_s = 0.1
+        failures = 0
+        name = getattr(source, "name", type(source).__name__)
         while not self._stop.is_set():
             try:
                 blocks = source.read(timeout_s=0.05)
-                backoff_s = 0.1
+                backoff_s, failures = 0.1, 0
             except Exception as exc:  # keep reading: a sensor may come back
                 self.stats.source_errors += 1
-                log.warning("%s: read failed: %s", getattr(source, "name", source), exc)
+                failures += 1
+                self.fault(f"source {name}", f"read failed: {exc}")
                 self._stop.wait(backoff_s)
                 backoff_s = min(2.0, backoff_s * 2)
+                if failures % REOPEN_AFTER_FAILURES == 0:
+                    self._reopen(source, name)
                 continue
             queued = blocks
             if any(block.signal in EVENT_SIGNALS for block in blocks):
@@ -385,16 +470,33 @@ class Session:
                 # thread, without waiting for the core thread to wake (saves a thread hand-over).
                 events = [block for block in blocks if block.signal in EVENT_SIGNALS]
                 queued = [block for block in blocks if block.signal not in EVENT_SIGNALS]
-                with self._tick_lock:
-                    self._analyse(events)
-                    self.visuals.flush(self.clock.now_s())
+                try:
+                    with self._tick_lock:
+                        self._analyse(events)
+                        self.visuals.flush(self.clock.now_s())
+                except Exception as exc:  # as in the core thread: log, drop, go on
+                    self.fault("core", f"a device beat from {name} failed ({type(exc).__name__}: {exc}); dropped",
+                               logging.ERROR)
             for block in queued:
                 try:
                     self._blocks.put_nowait(block)
                 except queue.Full:
-                    log.warning("core is behind: dropped a block from %s", block.wearer)
+                    self.stats.dropped_blocks += 1
+                    if self.stats.dropped_blocks in (1, 10, 100) or self.stats.dropped_blocks % 1000 == 0:
+                        self.fault("core", f"behind: dropped a block from {block.wearer} "
+                                           f"({self.stats.dropped_blocks} so far)")
+
+    def _reopen(self, source: Source, name: str) -> None:
+        """Close and open a source that keeps failing (its own reconnection, if any, did not help)."""
+        try:
+            source.close()
+            source.open()
+            self.fault(f"source {name}", "closed and opened again after repeated failures")
+        except Exception as exc:
+            self.fault(f"source {name}", f"could not open it again: {exc}; trying again later")
 
     def _core_loop(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
                 batch = [self._blocks.get(timeout=0.02)]
@@ -405,8 +507,17 @@ class Session:
                     batch.append(self._blocks.get_nowait())
                 except queue.Empty:
                     break
-            with self._tick_lock:
-                self.tick(batch)
+            try:
+                with self._tick_lock:
+                    self.tick(batch)
+                failures = 0
+            except Exception as exc:  # a bug must not silence the show: log it, drop this batch, go on
+                failures += 1
+                if failures <= 3 or failures % 1000 == 0:
+                    log.exception("core pass failed")
+                self.fault("core", f"a pass failed ({type(exc).__name__}: {exc}); its blocks were dropped "
+                                   f"({failures} in a row)", logging.ERROR)
+                self._stop.wait(min(0.5, 0.01 * failures))
 
     def tick(self, batch: list[SampleBlock]) -> None:
         """One pass of the core's work: operator requests, the blocks' analysis (events go
@@ -473,9 +584,9 @@ class Session:
                 continue
             self._states[channel] = state
             if state in BAD_STATES:
-                log.warning("%s: %s (fading out)", channel, state.replace("_", " "))
+                self.fault(f"signal {channel}", f"{state.replace('_', ' ')} (fading out)")
             elif before in BAD_STATES:
-                log.warning("%s: back (%s)", channel, state)
+                self.fault(f"signal {channel}", f"back ({state})")
 
     def _schedule(self, address: str, value: float, ahead_s: float) -> None:
         """A trigger due ``ahead_s`` seconds from now: the sound's on its own audio clock (to a

@@ -116,7 +116,8 @@ def test_the_sound_carries_on_and_the_visuals_come_back_when_the_renderer_dies(
             assert again is not None and again["pid"] != first["pid"] and renderer.alive
     assert played_s > 0.9 * elapsed_s, (played_s, elapsed_s)  # the sound never stopped
     assert sound.errors == 0
-    assert "visuals process died" in caplog.text and "visuals process restarted (restart 1)" in caplog.text
+    assert "visuals: process died" in caplog.text and "visuals: process restarted (restart 1)" in caplog.text
+    assert [f.part for f in session.faults][:2] == ["visuals", "visuals"]  # kept, with their times, for the operator
 
 
 def test_operator_status_names_every_wearer_and_source() -> None:

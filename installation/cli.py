@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     vi.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size (default 1280x720)")
     vi.add_argument("--seconds", type=_positive_seconds, default=10.0, metavar="S", help="seconds of each measurement (default 10)")
     vi.add_argument("--json", action="store_true", help="print one JSON object")
+    so = bench.add_parser("soak", help="a long simulated show (30 min, 16 wearers by default): memory growth, xruns, faults")
+    so.add_argument("--seconds", type=_positive_seconds, default=1800.0, metavar="S", help="length of the show (default 1800)")
+    so.add_argument("--wearers", type=_count_in(1, 64, "wearers"), default=16, metavar="N", help="simulated wearers (default 16)")
+    so.add_argument("--audio", choices=["jack", "wav", "none"], default="jack", help="sound on JACK (dummy driver started when none runs), the real-time WAV fallback, or none (default jack)")
+    so.add_argument("--every", type=_positive_seconds, default=10.0, metavar="S", help="seconds between looks (default 10)")
+    so.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -468,6 +474,40 @@ def bench_visuals(args: argparse.Namespace, console: Console, errors: Console) -
     return 0
 
 
+def bench_soak(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony bench soak``: a long simulated show; memory growth, xruns and faults."""
+    from installation.bench.soak import run_soak
+
+    report = _measure(lambda notify: run_soak(args.seconds, args.wearers, args.audio, args.every, notify=notify), errors)
+    if isinstance(report, int):
+        return report
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+        return 0
+    table = Table(title=f"soak: {report.wearers} simulated wearers, {report.seconds:g} s, sound {report.audio}")
+    for column in ("measure", "value"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    rows = [
+        ("memory after settling MB", finite_or_dash(report.rss_start_mb)),
+        ("memory at the end MB", finite_or_dash(report.rss_end_mb)),
+        ("memory growth MB per hour (fit)", finite_or_dash(report.growth_mb_per_h())),
+        ("visuals process growth MB per hour", finite_or_dash(report.growth_mb_per_h(visuals=True))),
+        ("xruns" if report.audio == "jack" else "late audio buffers", str(report.xruns)),
+        ("beats found / simulated", f"{report.beats} / {report.true_beats}"),
+        ("block -> trigger p50 / p99 ms", f"{finite_or_dash(report.latency_p50_ms, '{:.2f}')} / "
+                                          f"{finite_or_dash(report.latency_p99_ms, '{:.2f}')}"),
+        ("program CPU, % of one core", finite_or_dash(report.cpu_percent)),
+        ("visuals restarts", str(report.visuals_restarts)),
+        ("faults", str(len(report.faults))),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for line in report.faults[:20]:
+        console.print(f"fault: {line}", markup=False)
+    return 0
+
+
 def print_summary(console: Console, s: Summary) -> None:
     table = Table(title=f"{s.title}: {len(s.wearers)} participants, {s.duration_s:.1f} s")
     table.add_column("wearer")
@@ -511,7 +551,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "devices":
         return devices(args, console, errors)
     if args.command == "bench":
-        return bench_visuals(args, console, errors) if args.bench == "visuals" else bench_latency(args, console, errors)
+        run_bench_command = {"visuals": bench_visuals, "soak": bench_soak}.get(args.bench, bench_latency)
+        return run_bench_command(args, console, errors)
     show_path = args.show or default_show_path()
     if args.command == "render":
         return render(args, show_path, console, errors)

@@ -159,12 +159,16 @@ def plan_outputs(
     elif wanted == "jack":
         try:
             jack = find_jack()
+            missing = None if jack is not None else "no JACK server is running; start it (jackd or the venue's JACK set-up)"
         except JackError as exc:
-            raise SessionError(f"sound.backend is 'jack' but JACK cannot be used: {exc}") from None
+            jack, missing = None, f"JACK cannot be used: {exc}"
         if jack is None:
-            raise SessionError("sound.backend is 'jack' but no JACK server is running; start it first (jackd or the venue's JACK set-up)")
-        backend = "jack"
-        notices.append(f"Audio: through JACK at {jack.sample_rate_hz} Hz, {jack.buffer_frames} frames a cycle (as asked).")
+            backend = None
+            notices.append(f"NO SOUND: sound.backend is 'jack' but {missing}, then start the show again. "
+                           "The visuals and outputs go on without it.")
+        else:
+            backend = "jack"
+            notices.append(f"Audio: through JACK at {jack.sample_rate_hz} Hz, {jack.buffer_frames} frames a cycle (as asked).")
     else:
         try:
             device = choose_output_device(show.sound.device, find_devices())
@@ -173,7 +177,9 @@ def plan_outputs(
         if device is not None:
             backend = "portaudio"
         elif wanted == "portaudio":
-            raise SessionError("sound.backend is 'portaudio' but no audio output device was found")
+            backend = None
+            notices.append("NO SOUND: sound.backend is 'portaudio' but no audio output device was found; plug one in "
+                           "(ecosymphony devices lists them) and start the show again. The visuals and outputs go on.")
         else:
             backend, wav_path = "wav", run_dir / "audio.wav"
             notices.append(f"No audio device found: rendering the sound in real time to {wav_path}.")

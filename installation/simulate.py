@@ -25,7 +25,7 @@ from installation.sensors.formats import native_encode
 from installation.sensors.simulated import SimulatedAudience
 
 Mood = Literal["calm", "excite", "startle"]
-Fault = Literal["lift_off", "motion", "saturate", "dropout", "wifi_gap"]
+Fault = Literal["lift_off", "flatline", "motion", "saturate", "dropout", "wifi_gap"]
 WireFormat = Literal["native", "emotibit", "pulsesensor", "openbci"]
 
 
@@ -76,9 +76,11 @@ class ScriptedAudience(SourceBase):
     name: str = "simulated audience (scripted)"
     _rng: np.random.Generator = field(init=False, repr=False)
     _motion: list[tuple[float, float, float]] = field(init=False, repr=False)
+    _held: dict[tuple[str, str], float] = field(init=False, repr=False)  # flat-lined channels' stuck values
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
+        self._held = {}
         # Movement: several incommensurate swings between 0.3 and 3 Hz, so it never looks like a rhythm.
         self._motion = [(float(self._rng.uniform(0.3, 3.0)), float(self._rng.uniform(100.0, 350.0)),
                          float(self._rng.uniform(0.0, 2 * np.pi))) for _ in range(6)]
@@ -109,6 +111,13 @@ class ScriptedAudience(SourceBase):
                 # Off the skin: the PPG sees ambient light, the EDA an open circuit.
                 level, noise = (300.0, 2.0) if block.signal == "ppg" else (0.02, 0.002)
                 values = level + self._rng.normal(0.0, noise, values.size)
+            if "flatline" in faults:
+                # A broken lead or a stuck converter: the last good value, exactly, for ever.
+                key = (block.wearer, block.signal)
+                held = self._held.setdefault(key, float(values[0]) if values.size else 0.0)
+                values = np.full(values.size, held)
+            else:
+                self._held.pop((block.wearer, block.signal), None)
             if "motion" in faults and block.signal == "ppg":
                 values = values + sum(a * np.sin(2 * np.pi * f * block.times_s + p) for f, a, p in self._motion)
             if "saturate" in faults and block.signal == "ppg":

@@ -57,11 +57,12 @@ def write_report(recording: Recording, out_path: Path, progress: Progress | None
     period_s = max(0.25, recording.duration_s / MAX_POINTS)
     result = replay(recording, progress=progress, feature_period_s=period_s)
     assert result.features is not None
-    t = np.array(result.features.times_s) / 60.0  # minutes
+    scale, unit = (60.0, "minutes") if recording.duration_s >= 120.0 else (1.0, "seconds")
+    t = np.array(result.features.times_s) / scale
     rows = result.events.rows
     wearers = recording.wearers
-    scenes = [(float(r[0]) / 60.0, r[3]) for r in rows if r[2] == "scene"]
-    marks = [(float(r[0]) / 60.0, r[3]) for r in rows if r[2] == "operator.mark"]
+    scenes = [(float(r[0]) / scale, r[3]) for r in rows if r[2] == "scene"]
+    marks = [(float(r[0]) / scale, r[3]) for r in rows if r[2] == "operator.mark"]
     n_axes = 2 * len(wearers) + 2
     fig, axes = plt.subplots(n_axes, 1, figsize=(12.0, 1.9 * n_axes + 0.8), sharex=True, squeeze=False)
     ax_list = list(axes[:, 0])
@@ -77,7 +78,7 @@ def write_report(recording: Recording, out_path: Path, progress: Progress | None
         scl = _series(result, f"{w}.eda.scl")
         ax_eda.plot(t, scl, color="#16a085", lw=1.2)
         ax_eda.set_ylabel(f"{w}\nEDA (SCL)", color="#16a085")
-        scr_t = np.array([float(r[0]) for r in rows if r[1] == w and r[2] == "eda.scr"]) / 60.0
+        scr_t = np.array([float(r[0]) for r in rows if r[1] == w and r[2] == "eda.scr"]) / scale
         scr_counts[w] = int(scr_t.size)
         if scr_t.size:
             level = np.interp(scr_t, t, np.nan_to_num(scl, nan=float(np.nanmean(scl)) if np.isfinite(scl).any() else 0.0))
@@ -94,7 +95,7 @@ def write_report(recording: Recording, out_path: Path, progress: Progress | None
     ax_q.set_ylabel("signal\nquality")
     if wearers:
         ax_q.legend(loc="lower right", fontsize=8, ncol=min(8, len(wearers)))
-    ax_q.set_xlabel("minutes since the recording began")
+    ax_q.set_xlabel(f"{unit} since the recording began")
     for ax in ax_list:
         ax.grid(alpha=0.25)
         for when, _ in scenes:

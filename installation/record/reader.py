@@ -142,8 +142,8 @@ class Recording:
         return out
 
 
-def _rows(path: Path, columns: tuple[str, ...], warnings: list[str]) -> list[list[str]]:
-    """The data rows of a CSV file, checked for the header and the number of fields."""
+def _lines(path: Path, columns: tuple[str, ...], warnings: list[str]) -> list[str]:
+    """The lines of a CSV file (a cut last line dropped, with a warning), its header checked."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -163,6 +163,12 @@ def _rows(path: Path, columns: tuple[str, ...], warnings: list[str]) -> list[lis
         raise RecordingFormatError(f"{path}: empty (no header line)")
     if lines[0].strip() != ",".join(columns):
         raise RecordingFormatError(f"{path}: line 1: header should be {','.join(columns)!r}, found {lines[0][:80]!r}")
+    return lines
+
+
+def _rows(path: Path, columns: tuple[str, ...], warnings: list[str], lines: list[str] | None = None) -> list[list[str]]:
+    """The data rows of a CSV file, checked for the header and the number of fields."""
+    lines = _lines(path, columns, warnings) if lines is None else lines
     rows = list(csv.reader(lines[1:]))
     for n, row in enumerate(rows, start=2):
         if len(row) != len(columns):
@@ -194,7 +200,17 @@ def _strings(rows: list[list[str]], column: int) -> np.ndarray:
 def load_samples(path: Path, warnings: list[str] | None = None) -> Samples:
     """``samples.csv`` as columns."""
     warnings = [] if warnings is None else warnings
-    rows = _rows(path, SAMPLE_COLUMNS, warnings)
+    lines = _lines(path, SAMPLE_COLUMNS, warnings)
+    if len(lines) > 1:
+        try:  # the fast path: numpy's own parser (no field of samples.csv is ever quoted)
+            nums = np.loadtxt(lines[1:], delimiter=",", usecols=(0, 1, 5, 6, 7), dtype=float, ndmin=2, comments=None)
+            text = np.loadtxt(lines[1:], delimiter=",", usecols=(2, 3, 4), dtype=str, ndmin=2, comments=None)
+            if all(line.count(",") == len(SAMPLE_COLUMNS) - 1 for line in lines[1:]) and np.all(nums[:, 1] == np.round(nums[:, 1])):
+                return Samples(nums[:, 0].copy(), nums[:, 1].astype(np.int64), text[:, 0].copy(), text[:, 1].copy(),
+                               text[:, 2].copy(), nums[:, 2].copy(), nums[:, 3].copy(), nums[:, 4].copy())
+        except ValueError:
+            pass  # the slow path below names the line that is wrong
+    rows = _rows(path, SAMPLE_COLUMNS, warnings, lines)
     col = {name: i for i, name in enumerate(SAMPLE_COLUMNS)}
     return Samples(
         arrival_s=_numbers(path, rows, col["arrival_s"], "arrival_s", float),

@@ -225,14 +225,14 @@ def replay(
     end_s = recording.duration_s
     features = FeatureSeries(feature_period_s) if feature_period_s else None
     next_feature_s = 0.0
-    wall0 = time.perf_counter()
-    next_report = wall0
-    i = a = 0
-    t = 0.0
     if renderer is not None:
         renderer.start()
     if sound is not None:
         sound.start()
+    wall0 = time.perf_counter()  # after the outputs started: the pacing starts with them
+    next_report = wall0
+    i = a = 0
+    t = 0.0
     try:
         while not should_stop():
             # the next tick: the next arrival, or an idle tick (until the end), whichever is sooner

@@ -26,7 +26,10 @@ from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
 from installation.bench import BenchError
 from installation.bench.latency import TARGETS, bench_latency as run_bench
-from installation.launch import LaunchOptions, Summary, finite_or_dash, make_sources, perform, prepare_show
+from installation.launch import LaunchOptions, Summary, build_session, finite_or_dash, make_sources, perform, plan_outputs, prepare_show
+from installation.record.reader import Recording, RecordingFormatError, load_recording as load_show_recording
+from installation.record.replay import recorded_show, replay
+from installation.record.report import write_report
 from installation.listen import Listener
 from installation.sensors.base import Source, SourceError
 from installation.sensors.formats import LINE_FORMATS, FormatError, make_parser
@@ -86,6 +89,7 @@ def _add_show_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where run folders are made (default: runs)")
     p.add_argument("--audio", choices=["auto", "file", "none"], default="auto", help="auto: a sound card if any, else a WAV file")
     p.add_argument("--visuals", choices=["auto", "frames", "none"], default="auto", help="auto: a window if there is a display, else PNG frames")
+    p.add_argument("--record", type=Path, metavar="DIR", help="record every raw sample, event and operator action into a new folder in DIR")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--video", type=Path, metavar="OUT.mp4", help="also draw the visuals into an MP4 with the sound (needs ffmpeg)")
     rd.add_argument("--fps", type=_count_in(1, 240, "frames per second"), default=30, help="frames per second of show time (default 30)")
     rd.add_argument("--size", type=_size, metavar="WxH", help="frame size (default: the show's visual.size)")
+    rp = sub.add_parser("replay", help="play a recording back through the same pipeline, deterministically")
+    rp.add_argument("recording", type=Path, help="a recording folder (made by --record DIR or [record])")
+    rp.add_argument("--speed", type=_positive_seconds, metavar="X", help="times real time (1: real time; default: as fast as it goes)")
+    rp.add_argument("--events", type=Path, metavar="OUT.csv", help="write every event (time_s,wearer,kind,value) here")
+    rp.add_argument("--params", type=Path, metavar="OUT.csv", help="write the parameter stream (time_s,kind,parameter,value) here")
+    rp.add_argument("--audio", choices=["auto", "file", "none"], default="none", help="play the sound too (default none; needs real time)")
+    rp.add_argument("--visuals", choices=["auto", "frames", "none"], default="none", help="show the scene too (default none; needs real time)")
+    rp.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where a WAV file or frames go (default: runs)")
+    rr = sub.add_parser("report", help="draw a PNG report of a recording: heart rate, HRV, EDA, SCRs, scenes, synchrony, quality")
+    rr.add_argument("recording", type=Path, help="a recording folder")
+    rr.add_argument("--out", type=Path, metavar="report.png", help="PNG file to write (default: report.png in the recording folder)")
     sub.add_parser("devices", help="list the audio output devices (index and name, for sound.device)")
     be = sub.add_parser("bench", help="benchmarks of the running program")
     bench = be.add_subparsers(dest="bench", required=True)
@@ -240,6 +255,103 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
     console.print(f"Rendered {summary.seconds:.1f} s of show to {escape(', '.join(wrote))} in {summary.wall_s:.1f} s "
                   f"({summary.speed:.1f}x real time); beats: {beats}"
                   + (f"; {summary.frames} frames at {args.fps} fps" if visuals is not None else ""))
+    return 0
+
+
+def _progress_bar(errors: Console, what: str) -> Progress:
+    return Progress(TextColumn(what), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[at]}"),
+                    console=errors, transient=True, disable=not errors.is_terminal)
+
+
+def _load(folder: Path, errors: Console) -> Recording | int:
+    try:
+        recording = load_show_recording(folder)
+    except RecordingFormatError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    for note in recording.warnings:
+        errors.print(f"[yellow]note:[/yellow] {escape(note)}")
+    return recording
+
+
+def replay_command(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony replay``: a recording played back through the pipeline; its events and parameters."""
+    recording = _load(args.recording, errors)
+    if isinstance(recording, int):
+        return recording
+    speed = args.speed
+    outputs = args.audio != "none" or args.visuals != "none"
+    if outputs and speed is None:
+        speed = 1.0
+        errors.print("Sound or visuals: replaying in real time (--speed 1).", markup=False)
+    elif outputs and speed != 1.0:
+        errors.print("[red]error:[/red] sound and visuals play in real time only: use --speed 1 (or --audio none --visuals none)")
+        return 2
+    try:
+        prepared = prepare_show(recorded_show(recording))
+        sound = renderer = None
+        if outputs:
+            options = LaunchOptions(audio=args.audio, visuals=args.visuals, runs_dir=args.runs_dir)
+            plan = plan_outputs(prepared.show, options, "replay")
+            for line in plan.notices:
+                console.print(line, markup=False)
+            outlet = build_session(prepared, [], recording.wearers, plan)
+            sound, renderer = outlet.sound, outlet.renderer
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    except (SessionError, SoundError) as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 1
+    with _progress_bar(errors, "replaying") as bar:
+        task = bar.add_task("replay", total=max(recording.duration_s, 1e-6), at="")
+        try:
+            result = replay(recording, speed, progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"),
+                            prepared=prepared, sound=sound, renderer=renderer,
+                            should_stop=(lambda: renderer.quit_requested) if renderer is not None else (lambda: False))
+        except (SoundError, SessionError) as exc:
+            errors.print(f"[red]error:[/red] replay failed: {escape(str(exc))}")
+            return 1
+        except KeyboardInterrupt:
+            errors.print("Interrupted: nothing written.")
+            return 130
+    for path, text in ((args.events, result.events.csv_text()), (args.params, result.params_csv_text())):
+        if path is None:
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            errors.print(f"[red]error:[/red] cannot write {escape(str(path))}: {escape(exc.strerror or str(exc))}")
+            return 1
+    beats = ", ".join(f"{w} {n}" for w, n in result.beats.items())
+    speedup = result.duration_s / result.wall_s if result.wall_s > 0 else math.inf
+    console.print(f"Replayed {result.duration_s:.1f} s of {recording.folder} in {result.wall_s:.1f} s ({speedup:.1f}x real time): "
+                  f"{result.samples} samples, {len(result.events.rows)} events; beats: {beats}", markup=False)
+    for path, what in ((args.events, "events"), (args.params, "parameters")):
+        if path is not None:
+            console.print(f"{what}: {path}", markup=False)
+    return 0
+
+
+def report_command(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony report``: a PNG of the recorded show, from its replay."""
+    recording = _load(args.recording, errors)
+    if isinstance(recording, int):
+        return recording
+    out = args.out or recording.folder / "report.png"
+    with _progress_bar(errors, "replaying for the report") as bar:
+        task = bar.add_task("report", total=max(recording.duration_s, 1e-6), at="")
+        try:
+            summary = write_report(recording, out, progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"))
+        except ConfigError as exc:
+            errors.print(f"[red]error:[/red] {escape(str(exc))}")
+            return 2
+        except OSError as exc:
+            errors.print(f"[red]error:[/red] cannot write {escape(str(out))}: {escape(exc.strerror or str(exc))}")
+            return 1
+    console.print(f"Report of {recording.folder} ({len(summary.wearers)} wearers, {summary.duration_s:.1f} s, "
+                  f"{summary.scenes} scene changes) written to {summary.path}", markup=False)
     return 0
 
 
@@ -527,6 +639,8 @@ def print_summary(console: Console, s: Summary) -> None:
     console.print(f"audio: {s.audio}", markup=False)
     console.print(f"visuals: {s.visuals}" + (f" ({s.frames_written} written)" if s.frames_written else ""), markup=False)
     console.print(f"run folder: {s.run_dir if s.run_dir else '(nothing written)'}", markup=False)
+    if s.recording is not None:
+        console.print(f"recording: {s.recording}", markup=False)
     for p in s.problems:
         console.print(f"[yellow]problem:[/yellow] {escape(p)}")
 
@@ -550,6 +664,10 @@ def main(argv: list[str] | None = None) -> int:
         return simulate(args, console, errors)
     if args.command == "devices":
         return devices(args, console, errors)
+    if args.command == "replay":
+        return replay_command(args, console, errors)
+    if args.command == "report":
+        return report_command(args, console, errors)
     if args.command == "bench":
         run_bench_command = {"visuals": bench_visuals, "soak": bench_soak}.get(args.bench, bench_latency)
         return run_bench_command(args, console, errors)
@@ -584,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         via=getattr(args, "via", "memory"),
         wire_format=getattr(args, "wire_format", "native"),
         scenario=getattr(args, "scenario", None),
+        record_dir=args.record,
     )
     console.print(f"Eco-Symphony {__version__}: {args.command} {show_path}", markup=False)
     try:

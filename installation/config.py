@@ -303,6 +303,14 @@ class OscOut(_Strict):
     _host = field_validator("host")(lambda cls, v: _check_ip(v))
 
 
+class RecordConfig(_Strict):
+    """``[record]``: whole-show recording (off unless asked: no biometric data on disk by default)."""
+
+    enabled: bool = Field(False, description="record every raw sample, event, scene change and operator action")
+    dir: str = Field("recordings", min_length=1, description="folder (relative to the working folder) in which "
+                     "each recording's own folder is made")
+
+
 class Show(_Strict):
     """A whole show file."""
 
@@ -314,6 +322,7 @@ class Show(_Strict):
     mappings: list[Mapping] = Field(default_factory=list)
     scenes: list[Scene] = Field(default_factory=list)
     osc_out: OscOut = Field(default_factory=OscOut)
+    record: RecordConfig = Field(default_factory=RecordConfig)
     path: Path | None = Field(None, exclude=True, description="file it was loaded from")
 
     @model_validator(mode="after")

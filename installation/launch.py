@@ -29,6 +29,7 @@ from installation.config import (
     SourceConfig,
 )
 from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
+from installation.record.writer import Recorder, recording_folder
 from installation.sensors.base import Source
 from installation.sensors.formats import FormatError, make_parser
 from installation.sensors.lsl_source import LslSource
@@ -72,6 +73,9 @@ class LaunchOptions:
         Rehearsal through a transport: the wire format spoken.
     scenario : Path, optional
         Rehearsal only: a scenario file scripting moods and faults.
+    record_dir : Path, optional
+        Record the show into a new folder in here (``--record DIR``), whatever the
+        show file's ``[record]`` says.
     """
 
     duration_s: float | None = None
@@ -84,6 +88,7 @@ class LaunchOptions:
     wire_format: Literal["native", "emotibit", "pulsesensor", "openbci"] = "native"
     scenario: Path | None = None
     live_edit: bool = True
+    record_dir: Path | None = None
 
 
 @dataclass(slots=True)
@@ -117,6 +122,7 @@ class Summary:
     wav_path: Path | None
     frames_written: int
     problems: list[str]
+    recording: Path | None = None
 
 
 def display_available() -> bool:
@@ -345,7 +351,22 @@ class ShowWatcher:
         return fresh.mapper
 
 
-def build_session(prepared: PreparedShow, sources: list[Source], wearers: list[str], plan: OutputPlan) -> Session:
+def make_recorder(show: Show, options: LaunchOptions, mode: str) -> Recorder | None:
+    """A recorder when ``--record DIR`` or the show's ``[record] enabled`` asks for one (else None: nothing on disk)."""
+    if options.record_dir is None and not show.record.enabled:
+        return None
+    root = options.record_dir if options.record_dir is not None else Path(show.record.dir)
+    text = ""
+    if show.path is not None:
+        try:
+            text = show.path.read_text(encoding="utf-8")
+        except OSError:
+            text = ""  # it was read a moment ago; the recording still holds everything else
+    return Recorder(recording_folder(root, mode), text, mode, show.path)
+
+
+def build_session(prepared: PreparedShow, sources: list[Source], wearers: list[str], plan: OutputPlan,
+                  recorder: Recorder | None = None) -> Session:
     """Create the engine, renderer and session for a plan (nothing started yet)."""
     show = prepared.show
     sound: SoundEngine | None = None
@@ -381,7 +402,7 @@ def build_session(prepared: PreparedShow, sources: list[Source], wearers: list[s
                 title=f"Eco-Symphony: {show.show.title}",
             )
         )
-    return Session(show, prepared.mapper, sources, wearers, sound, renderer)
+    return Session(show, prepared.mapper, sources, wearers, sound, renderer, recorder=recorder)
 
 
 def perform(
@@ -400,7 +421,10 @@ def perform(
     plan = plan_outputs(show, options, mode, find_devices, has_display)
     for line in plan.notices:
         notify(line)
-    session = build_session(prepared, sources, wearers, plan)
+    recorder = make_recorder(show, options, mode)
+    if recorder is not None:
+        notify(f"Recording every sample, event and operator action to {recorder.folder}.")
+    session = build_session(prepared, sources, wearers, plan, recorder)
     problems: list[str] = []
     started = time.perf_counter()
     session.start()
@@ -425,6 +449,8 @@ def perform(
         problems.append(f"{session.fault_count} fault(s) during the show, each logged with its time")
     if session.sound is not None and session.sound.errors:
         problems.append(f"the sound patch failed {session.sound.errors} time(s); see the log")
+    if recorder is not None and recorder.failed:
+        problems.append(f"the recording stopped early ({recorder.failed}); what came before is in {recorder.folder}")
     if session.stats.source_errors:
         problems.append(f"sources failed to read {session.stats.source_errors} time(s)")
     simulated: dict[str, float] = {}
@@ -459,6 +485,7 @@ def perform(
         wav_path=plan.wav_path,
         frames_written=frames_written,
         problems=problems,
+        recording=recorder.folder if recorder is not None and recorder.folder.is_dir() else None,
     )
 
 

@@ -34,6 +34,7 @@ from installation.config import Show
 from installation.dsp.core import CoreSettings, SignalCore, compile_kernels
 from installation.dsp.quality import BAD_STATES
 from installation.mapping.mapper import Mapper
+from installation.record.writer import RecordSink
 from installation.sensors.base import SampleBlock, Source
 from installation.sound.engine import SoundEngine
 from installation.visuals.overlay import OperatorStatus, SourceStatus, WearerStatus
@@ -209,6 +210,9 @@ class Session:
         Started by the session; None for no visuals.
     clock : Clock, optional
         Monotonic time source.
+    recorder : Recorder, optional
+        Records every raw sample, event, scene change and operator action
+        (:class:`installation.record.writer.Recorder`); None: nothing is recorded.
     """
 
     def __init__(
@@ -220,8 +224,10 @@ class Session:
         sound: SoundEngine | None,
         renderer: Renderer | None,
         clock: Clock | None = None,
+        recorder: RecordSink | None = None,
     ) -> None:
         self.show = show
+        self.recorder = recorder
         self.sources = sources
         self.wearers = wearers
         self.sound = sound
@@ -255,6 +261,7 @@ class Session:
         self.sound_failed: str | None = None
         self._thread_targets: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {}
         self._thread_restarts = 0
+        self._recording_fault_told = False
 
     # ---- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -266,6 +273,8 @@ class Session:
         if compile_s > 1.0:
             log.warning("signal core compiled in %.1f s (once: it is cached for later runs)", compile_s)
         self.stats.started_s = self.clock.now_s()
+        if self.recorder is not None:
+            self.recorder.start(self.stats.started_s, self.wearers, [getattr(s, "name", type(s).__name__) for s in self.sources])
         try:
             if self.renderer is not None:
                 self.renderer.start()
@@ -329,6 +338,10 @@ class Session:
                 self._thread_restarts += 1
                 self.fault(f"thread {thread.name}", "restarted")
                 self._start_thread(thread.name)
+        failed = getattr(self.recorder, "failed", None)
+        if failed and not self._recording_fault_told:
+            self._recording_fault_told = True
+            self.fault("recording", f"stopped ({failed}); the show goes on")
         self.watch_renderer(now_s)
 
     def run(
@@ -361,8 +374,7 @@ class Session:
                     elif request == "panic":
                         self.panic()
                     elif request.startswith("blackout:"):
-                        self.blackout = request == "blackout:on"
-                        log.warning("visuals: blackout %s", "on" if self.blackout else "off")
+                        self.set_blackout(request == "blackout:on")
                     elif request.startswith("scene:"):
                         self.select_scene(key=request.removeprefix("scene:"))
             self.supervise(time.monotonic())
@@ -405,17 +417,35 @@ class Session:
 
     def select_scene(self, name: str | None = None, key: str | None = None) -> None:
         """Fade to a scene, by name or by its operator key (safe from any thread)."""
+        self._record("", "operator.scene", name or f"key {key}")
         self._requests.put(("scene", name, key))
 
     def panic(self, on: bool | None = None) -> bool:
         """Mute the sound at once (``on`` None toggles); True when muted. Safe from any thread."""
-        return self.sound.panic(on) if self.sound is not None else False
+        muted = self.sound.panic(on) if self.sound is not None else False
+        self._record("", "operator.panic", muted if self.sound is not None else ("toggle" if on is None else on))
+        return muted
+
+    def set_blackout(self, on: bool) -> None:
+        """Black the picture out (or bring it back); remembered for a restarted window."""
+        self.blackout = on
+        self._record("", "operator.blackout", on)
+        log.warning("visuals: blackout %s", "on" if on else "off")
+
+    def mark(self, label: str = "") -> None:
+        """Write a mark (with an optional label) into the recording, e.g. "doors open". Safe from any thread."""
+        self._record("", "operator.mark", label)
+
+    def _record(self, wearer: str, kind: str, value: object) -> None:
+        if self.recorder is not None:
+            self.recorder.event(self.clock.now_s(), wearer, kind, value)
 
     def rebaseline(self, wearer: str | None = None) -> None:
         """Ask the core to learn ``wearer``'s (or everyone's) baseline again from now on.
 
         Safe from any thread: the core thread carries it out between blocks.
         """
+        self._record("", "operator.rebaseline", wearer or "all")
         self._requests.put(wearer)
 
     def stop(self) -> None:
@@ -426,6 +456,8 @@ class Session:
             if t.is_alive():
                 log.error("thread %s did not stop within 5 s", t.name)
         self._threads.clear()
+        if self.recorder is not None:
+            self.recorder.stop(self.clock.now_s())
         for source in self.sources:
             try:
                 source.close()
@@ -464,6 +496,8 @@ class Session:
                 if failures % REOPEN_AFTER_FAILURES == 0:
                     self._reopen(source, name)
                 continue
+            if self.recorder is not None and blocks:
+                self.recorder.samples(blocks)
             queued = blocks
             if any(block.signal in EVENT_SIGNALS for block in blocks):
                 # A beat the device already found is an event: it goes to its triggers from this
@@ -570,6 +604,9 @@ class Session:
                     for address, value in self.mapper.apply_event(event):
                         self._schedule(address, value, ahead_s)
                 continue
+            if self.recorder is not None:  # dated back from the arrival to the beat's or SCR's own time
+                self.recorder.event(event.arrival_s - (event.reported_s - event.time_s), event.wearer,
+                                    event.address.removeprefix(event.wearer + "."), event.value)
             for address, value in self.mapper.apply_event(event):
                 self._route_trigger(address, value, event.arrival_s)
             self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)
@@ -630,6 +667,7 @@ class Session:
         if mapper.scenes is not None and mapper.scenes.changes:
             for name in mapper.scenes.changes:
                 log.warning("scene: %s", name)
+                self._record("", "scene", name)
             mapper.scenes.changes.clear()
         for event in self.core.take_events():  # arrivals and departures
             for address, value in mapper.apply_event(event):
@@ -639,6 +677,11 @@ class Session:
                 continue
             self._last_params[address] = value
             self._route(address, value, now_s, trigger=False)
+
+    @property
+    def features(self) -> dict[str, float]:
+        """The feature values last mapped, by address (read-only)."""
+        return self._features
 
     def operator_status(self) -> OperatorStatus:
         """The figures of the operator overlay: wearers' health, loop latency, xruns, sources."""

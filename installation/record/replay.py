@@ -1,0 +1,291 @@
+"""Playing a recording back through the same pipeline, deterministically.
+
+The recorded blocks are rebuilt exactly (:meth:`Recording.blocks`) and fed to
+:meth:`Session.tick` with a clock set from their recorded arrival times (as the
+offline render does: no reader or core thread), with the recorded show file; the
+operator's actions (scene choices, panic, blackout, re-baselines, marks) are
+re-applied at their recorded times. Between two arrivals the session also ticks
+every :data:`IDLE_TICK_S`, as the live core thread does when nothing arrives.
+
+Everything is a function of the recording: two replays give the same events and
+the same parameter stream, byte for byte. ``speed`` paces the replay against the
+wall clock (1: real time); by default it goes as fast as it can.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from installation.config import Show, parse_show
+from installation.dsp.core import compile_kernels
+from installation.launch import PreparedShow, prepare_show
+from installation.record.reader import Recording
+from installation.record.writer import EVENT_COLUMNS, OPERATOR_KINDS, csv_lines, event_fields
+from installation.sensors.base import SampleBlock
+from installation.session import Session
+from installation.sound.engine import SoundEngine
+from installation.visuals.renderer import Renderer
+
+IDLE_TICK_S = 0.02  # the live core thread ticks at least this often (its queue wait)
+PARAM_COLUMNS = ("time_s", "kind", "parameter", "value")
+#: Called now and then with (seconds replayed, seconds in all).
+Progress = Callable[[float, float], None]
+
+
+class ReplayClock:
+    """A clock the replay sets to each recorded time (never backwards); ``sleep_s`` does not wait."""
+
+    def __init__(self) -> None:
+        self._now_s = 0.0
+        self._lock = threading.Lock()
+
+    def now_s(self) -> float:
+        with self._lock:
+            return self._now_s
+
+    def sleep_s(self, duration_s: float) -> None:
+        self.set_s(self.now_s() + max(0.0, duration_s))
+
+    def set_s(self, time_s: float) -> None:
+        """Move to ``time_s`` seconds (a time already past leaves the clock where it is)."""
+        with self._lock:
+            self._now_s = max(self._now_s, time_s)
+
+
+class EventLog:
+    """The replay's record sink: the events as rows of ``events.csv``, kept in memory."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+        self._start_s = 0.0
+        self._lock = threading.Lock()
+
+    def start(self, start_s: float, wearers: Sequence[str], sources: Sequence[str]) -> None:
+        self._start_s = start_s
+
+    def samples(self, blocks: Sequence[SampleBlock]) -> None:
+        pass  # the samples are the recording's own
+
+    def event(self, time_s: float, wearer: str, kind: str, value: object) -> None:
+        with self._lock:
+            self.rows.append(event_fields(time_s - self._start_s, wearer, kind, value))
+
+    def stop(self, stop_s: float) -> None:
+        pass
+
+    def csv_text(self) -> str:
+        """The events as a CSV file's text, with its header."""
+        return ",".join(EVENT_COLUMNS) + "\n" + csv_lines(self.rows)
+
+
+class _TappedSession(Session):
+    """A session that also keeps every parameter value and trigger it hands to a sink."""
+
+    params: list[tuple[str, str, str, str]]
+
+    def _route(self, address: str, value: float, now_s: float, trigger: bool, stamp_s: float = math.nan) -> None:
+        self.params.append((f"{now_s:.6f}", "trigger" if trigger else "set", address,
+                            f"{float(value):.6g}" if math.isfinite(value) else ""))
+        super()._route(address, value, now_s, trigger, stamp_s)
+
+
+@dataclass(slots=True)
+class FeatureSeries:
+    """Feature values sampled every ``period_s`` of the replay.
+
+    Attributes
+    ----------
+    times_s : list of float
+        Seconds since the recording began.
+    values : list of dict
+        The session's features at each time (address -> value).
+    """
+
+    period_s: float
+    times_s: list[float] = field(default_factory=list)
+    values: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    """What a replay did: its events, its parameter stream, and optionally sampled features."""
+
+    events: EventLog
+    params: list[tuple[str, str, str, str]]
+    features: FeatureSeries | None
+    duration_s: float
+    blocks: int
+    samples: int
+    wall_s: float
+    beats: dict[str, int]
+
+    def params_csv_text(self) -> str:
+        """The parameter stream as CSV text: ``time_s,kind,parameter,value`` (kind: set or trigger)."""
+        return ",".join(PARAM_COLUMNS) + "\n" + csv_lines(self.params)
+
+
+def recorded_show(recording: Recording) -> Show:
+    """The recording's ``show.toml``, parsed so that its sound patch is found.
+
+    Relative paths in it (``sound.patch``) are taken from where the show file was
+    when it was recorded, then from the recording folder, then from the show files
+    that come with the program.
+
+    Raises
+    ------
+    ConfigError
+        ``show.toml`` is not a valid show file (naming it and the key).
+    """
+    origin = str(recording.folder / "show.toml")
+    candidates = []
+    recorded = recording.meta.get("show_path")
+    if isinstance(recorded, str) and recorded:
+        candidates.append(Path(recorded))
+    candidates.append(recording.folder / "show.toml")
+    candidates.append(Path(__file__).resolve().parent.parent.parent / "patches" / str(recording.meta.get("show_file") or "show.toml"))
+    show = parse_show(recording.show_text, origin, candidates[0])
+    for path in candidates[1:]:
+        if show.resolve(show.sound.patch).is_file():
+            break
+        show = parse_show(recording.show_text, origin, path)
+    return show
+
+
+def _operator_action(session: Session, kind: str, wearer: str, value: str) -> None:
+    """Re-apply one recorded operator action."""
+    if kind == "operator.scene":
+        if value.startswith("key "):
+            session.select_scene(key=value.removeprefix("key "))
+        else:
+            session.select_scene(name=value)
+    elif kind == "operator.panic":
+        session.panic(None if value == "toggle" else value == "1")
+    elif kind == "operator.blackout":
+        session.set_blackout(value == "1")
+    elif kind == "operator.rebaseline":
+        session.rebaseline(None if value in ("all", "") else value)
+    elif kind == "operator.mark":
+        session.mark(value)
+
+
+def replay(
+    recording: Recording,
+    speed: float | None = None,
+    progress: Progress | None = None,
+    feature_period_s: float | None = None,
+    prepared: PreparedShow | None = None,
+    sound: SoundEngine | None = None,
+    renderer: Renderer | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> ReplayResult:
+    """Play ``recording`` back through the session's tick.
+
+    Parameters
+    ----------
+    recording : Recording
+        A loaded recording.
+    speed : float, optional
+        Times real time (1: real time, 2: twice as fast); None: as fast as possible.
+    progress : callable, optional
+        Told ``(seconds replayed, seconds in all)`` about ten times a second.
+    feature_period_s : float, optional
+        Keep the session's features every this many seconds of the recording (for the report).
+    prepared : PreparedShow, optional
+        The show to play it with (default: the recording's own ``show.toml``).
+    sound, renderer : optional
+        Started and stopped here, driven by the replay (use them with ``speed=1``).
+    should_stop : callable
+        Polled between ticks; True ends the replay early.
+
+    Raises
+    ------
+    ConfigError
+        The recorded show file does not load.
+    """
+    if speed is not None and not speed > 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    prepared = prepared or prepare_show(recorded_show(recording))
+    clock = ReplayClock()
+    log = EventLog()
+    wearers = recording.wearers
+    session = _TappedSession(prepared.show, prepared.mapper, [], wearers, sound, renderer, clock=clock, recorder=log)
+    session.params = []
+    log.start(0.0, wearers, [])
+    compile_kernels()
+    blocks = recording.blocks()
+    ev = recording.events
+    actions = [(float(t), str(k), str(w), str(v)) for t, w, k, v in zip(ev.time_s, ev.wearer, ev.kind, ev.value)
+               if k in OPERATOR_KINDS]
+    actions.sort(key=lambda a: a[0])
+    end_s = recording.duration_s
+    features = FeatureSeries(feature_period_s) if feature_period_s else None
+    next_feature_s = 0.0
+    if renderer is not None:
+        renderer.start()
+    if sound is not None:
+        sound.start()
+    wall0 = time.perf_counter()  # after the outputs started: the pacing starts with them
+    next_report = wall0
+    i = a = 0
+    t = 0.0
+    try:
+        while not should_stop():
+            # the next tick: the next arrival, or an idle tick (until the end), whichever is sooner
+            arrival_s = blocks[i].arrival_s if i < len(blocks) else math.inf
+            idle_s = t + IDLE_TICK_S
+            if idle_s > end_s:
+                idle_s = end_s if t < end_s else math.inf
+            nxt = min(arrival_s, idle_s)
+            while a < len(actions) and actions[a][0] <= nxt:
+                at_s, kind, wearer, value = actions[a]
+                _pace(wall0, at_s, speed)
+                clock.set_s(at_s)
+                _operator_action(session, kind, wearer, value)
+                a += 1
+            if not math.isfinite(nxt):
+                break
+            _pace(wall0, nxt, speed)
+            clock.set_s(nxt)
+            t = clock.now_s()
+            batch = []
+            while i < len(blocks) and blocks[i].arrival_s <= t:
+                batch.append(blocks[i])
+                i += 1
+            session.tick(batch)
+            if features is not None and t >= next_feature_s:
+                features.times_s.append(t)
+                features.values.append(dict(session.features))
+                next_feature_s = t + features.period_s
+            if progress is not None and time.perf_counter() >= next_report:
+                next_report = time.perf_counter() + 0.1
+                progress(min(t, end_s), end_s)
+    finally:
+        if renderer is not None:
+            session.visuals.flush(clock.now_s(), force=True)
+            renderer.stop()
+        if sound is not None:
+            sound.stop()
+        session.osc_out.close()
+    if progress is not None:
+        progress(end_s, end_s)
+    return ReplayResult(log, session.params, features, end_s, session.stats.blocks, session.stats.samples,
+                        time.perf_counter() - wall0,
+                        {w: len(session.stats.beat_times_s.get(w, [])) for w in wearers})
+
+
+def _pace(wall0: float, time_s: float, speed: float | None) -> None:
+    """Wait until ``time_s`` of the recording is due at ``speed`` (not at all when None)."""
+    if speed is None:
+        return
+    wait_s = wall0 + time_s / speed - time.perf_counter()
+    if wait_s > 0:
+        time.sleep(min(wait_s, 1.0))
+        rest = wall0 + time_s / speed - time.perf_counter()
+        if rest > 0:
+            time.sleep(rest)
+

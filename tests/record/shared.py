@@ -1,0 +1,77 @@
+"""What the recording tests share: the show, a counting audience, and how the shared recording is made."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from installation.config import load_show
+from installation.launch import prepare_show
+from installation.record.writer import Recorder
+from installation.sensors.base import SampleBlock
+from installation.sensors.simulated import SimulatedAudience
+from installation.session import Session
+
+REPO = Path(__file__).parent.parent.parent
+SHOW = REPO / "patches" / "gathering.toml"  # it has scenes, chosen by key and by a rule
+RECORD_S = 9.0
+
+
+class CountingAudience(SimulatedAudience):
+    """A simulated audience that keeps a copy of every block it delivered."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.delivered: list[SampleBlock] = []
+        self._lock = threading.Lock()
+
+    def read(self, timeout_s: float) -> list[SampleBlock]:
+        blocks = super().read(timeout_s)
+        with self._lock:
+            self.delivered += blocks
+        return blocks
+
+
+@dataclass
+class Recorded:
+    """What the shared recording produced."""
+
+    folder: Path
+    source: CountingAudience
+    session: Session
+    recorder: Recorder
+
+    def copy_to(self, where: Path) -> Path:
+        """A copy of the recording folder (for tests that damage it)."""
+        target = where / self.folder.name
+        shutil.copytree(self.folder, target)
+        return target
+
+
+def record_show(root: Path) -> Recorded:
+    """Two simulated wearers for ``RECORD_S`` seconds through the real reader and core threads,
+    with an operator who marks, chooses a scene, re-baselines one wearer, panics and blacks out."""
+    prepared = prepare_show(load_show(SHOW))
+    source = CountingAudience(2, seed=5)
+    folder = root / "rehearse-test"
+    recorder = Recorder(folder, SHOW.read_text(encoding="utf-8"), "rehearse", SHOW)
+    session = Session(prepared.show, prepared.mapper, [source], ["p1", "p2"], None, None, recorder=recorder)
+    with session:
+        started = time.monotonic()
+        time.sleep(3.0)
+        session.mark("doors open, \"first\" group")
+        session.select_scene(key="2")
+        time.sleep(1.0)
+        session.rebaseline("p1")
+        session.panic(True)
+        session.set_blackout(True)
+        time.sleep(1.0)
+        session.panic(False)
+        session.set_blackout(False)
+        session.mark()
+        session.run(max(0.5, RECORD_S - (time.monotonic() - started)))
+    assert recorder.failed is None
+    return Recorded(folder, source, session, recorder)

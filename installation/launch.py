@@ -29,6 +29,7 @@ from installation.config import (
     SourceConfig,
 )
 from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
+from installation.outputs.select import check_outputs
 from installation.sensors.base import Source
 from installation.sensors.formats import FormatError, make_parser
 from installation.sensors.lsl_source import LslSource
@@ -294,6 +295,8 @@ def prepare_show(show: Show) -> PreparedShow:
                 close = difflib.get_close_matches(address, [p for p, k in parameters.items() if k == "continuous"], n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 problems.append(f"{origin}: scenes[{i}].set: '{address}' is not a continuous parameter{hint}")
+    if patch_class is not None:  # sound.* patterns cannot be checked without the patch
+        problems += check_outputs(show.outputs, parameters, origin)
     if problems or patch_class is None:
         raise ConfigError("\n".join(problems))
     director = SceneDirector(list(show.scenes), compiled) if show.scenes else None

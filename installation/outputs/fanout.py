@@ -93,7 +93,7 @@ class _OscOutput:
 
     def update(self, now_s: float, features: dict[str, float], params: dict[str, float]) -> None:
         self._now_s = now_s
-        if now_s < self._due_s:
+        if now_s < self._due_s - 1e-6:  # (a microsecond of leeway for sums of floats)
             return
         # The next turn one period on (on average exactly rate_hz), or from now after a gap.
         self._due_s = now_s + self.period_s if now_s - self._due_s > self.period_s else self._due_s + self.period_s

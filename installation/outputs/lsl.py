@@ -75,7 +75,7 @@ class LslOutlet:
 
         ``now_s``: the caller's clock, seconds.
         """
-        if now_s < self._due_s:
+        if now_s < self._due_s - 1e-6:  # (a microsecond of leeway for sums of floats)
             return False
         self._due_s = now_s + self.period_s if now_s - self._due_s > self.period_s else self._due_s + self.period_s
         get, other = features.get, (params or {}).get

@@ -461,11 +461,11 @@ def _describe(err: dict[str, Any]) -> str:
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip(" '")]
         tag = ctx.get("tag")
         if tag is None:
-            kinds = {"sources": "simulated, serial, osc, lsl", "outputs": "osc, lsl"}.get(str(loc[0]) if loc else "", "")
+            kinds = {"sources": "'simulated', 'serial', 'osc', 'lsl'", "outputs": "'osc', 'lsl'"}.get(str(loc[0]) if loc else "", "")
             return f"{where}.kind: missing" + (f"; one of: {kinds}" if kinds else "")
         close = difflib.get_close_matches(str(tag), tags, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        return f"{where}.kind: unknown kind '{tag}'; one of: {', '.join(tags)}{hint}"
+        return f"{where}.kind: unknown kind '{tag}'; one of: {', '.join(repr(t) for t in tags)}{hint}"
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
     if err["type"] != "missing" and "got" not in msg and not isinstance(got, (dict, list)):

@@ -334,8 +334,8 @@ class ShowWatcher:
             self.notify(f"Show file not applied, the previous mappings keep playing:\n{exc}")
             return None
         old = self.prepared.show
-        if show.sound.patch != old.sound.patch or show.sources != old.sources:
-            self.notify("Show file reloaded; a new sound patch or new sources take effect at the next start.")
+        if show.sound.patch != old.sound.patch or show.sources != old.sources or show.outputs != old.outputs:
+            self.notify("Show file reloaded; a new sound patch, new sources or new outputs take effect at the next start.")
         else:
             self.notify(f"Show file reloaded ({len(show.mappings)} mappings).")
         self.prepared = fresh

@@ -31,6 +31,7 @@ from installation.record.reader import Recording, RecordingFormatError, load_rec
 from installation.record.replay import recorded_show, replay
 from installation.record.report import write_report
 from installation.listen import Listener
+from installation.outputs.fanout import describe as describe_output
 from installation.sensors.base import Source, SourceError
 from installation.sensors.formats import LINE_FORMATS, FormatError, make_parser
 from installation.sensors.lsl_source import LslSource
@@ -371,6 +372,8 @@ def check(args: argparse.Namespace, console: Console, errors: Console) -> int:
                  "simulated": lambda c: f"{c.wearers} simulated wearers"}[src.kind](src)
         slots = ", ".join(src.wearers) if isinstance(src.wearers, list) else ""
         console.print(f"source {i}: {src.kind} {where}" + (f" -> {slots}" if slots else ""), markup=False)
+    for i, out in enumerate(show.outputs):
+        console.print(f"output {i}: {describe_output(out)}", markup=False)
     table = Table(title="mappings")
     for column in ("#", "reads", "drives", "how"):
         table.add_column(column)

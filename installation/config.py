@@ -311,6 +311,72 @@ class RecordConfig(_Strict):
                      "each recording's own folder is made")
 
 
+class OscOutputConfig(_Strict):
+    """``[[outputs]]`` with ``kind = "osc"``: features, events and parameters to a peer (lighting desk,
+    TouchDesigner, Max, Ableton), plain or as an EmotiBit Oscilloscope or OpenBCI GUI would send them."""
+
+    kind: Literal["osc"]
+    name: str | None = Field(None, description="a label for the operator")
+    host: str = Field("127.0.0.1", description="the peer's IP address (a broadcast address works too)")
+    port: int = Field(ge=1, le=65535)
+    rate_hz: float = Field(30.0, gt=0.0, le=1000.0, description="updates per second of each feature and parameter")
+    send: list[str] = Field(default_factory=list, description="address patterns (* matches anything)")
+    format: Literal["plain", "emotibit", "openbci"] = "plain"
+    wearers: list[str] | None = Field(None, description="emotibit: slot of device 0, 1, ...; openbci: the one wearer")
+    prefix: str = Field("", description="plain: put in front of every OSC path, e.g. /eco")
+
+    _host = field_validator("host")(lambda cls, v: _check_ip(v))
+
+    @field_validator("wearers")
+    @classmethod
+    def _slots_valid(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _check_slots(v)
+
+    @field_validator("send")
+    @classmethod
+    def _patterns_given(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            if not pattern.strip() or " " in pattern:
+                raise ValueError(f"an address pattern such as 'p*.heart.bpm', got {pattern!r}")
+        return v
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_path(cls, v: str) -> str:
+        if v and (not v.startswith("/") or v.endswith("/") or " " in v):
+            raise ValueError(f"an OSC path such as '/eco' (a leading slash, none at the end), got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _fits_format(self) -> "OscOutputConfig":
+        if self.format == "plain":
+            if self.wearers is not None:
+                raise ValueError("wearers sets device indices for the emotibit and openbci formats; "
+                                 "the plain format names every wearer in its addresses")
+            if not self.send:
+                raise ValueError("send = [...] lists what to send, e.g. [\"p*.heart.bpm\", \"group.sync\"]")
+        elif self.prefix:
+            raise ValueError(f"prefix is for the plain format; the {self.format} format's addresses are fixed")
+        if self.format == "openbci" and self.wearers is not None and len(self.wearers) != 1:
+            raise ValueError(f"the openbci format carries one wearer (the OpenBCI GUI sends one pulse); "
+                             f"give one slot, e.g. wearers = [\"p1\"], got {self.wearers}")
+        return self
+
+
+class LslOutputConfig(_Strict):
+    """``[[outputs]]`` with ``kind = "lsl"``: one Lab Streaming Layer stream of features and parameters,
+    one channel per address (labels in the stream's description), at a steady rate."""
+
+    kind: Literal["lsl"]
+    name: str = Field("ecosymphony-features", min_length=1, description="the stream's name")
+    type: str = Field("Features", min_length=1, description="the stream's type")
+    send: list[str] = Field(min_length=1, description="address patterns (* matches anything)")
+    rate_hz: float = Field(10.0, gt=0.0, le=1000.0, description="samples per second")
+
+
+OutputConfig = Annotated[Union[OscOutputConfig, LslOutputConfig], Field(discriminator="kind")]
+
+
 class Show(_Strict):
     """A whole show file."""
 
@@ -323,6 +389,7 @@ class Show(_Strict):
     scenes: list[Scene] = Field(default_factory=list)
     osc_out: OscOut = Field(default_factory=OscOut)
     record: RecordConfig = Field(default_factory=RecordConfig)
+    outputs: list[OutputConfig] = Field(default_factory=list)
     path: Path | None = Field(None, exclude=True, description="file it was loaded from")
 
     @model_validator(mode="after")
@@ -370,7 +437,10 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The schema model that owns the key at ``loc`` (for spelling suggestions)."""
     model: Any = Show
-    tagged = {"simulated": SimulatedSource, "serial": SerialSourceConfig, "osc": OscSourceConfig, "lsl": LslSourceConfig}
+    tagged: dict[str, type[BaseModel]] = {"simulated": SimulatedSource, "serial": SerialSourceConfig,
+                                          "osc": OscSourceConfig, "lsl": LslSourceConfig}
+    if loc and loc[0] == "outputs":
+        tagged = {"osc": OscOutputConfig, "lsl": LslOutputConfig}
     for i, part in enumerate(loc[:-1]):
         if isinstance(part, int):
             continue
@@ -395,6 +465,16 @@ def _describe(err: dict[str, Any]) -> str:
         close = difflib.get_close_matches(str(loc[-1]), names, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else (f"; valid keys: {', '.join(names)}" if names else "")
         return f"{where}: unknown key{hint}"
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        ctx = err.get("ctx", {})
+        tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip(" '")]
+        tag = ctx.get("tag")
+        if tag is None:
+            kinds = {"sources": "'simulated', 'serial', 'osc', 'lsl'", "outputs": "'osc', 'lsl'"}.get(str(loc[0]) if loc else "", "")
+            return f"{where}.kind: missing" + (f"; one of: {kinds}" if kinds else "")
+        close = difflib.get_close_matches(str(tag), tags, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"{where}.kind: unknown kind '{tag}'; one of: {', '.join(repr(t) for t in tags)}{hint}"
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
     if err["type"] != "missing" and "got" not in msg and not isinstance(got, (dict, list)):

@@ -30,6 +30,7 @@ from installation.config import (
 )
 from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
 from installation.record.writer import Recorder, recording_folder
+from installation.outputs.select import check_outputs
 from installation.sensors.base import Source
 from installation.sensors.formats import FormatError, make_parser
 from installation.sensors.lsl_source import LslSource
@@ -306,6 +307,8 @@ def prepare_show(show: Show) -> PreparedShow:
                 close = difflib.get_close_matches(address, [p for p, k in parameters.items() if k == "continuous"], n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 problems.append(f"{origin}: scenes[{i}].set: '{address}' is not a continuous parameter{hint}")
+    if patch_class is not None:  # sound.* patterns cannot be checked without the patch
+        problems += check_outputs(show.outputs, parameters, origin)
     if problems or patch_class is None:
         raise ConfigError("\n".join(problems))
     director = SceneDirector(list(show.scenes), compiled) if show.scenes else None
@@ -343,8 +346,8 @@ class ShowWatcher:
             self.notify(f"Show file not applied, the previous mappings keep playing:\n{exc}")
             return None
         old = self.prepared.show
-        if show.sound.patch != old.sound.patch or show.sources != old.sources:
-            self.notify("Show file reloaded; a new sound patch or new sources take effect at the next start.")
+        if show.sound.patch != old.sound.patch or show.sources != old.sources or show.outputs != old.outputs:
+            self.notify("Show file reloaded; a new sound patch, new sources or new outputs take effect at the next start.")
         else:
             self.notify(f"Show file reloaded ({len(show.mappings)} mappings).")
         self.prepared = fresh

@@ -20,14 +20,12 @@ import itertools
 import logging
 import math
 import queue
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from pythonosc import osc_message_builder
 
 from installation.clock import Clock, MonotonicClock
 from installation.config import Show
@@ -35,6 +33,8 @@ from installation.dsp.core import CoreSettings, SignalCore, compile_kernels
 from installation.dsp.quality import BAD_STATES
 from installation.mapping.mapper import Mapper
 from installation.record.writer import RecordSink
+from installation.outputs.fanout import Outputs
+from installation.outputs.osc import OscOutLink  # noqa: F401  (it lived here; old imports keep working)
 from installation.sensors.base import SampleBlock, Source
 from installation.sound.engine import SoundEngine
 from installation.visuals.overlay import OperatorStatus, SourceStatus, WearerStatus
@@ -87,43 +87,6 @@ def core_settings(show: Show) -> CoreSettings:
     """Signal-core settings from the show file."""
     c = show.core
     return CoreSettings(baseline_s=c.baseline_s, ppg_band_hz=c.ppg_band_hz, ppg_polarity=c.ppg_polarity)
-
-
-class OscOutLink:
-    """Sends ``osc.out./address`` parameters as OSC (one float), at most ``rate_hz`` per address.
-
-    A peer that is not there is no error: UDP does not care.
-    """
-
-    def __init__(self, host: str, port: int, rate_hz: float) -> None:
-        self.target = (host, port)
-        self.period_s = 1.0 / rate_hz
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._last_sent: dict[str, float] = {}
-        self._pending: dict[str, float] = {}
-        self.sent = 0
-
-    def send(self, address: str, value: float, now_s: float, force: bool = False) -> None:
-        if not force and now_s - self._last_sent.get(address, -math.inf) < self.period_s:
-            self._pending[address] = value  # sent by flush() when its turn comes: the last value is never lost
-            return
-        self._pending.pop(address, None)
-        self._last_sent[address] = now_s
-        message = osc_message_builder.OscMessageBuilder(address)
-        message.add_arg(float(value))
-        try:
-            self._socket.sendto(message.build().dgram, self.target)
-            self.sent += 1
-        except OSError:
-            pass  # unreachable network: the show goes on
-
-    def flush(self, now_s: float) -> None:
-        """Send the values that waited for their address's next turn."""
-        for address, value in list(self._pending.items()):
-            self.send(address, value, now_s)
-
-    def close(self) -> None:
-        self._socket.close()
 
 
 class VisualLink:
@@ -238,6 +201,7 @@ class Session:
         self.visuals = VisualLink(renderer)
         o = show.osc_out
         self.osc_out = OscOutLink(o.host, o.port, o.rate_hz)
+        self.outputs = Outputs.from_show(show, [m.target for m in mapper.continuous], wearers)
         self.stats = SessionStats()
         self._blocks: queue.Queue[SampleBlock] = queue.Queue(maxsize=10000)
         self._stop = threading.Event()
@@ -469,6 +433,7 @@ class Session:
         if self.sound is not None:
             self.sound.stop()
         self.osc_out.close()
+        self.outputs.close()
         self.stats.stopped_s = self.clock.now_s()
 
     def __enter__(self) -> "Session":
@@ -598,6 +563,7 @@ class Session:
         self.stats.blocks += len(blocks)
         self.stats.samples += sum(block.values.size for block in blocks)
         for event in self.core.process_many(blocks):
+            self.outputs.event(event.address, event.value, event.time_s, event.onset_s)
             if event.time_s > event.reported_s:  # a predicted beat: land on it, not now
                 ahead_s = (event.time_s - event.reported_s) - (self.clock.now_s() - event.arrival_s)
                 if ahead_s > 0.0:
@@ -644,6 +610,7 @@ class Session:
         """Fire a trigger; ``stamp_s``: monotonic time of the sensor event behind it (default: now)."""
         now_s = self.clock.now_s()
         self._route(address, value, now_s, trigger=True, stamp_s=now_s if stamp_s != stamp_s else stamp_s)
+        self.outputs.event(address, value, now_s)
 
     def _route(self, address: str, value: float, now_s: float, trigger: bool, stamp_s: float = math.nan) -> None:
         """Hand a parameter value (or a trigger) to the sink its address names."""
@@ -670,8 +637,10 @@ class Session:
                 self._record("", "scene", name)
             mapper.scenes.changes.clear()
         for event in self.core.take_events():  # arrivals and departures
+            self.outputs.event(event.address, event.value, event.time_s)
             for address, value in mapper.apply_event(event):
                 self._route_trigger(address, value)
+        self.outputs.update(now_s, self._features, values)
         for address, value in values.items():
             if abs(self._last_params.get(address, math.inf) - value) < 1e-4:
                 continue

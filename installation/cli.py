@@ -22,6 +22,7 @@ from rich.table import Table
 
 from installation import __version__
 from installation.config import ConfigError, load_show
+from installation.console import console_wanted
 from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
 from installation.bench import BenchError
@@ -86,6 +87,8 @@ def _add_show_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where run folders are made (default: runs)")
     p.add_argument("--audio", choices=["auto", "file", "none"], default="auto", help="auto: a sound card if any, else a WAV file")
     p.add_argument("--visuals", choices=["auto", "frames", "none"], default="auto", help="auto: a window if there is a display, else PNG frames")
+    p.add_argument("--console", action=argparse.BooleanOptionalAction, default=None,
+                   help="the operator console in this terminal: wearers, latency, events, keys (default: on in a terminal)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -543,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         via=getattr(args, "via", "memory"),
         wire_format=getattr(args, "wire_format", "native"),
         scenario=getattr(args, "scenario", None),
+        console=console_wanted(args.console),
     )
     console.print(f"Eco-Symphony {__version__}: {args.command} {show_path}", markup=False)
     try:

@@ -72,6 +72,8 @@ class LaunchOptions:
         Rehearsal through a transport: the wire format spoken.
     scenario : Path, optional
         Rehearsal only: a scenario file scripting moods and faults.
+    console : bool
+        Show the operator console in the terminal (its keys, when standard input is one).
     """
 
     duration_s: float | None = None
@@ -84,6 +86,7 @@ class LaunchOptions:
     wire_format: Literal["native", "emotibit", "pulsesensor", "openbci"] = "native"
     scenario: Path | None = None
     live_edit: bool = True
+    console: bool = False
 
 
 @dataclass(slots=True)
@@ -398,18 +401,28 @@ def perform(
     problems: list[str] = []
     started = time.perf_counter()
     session.start()
+    operator = None
     try:
+        if options.console:
+            from installation.console import OperatorConsole
+
+            operator = OperatorConsole(session, show.show.title)
+            operator.start()
+        say = operator.note if operator is not None else notify  # the console's events pane while it is on
         if session.renderer is not None:
             report = session.renderer.wait_started()
             fallback = next((r for r in session.renderer.reports if r["kind"] == "fallback"), None)
             if fallback is not None:
-                notify(f"Could not open a window ({fallback['reason']}): writing frames to {plan.frames_dir}.")
+                say(f"Could not open a window ({fallback['reason']}): writing frames to {plan.frames_dir}.")
             if report is None:
                 problems.append("the visuals process did not start (sound carries on)")
-        session.run(options.duration_s, should_stop, ShowWatcher(prepared, notify) if options.live_edit else None)
+        stop = should_stop if operator is None else (lambda: should_stop() or operator.quit_requested)
+        session.run(options.duration_s, stop, ShowWatcher(prepared, say) if options.live_edit else None)
     except KeyboardInterrupt:
         notify("Interrupted: stopping now.")
     finally:
+        if operator is not None:
+            operator.stop()
         session.stop()
     elapsed_s = time.perf_counter() - started
     frames_written = session.renderer.stopped_report().get("frames_written", 0) if session.renderer else 0

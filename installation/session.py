@@ -213,6 +213,8 @@ class Session:
         self._last_status_s = -math.inf
         self._features: dict[str, float] = {}
         self.blackout = False
+        self._marks = 0
+        self._mark_lock = threading.Lock()
         self._restart_wait_s = RESTART_FIRST_S
         self._restart_due_s = math.nan
         self._renderer_since_s = math.nan
@@ -325,6 +327,29 @@ class Session:
     def panic(self, on: bool | None = None) -> bool:
         """Mute the sound at once (``on`` None toggles); True when muted. Safe from any thread."""
         return self.sound.panic(on) if self.sound is not None else False
+
+    def set_blackout(self, on: bool | None = None) -> bool:
+        """Black the picture out (``on`` None toggles); True when black. Safe from any thread.
+
+        The window is told at once; a restarted window starts black too.
+        """
+        self.blackout = (not self.blackout) if on is None else on
+        if self.renderer is not None and self.renderer.started:
+            self.renderer.command(f"blackout:{'on' if self.blackout else 'off'}")
+        log.warning("visuals: blackout %s", "on" if self.blackout else "off")
+        return self.blackout
+
+    def mark(self, label: str = "") -> int:
+        """Note a moment of the show (the operator's mark key); returns its running number, from 1.
+
+        Safe from any thread. The mark is logged with the show's clock time.
+        """
+        with self._mark_lock:
+            self._marks += 1
+            number = self._marks
+        log.warning("mark %d at %.1f s%s", number, self.clock.now_s() - self.stats.started_s,
+                    f": {label}" if label else "")
+        return number
 
     def rebaseline(self, wearer: str | None = None) -> None:
         """Ask the core to learn ``wearer``'s (or everyone's) baseline again from now on.
@@ -518,13 +543,18 @@ class Session:
         """The figures of the operator overlay: wearers' health, loop latency, xruns, sources."""
         f = self._features
         states = self.core.states()
+        arrivals = self.core.last_arrival_s()
+        now_s = self.clock.now_s()
         wearers = []
         for w in self.wearers:
             channel_states = [states[c] for c in (f"{w}.heart", f"{w}.eda") if c in states]
             bad = [st for st in channel_states if st in BAD_STATES]
             state = bad[0] if bad else (channel_states[0] if channel_states else "no data")
+            seen_s = arrivals.get(w, -math.inf)
             wearers.append(WearerStatus(w, f.get(f"{w}.heart.bpm", math.nan), f.get(f"{w}.eda.scr_rate", math.nan),
-                                        f.get(f"{w}.quality", 0.0), state.replace("_", " ")))
+                                        f.get(f"{w}.quality", 0.0), state.replace("_", " "),
+                                        f.get(f"{w}.eda.scl", math.nan),
+                                        max(0.0, now_s - seen_s) if math.isfinite(seen_s) else math.nan))
         recent = self.stats.trigger_latency_s[-200:]
         latency_ms = float(np.median(recent) * 1000.0) if recent else math.nan
         sources = []

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from installation import __version__
 from installation.config import ConfigError, load_show
+from installation.console import console_wanted
 from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
 from installation.bench import BenchError
@@ -91,6 +92,8 @@ def _add_show_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", choices=["auto", "file", "none"], default="auto", help="auto: a sound card if any, else a WAV file")
     p.add_argument("--visuals", choices=["auto", "frames", "none"], default="auto", help="auto: a window if there is a display, else PNG frames")
     p.add_argument("--record", type=Path, metavar="DIR", help="record every raw sample, event and operator action into a new folder in DIR")
+    p.add_argument("--console", action=argparse.BooleanOptionalAction, default=None,
+                   help="the operator console in this terminal: wearers, latency, events, keys (default: on in a terminal)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="play a show with the sources named in its show file")
     run.add_argument("show", type=Path, help="show file")
     _add_show_options(run)
+    pf = sub.add_parser("preflight", help="warm-up check before doors open: sensors, audio, display, OSC outputs; a go / no-go table")
+    pf.add_argument("show", type=Path, help="show file")
+    pf.add_argument("--listen-s", type=_positive_seconds, default=5.0, metavar="S",
+                    help="seconds to listen to each source (default 5; a heart needs about 4 to be judged)")
+    pf.add_argument("--audio", choices=["auto", "file", "none"], default="auto", help="as the show will run (default auto)")
+    pf.add_argument("--visuals", choices=["auto", "frames", "none"], default="auto", help="as the show will run (default auto)")
     ck = sub.add_parser("check", help="validate a show file and list what it reads and drives, without starting anything")
     ck.add_argument("show", type=Path, help="show file")
     li = sub.add_parser("listen", help="show every sensor stream that arrives, once a second")
@@ -389,6 +398,35 @@ def check(args: argparse.Namespace, console: Console, errors: Console) -> int:
     return 0
 
 
+def preflight(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony preflight``: every check, a go / no-go table, exit 0 go, 1 no-go, 2 bad show file."""
+    from installation.preflight import SEVERITY, Check, PreflightOptions, preflight as run_checks, verdict
+
+    try:
+        prepared = prepare_show(load_show(args.show))
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        errors.print("NO-GO: the show file is not valid", markup=False)
+        return 2
+    show = prepared.show
+    errors.print(f"Preflight of {args.show}: listening to {len(show.sources)} source(s) for {args.listen_s:g} s...",
+                 markup=False)
+    scenes = f", {len(show.scenes)} scenes" if show.scenes else ""
+    checks = [Check("show file", str(args.show), "GO", f"valid: {show.show.title}, {len(show.mappings)} mappings{scenes}")]
+    checks += run_checks(show, PreflightOptions(args.listen_s, args.audio, args.visuals))
+    table = Table(title=f"preflight: {show.show.title}")
+    for column in ("check", "target", "result", "detail"):
+        table.add_column(column, overflow="fold")
+    colour = {"GO": "green", "WARN": "yellow", "NO-GO": "bold red"}
+    for c in checks:
+        table.add_row(escape(c.check), escape(c.target), f"[{colour[c.result]}]{c.result}[/]", escape(c.detail))
+    console.print(table)
+    code, last = verdict(checks)
+    worst = max((c.result for c in checks), key=SEVERITY.__getitem__)
+    console.print(f"[{colour[worst]}]{escape(last)}[/]")
+    return code
+
+
 def listen(args: argparse.Namespace, console: Console, errors: Console) -> int:
     """``ecosymphony listen``: every stream's health, once a second."""
     wearers = [w.strip() for w in args.wearers.split(",") if w.strip()]
@@ -663,6 +701,8 @@ def main(argv: list[str] | None = None) -> int:
         return listen(args, console, errors)
     if args.command == "check":
         return check(args, console, errors)
+    if args.command == "preflight":
+        return preflight(args, console, errors)
     if args.command == "simulate":
         return simulate(args, console, errors)
     if args.command == "devices":
@@ -706,6 +746,7 @@ def main(argv: list[str] | None = None) -> int:
         wire_format=getattr(args, "wire_format", "native"),
         scenario=getattr(args, "scenario", None),
         record_dir=args.record,
+        console=console_wanted(args.console),
     )
     console.print(f"Eco-Symphony {__version__}: {args.command} {show_path}", markup=False)
     try:

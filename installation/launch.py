@@ -77,6 +77,8 @@ class LaunchOptions:
     record_dir : Path, optional
         Record the show into a new folder in here (``--record DIR``), whatever the
         show file's ``[record]`` says.
+    console : bool
+        Show the operator console in the terminal (its keys, when standard input is one).
     """
 
     duration_s: float | None = None
@@ -90,6 +92,7 @@ class LaunchOptions:
     scenario: Path | None = None
     live_edit: bool = True
     record_dir: Path | None = None
+    console: bool = False
 
 
 @dataclass(slots=True)
@@ -431,18 +434,28 @@ def perform(
     problems: list[str] = []
     started = time.perf_counter()
     session.start()
+    operator = None
     try:
+        if options.console:
+            from installation.console import OperatorConsole
+
+            operator = OperatorConsole(session, show.show.title)
+            operator.start()
+        say = operator.note if operator is not None else notify  # the console's events pane while it is on
         if session.renderer is not None:
             report = session.renderer.wait_started()
             fallback = next((r for r in session.renderer.reports if r["kind"] == "fallback"), None)
             if fallback is not None:
-                notify(f"Could not open a window ({fallback['reason']}): writing frames to {plan.frames_dir}.")
+                say(f"Could not open a window ({fallback['reason']}): writing frames to {plan.frames_dir}.")
             if report is None:
                 problems.append("the visuals process did not start (sound carries on)")
-        session.run(options.duration_s, should_stop, ShowWatcher(prepared, notify) if options.live_edit else None)
+        stop = should_stop if operator is None else (lambda: should_stop() or operator.quit_requested)
+        session.run(options.duration_s, stop, ShowWatcher(prepared, say) if options.live_edit else None)
     except KeyboardInterrupt:
         notify("Interrupted: stopping now.")
     finally:
+        if operator is not None:
+            operator.stop()
         session.stop()
     elapsed_s = time.perf_counter() - started
     frames_written = session.renderer.stopped_report().get("frames_written", 0) if session.renderer else 0

@@ -217,6 +217,8 @@ class Session:
         self._last_status_s = -math.inf
         self._features: dict[str, float] = {}
         self.blackout = False
+        self._marks = 0
+        self._mark_lock = threading.Lock()
         self._restart_wait_s = RESTART_FIRST_S
         self._restart_due_s = math.nan
         self._renderer_since_s = math.nan
@@ -390,19 +392,35 @@ class Session:
         self._record("", "operator.panic", muted if self.sound is not None else ("toggle" if on is None else on))
         return muted
 
-    def set_blackout(self, on: bool) -> None:
-        """Black the picture out (or bring it back); remembered for a restarted window."""
-        self.blackout = on
-        self._record("", "operator.blackout", on)
-        log.warning("visuals: blackout %s", "on" if on else "off")
-
-    def mark(self, label: str = "") -> None:
-        """Write a mark (with an optional label) into the recording, e.g. "doors open". Safe from any thread."""
-        self._record("", "operator.mark", label)
-
     def _record(self, wearer: str, kind: str, value: object) -> None:
         if self.recorder is not None:
             self.recorder.event(self.clock.now_s(), wearer, kind, value)
+
+    def set_blackout(self, on: bool | None = None) -> bool:
+        """Black the picture out (``on`` None toggles); True when black. Safe from any thread.
+
+        The window is told at once; a restarted window starts black too.
+        """
+        self.blackout = (not self.blackout) if on is None else on
+        self._record("", "operator.blackout", self.blackout)
+        if self.renderer is not None and self.renderer.started:
+            self.renderer.command(f"blackout:{'on' if self.blackout else 'off'}")
+        log.warning("visuals: blackout %s", "on" if self.blackout else "off")
+        return self.blackout
+
+    def mark(self, label: str = "") -> int:
+        """Note a moment of the show (the operator's mark key); returns its running number, from 1.
+
+        Safe from any thread. The mark is logged with the show's clock time and written
+        into the recording (with its label, e.g. "doors open").
+        """
+        with self._mark_lock:
+            self._marks += 1
+            number = self._marks
+        self._record("", "operator.mark", label)
+        log.warning("mark %d at %.1f s%s", number, self.clock.now_s() - self.stats.started_s,
+                    f": {label}" if label else "")
+        return number
 
     def rebaseline(self, wearer: str | None = None) -> None:
         """Ask the core to learn ``wearer``'s (or everyone's) baseline again from now on.
@@ -656,13 +674,18 @@ class Session:
         """The figures of the operator overlay: wearers' health, loop latency, xruns, sources."""
         f = self._features
         states = self.core.states()
+        arrivals = self.core.last_arrival_s()
+        now_s = self.clock.now_s()
         wearers = []
         for w in self.wearers:
             channel_states = [states[c] for c in (f"{w}.heart", f"{w}.eda") if c in states]
             bad = [st for st in channel_states if st in BAD_STATES]
             state = bad[0] if bad else (channel_states[0] if channel_states else "no data")
+            seen_s = arrivals.get(w, -math.inf)
             wearers.append(WearerStatus(w, f.get(f"{w}.heart.bpm", math.nan), f.get(f"{w}.eda.scr_rate", math.nan),
-                                        f.get(f"{w}.quality", 0.0), state.replace("_", " ")))
+                                        f.get(f"{w}.quality", 0.0), state.replace("_", " "),
+                                        f.get(f"{w}.eda.scl", math.nan),
+                                        max(0.0, now_s - seen_s) if math.isfinite(seen_s) else math.nan))
         recent = self.stats.trigger_latency_s[-200:]
         latency_ms = float(np.median(recent) * 1000.0) if recent else math.nan
         sources = []

@@ -338,6 +338,19 @@ class SignalCore:
                 out[f"{name}.eda"] = self._eda.quality.state(w.eda.row)
         return out
 
+    def last_arrival_s(self) -> dict[str, float]:
+        """Monotonic arrival time (seconds) of each wearer's newest block, any signal; -inf before any."""
+        out: dict[str, float] = {}
+        for name, w in self._wearers.items():
+            times = [-math.inf]
+            if w.heart is not None:
+                h = w.heart
+                times.append(h.last_arrival_s if h.bank is None else float(h.bank.state[h.row, H_LAST_ARRIVAL_S]))
+            if w.eda is not None:
+                times.append(float(self._eda.state[w.eda.row, E_LAST_ARRIVAL_S]))
+            out[name] = max(times)
+        return out
+
     def features(self, now_s: float) -> dict[str, float]:
         """All current feature values by address; ``now_s`` is the monotonic time in seconds."""
         out: dict[str, float] = {}

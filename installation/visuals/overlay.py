@@ -19,13 +19,17 @@ DIM = (150, 170, 190)
 
 @dataclass(frozen=True, slots=True)
 class WearerStatus:
-    """One wearer's line: heart rate (bpm), SCRs in the last minute, quality 0..1, channel states."""
+    """One wearer's line: heart rate (bpm), SCRs in the last minute, quality 0..1, channel states,
+    skin-conductance level (the sensor's unit, microsiemens when calibrated) and seconds since
+    their last sample arrived (NaN: never)."""
 
     wearer: str
     bpm: float = math.nan
     scr_rate: float = math.nan
     quality: float = 0.0
     state: str = "learning"
+    scl: float = math.nan
+    last_seen_s: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)

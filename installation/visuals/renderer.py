@@ -121,8 +121,12 @@ def renderer_main(
     quit_requested: Any,
     status: Any,
     parent_pid: int,
+    commands: Any = None,
 ) -> None:
     """Entry point of the visuals process (runs until ``stop`` is set or Esc is pressed).
+
+    ``commands``: a queue of the show's orders to the window (``"blackout:on"``,
+    ``"blackout:off"``), carried out at the next frame.
 
     Frames are paced at ``settings.fps``; a snapshot that brings a new trigger (a
     heartbeat) is drawn at once instead of at the next tick, so a beat reaches the
@@ -175,6 +179,13 @@ def renderer_main(
             except queue.Empty:
                 break
             urgent = feed.apply(snap, time.perf_counter()) and draws
+        while commands is not None:
+            try:
+                command = commands.get_nowait()
+            except (queue.Empty, ValueError, OSError, EOFError):
+                break
+            if command in ("blackout:on", "blackout:off"):
+                controls.blackout = command == "blackout:on"
         for event in pygame.event.get():
             action = None
             if event.type == pygame.QUIT:
@@ -253,9 +264,10 @@ class Renderer:
         self._status = ctx.Queue()
         self._stop = ctx.Event()
         self._quit = ctx.Event()
+        self._commands = ctx.Queue()
         self._process = ctx.Process(
             target=renderer_main,
-            args=(settings, self._snapshots, self._stop, self._quit, self._status, os.getpid()),
+            args=(settings, self._snapshots, self._stop, self._quit, self._status, os.getpid(), self._commands),
             name="ecosymphony-visuals",
             daemon=True,
         )
@@ -269,7 +281,7 @@ class Renderer:
         if self._process.is_alive():
             raise RuntimeError("the visuals process is still running; stop it before restarting")
         self._process.join(timeout=0.1)
-        old = (self._snapshots, self._status)
+        old = (self._snapshots, self._status, self._commands)
         self.poll_status()
         self.settings = _replace(self.settings, blackout=blackout)
         self._make_process(self.settings)
@@ -308,6 +320,13 @@ class Renderer:
             self._snapshots.put_nowait(snapshot)
         except (queue.Full, ValueError, OSError, AssertionError):
             self.dropped += 1
+
+    def command(self, command: str) -> None:
+        """Give the window an order (``"blackout:on"``, ``"blackout:off"``); never waits."""
+        try:
+            self._commands.put_nowait(command)
+        except (queue.Full, ValueError, OSError, AssertionError):
+            log.warning("visuals: could not send %r to the window", command)
 
     def poll_status(self) -> list[dict[str, Any]]:
         """Status reports that arrived since the last call."""
@@ -352,7 +371,7 @@ class Renderer:
             self._process.join(timeout=2.0)
         self.poll_status()
         crashed = self._process.exitcode not in (0, None)
-        for q in (self._snapshots, self._status):
+        for q in (self._snapshots, self._status, self._commands):
             if crashed:
                 q.cancel_join_thread()  # its reader is gone: what is left in the pipe stays there
             q.close()

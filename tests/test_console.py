@@ -1,0 +1,222 @@
+"""The operator console: its keys (a table), its panes, and a real rehearsal driven through a pty."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pyte
+import pytest
+
+from installation.console import EventsHandler, KeyHandler, console_action, console_wanted, wearers_to_show
+from installation.visuals.overlay import WearerStatus
+
+REPO = Path(__file__).parent.parent
+ANSI = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-B]|[=>78])")
+
+
+@pytest.mark.parametrize(
+    ("key", "action"),
+    [
+        ("p", "panic"), ("P", "panic"), ("k", "blackout"), ("b", "rebaseline"), ("m", "mark"),
+        ("?", "help"), ("h", "help"), ("0", "scene:0"), ("3", "scene:3"), ("9", "scene:9"),
+        ("q", "quit"), ("x", None), (" ", None), ("\x1b", None), ("\n", None),
+    ],
+)
+def test_key_table(key: str, action: str | None) -> None:
+    assert console_action(key) == action
+
+
+@pytest.mark.parametrize(
+    ("presses", "actions"),
+    [
+        ([("q", 0.0)], ["quit-ask"]),
+        ([("q", 0.0), ("q", 1.0)], ["quit-ask", "quit"]),
+        ([("q", 0.0), ("Q", 2.9)], ["quit-ask", "quit"]),
+        ([("q", 0.0), ("q", 3.5)], ["quit-ask", "quit-ask"]),  # too late: asks again
+        ([("q", 0.0), ("p", 0.5), ("q", 1.0)], ["quit-ask", "panic", "quit-ask"]),  # another key cancels
+        ([("q", 0.0), ("x", 0.5), ("q", 1.0)], ["quit-ask", None, "quit"]),  # a key that does nothing does not
+        ([("m", 0.0), ("m", 0.1)], ["mark", "mark"]),
+    ],
+)
+def test_quitting_needs_a_second_q(presses: list[tuple[str, float]], actions: list[str | None]) -> None:
+    keys = KeyHandler(confirm_s=3.0)
+    assert [keys.handle(k, t) for k, t in presses] == actions
+
+
+@pytest.mark.parametrize(
+    ("flag", "stdin_tty", "stdout_tty", "wanted"),
+    [(None, True, True, True), (None, True, False, False), (None, False, True, False),
+     (True, False, False, True), (False, True, True, False)],
+)
+def test_console_default_is_on_in_a_terminal(flag: bool | None, stdin_tty: bool, stdout_tty: bool, wanted: bool) -> None:
+    assert console_wanted(flag, lambda: stdin_tty, lambda: stdout_tty) is wanted
+
+
+@pytest.mark.parametrize(
+    ("states", "rows", "shown", "left_out"),
+    [
+        (["ok", "ok", "ok"], 5, ["p1", "p2", "p3"], 0),
+        (["ok", "flat", "ok", "dropout"], 2, ["p2", "p4"], 2),  # the ones with a problem first ...
+        (["ok", "flat", "ok", "ok"], 2, ["p1", "p2"], 2),  # ... then the others, in slot order
+    ],
+)
+def test_wearers_with_problems_are_shown_first(states: list[str], rows: int, shown: list[str], left_out: int) -> None:
+    wearers = [WearerStatus(f"p{i + 1}", 70.0, 1.0, 0.9 if st == "ok" else 0.0, st) for i, st in enumerate(states)]
+    got, n = wearers_to_show(wearers, rows)
+    assert [w.wearer for w in got] == shown and n == left_out
+
+
+def test_events_keep_the_last_warnings_with_their_clock_time() -> None:
+    handler = EventsHandler(kept=3)
+    logger = logging.getLogger("installation.test_console")
+    logger.addHandler(handler)
+    try:
+        logger.info("not kept: below warning")
+        for i in range(5):
+            logger.warning("warning %d", i)
+        logger.error("broken")
+    finally:
+        logger.removeHandler(handler)
+    lines = handler.snapshot()
+    assert [ln.message for ln in lines] == ["warning 3", "warning 4", "broken"]
+    assert lines[-1].level == "ERROR" and re.fullmatch(r"\d\d:\d\d:\d\d", lines[-1].clock)
+
+
+# ---- a real rehearsal in a pseudo-terminal ------------------------------------------------
+class Screen:
+    """The master side of a pty: everything the program wrote, escape codes removed."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.raw = b""
+
+    def pump(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError:  # the child closed its side
+                    return
+                if not chunk:
+                    return
+                self.raw += chunk
+
+    @property
+    def text(self) -> str:
+        return ANSI.sub(b"", self.raw).decode("utf-8", errors="replace")
+
+    def wait_for(self, pattern: str, timeout_s: float, since: int = 0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = re.search(pattern, self.text[since:])
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} not on the screen within {timeout_s} s; last output:\n{self.text[-3000:]}")
+            self.pump(0.2)
+
+
+def test_rehearsal_console_in_a_pty(tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    before = termios.tcgetattr(slave)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["TERM"] = "xterm-256color"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "installation", "rehearse", "--console", "--duration", "60", "--participants", "4",
+         "--audio", "file", "--visuals", "none", "--runs-dir", str(tmp_path)],
+        cwd=REPO, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    screen = Screen(master)  # the slave stays open here too, to read its modes afterwards
+    try:
+        screen.wait_for(r"wearer\s+state\s+HR bpm", 60.0)
+        # both wearers' rows, with a heart rate once the core has learnt their rhythm
+        for wearer in ("p1", "p2", "p3", "p4"):  # state, HR, EDA level, SCRs, quality, last seen
+            screen.wait_for(wearer + r"\s+(ok|noisy)\s+\d{2,3}\s+\d+\.\d\d\s+\d+\s+[01]\.\d\d\s+\d+\.\d s ago", 40.0)
+        screen.wait_for(r"loop latency \d+\.\d\d ms\s+audio xruns \d+\s+CPU \d+%", 5.0)
+        terminal = pyte.Screen(80, 24)  # the screen as an 80x24 terminal shows it: everything fits
+        pyte.ByteStream(terminal).feed(screen.raw)
+        rows = terminal.display
+        assert rows[0].startswith("Eco-Symphony") and any(r.startswith("p4 ") for r in rows)
+        assert any("q q quit" in r for r in rows) and any(r.startswith("events") for r in rows)
+        mark = len(screen.text)
+        os.write(master, b"p")
+        screen.wait_for(r"PANIC: sound muted", 10.0, since=mark)
+        mark = len(screen.text)
+        os.write(master, b"m")
+        screen.wait_for(r"\d\d:\d\d:\d\d mark 1 at \d+\.\d s", 10.0, since=mark)
+        mark = len(screen.text)
+        os.write(master, b"q")
+        screen.wait_for(r"press q again", 10.0, since=mark)
+        assert proc.poll() is None  # one q does not stop the show
+        os.write(master, b"q")
+        deadline = time.monotonic() + 30.0
+        while proc.poll() is None and time.monotonic() < deadline:
+            screen.pump(0.2)
+        screen.pump(0.5)
+        assert proc.returncode == 0, screen.text[-3000:]
+        after = termios.tcgetattr(slave)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        os.close(master)
+        os.close(slave)
+    # the summary follows once the console gave the terminal back, in its normal modes again
+    assert "4 participants" in screen.text.split("stopping the show")[-1]
+    lflag = after[3]
+    assert lflag & termios.ICANON and lflag & termios.ECHO
+    assert after[3] == before[3]
+
+
+# ---- the console's actions reach the show ------------------------------------------------
+def _mean_brightness(png: Path) -> float:
+    import numpy as np
+    import pygame
+
+    return float(np.asarray(pygame.surfarray.array3d(pygame.image.load(str(png)))).mean())
+
+
+def test_blackout_and_marks_from_the_console_reach_the_show(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from installation.config import load_show
+    from installation.console import OperatorConsole
+    from installation.launch import prepare_show
+    from installation.sensors.simulated import SimulatedAudience
+    from installation.session import Session
+    from installation.visuals.renderer import Renderer, RendererSettings
+
+    prepared = prepare_show(load_show(REPO / "patches" / "default.toml"))
+    frames = tmp_path / "frames"
+    renderer = Renderer(RendererSettings(["p1", "p2"], (160, 90), headless=True, frames_dir=frames, frame_every_s=0.1))
+    session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], ["p1", "p2"], None, renderer)
+    operator = OperatorConsole(session, keys=False)  # not started: its actions only
+    with caplog.at_level(logging.WARNING, logger="installation.session"):
+        with session:
+            assert renderer.wait_started() is not None
+            session.run(1.0)
+            lit = sorted(frames.glob("frame_*.png"))
+            assert operator.press("k") == "blackout" and session.blackout
+            session.run(0.5)  # the window turns black within a frame or two
+            first_black = len(sorted(frames.glob("frame_*.png")))
+            session.run(0.7)
+            assert operator.press("m") == "mark" and operator.press("m") == "mark"
+            assert session.mark("doors open") == 3
+            assert operator.press("k") == "blackout" and not session.blackout
+            session.run(0.3)
+    black = sorted(frames.glob("frame_*.png"))[first_black:first_black + 4]
+    assert lit and _mean_brightness(lit[-1]) > 1.0
+    assert len(black) >= 3 and all(_mean_brightness(f) == 0.0 for f in black)
+    assert "visuals: blackout on" in caplog.text and "visuals: blackout off" in caplog.text
+    assert re.search(r"mark 1 at \d+\.\d s", caplog.text) and "mark 2 at" in caplog.text
+    assert re.search(r"mark 3 at \d+\.\d s: doors open", caplog.text)

@@ -11,7 +11,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from streams import collect, values
+from streams import Pty, collect, values
 
 from installation.sensors.formats import (
     CsvColumns,
@@ -23,37 +23,6 @@ from installation.sensors.formats import (
     native_encode,
 )
 from installation.sensors.serial_source import SerialSource, find_port
-
-
-class Pty:
-    """A pseudo-terminal whose slave end is reachable through a stable symlink (the 'port')."""
-
-    def __init__(self, link: Path) -> None:
-        self.link = link
-        self.master = -1
-        self.plug()
-
-    def plug(self) -> None:
-        self.master, slave = os.openpty()
-        path = os.ttyname(slave)
-        os.close(slave)
-        if self.link.is_symlink():
-            self.link.unlink()
-        self.link.symlink_to(path)
-
-    def unplug(self) -> None:
-        os.close(self.master)
-        self.master = -1
-        self.link.unlink()
-
-    def write(self, text: str | bytes) -> None:
-        os.write(self.master, text.encode() if isinstance(text, str) else text)
-
-    def close(self) -> None:
-        if self.master >= 0:
-            os.close(self.master)
-        if self.link.is_symlink():
-            self.link.unlink()
 
 
 @pytest.fixture

@@ -661,6 +661,10 @@ def bench_soak(args: argparse.Namespace, console: Console, errors: Console) -> i
     return 0
 
 
+#: The newest faults the summary lists (all were logged as they happened).
+FAULTS_IN_SUMMARY = 12
+
+
 def print_summary(console: Console, s: Summary) -> None:
     table = Table(title=f"{s.title}: {len(s.wearers)} participants, {s.duration_s:.1f} s")
     table.add_column("wearer")
@@ -684,6 +688,8 @@ def print_summary(console: Console, s: Summary) -> None:
         console.print(f"recording: {s.recording}", markup=False)
     for p in s.problems:
         console.print(f"[yellow]problem:[/yellow] {escape(p)}")
+    for line in s.faults[-FAULTS_IN_SUMMARY:]:
+        console.print(f"fault: {line}", markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -127,6 +127,7 @@ class Summary:
     frames_written: int
     problems: list[str]
     recording: Path | None = None
+    faults: list[str] = field(default_factory=list)  # the newest faults, "HH:MM:SS.mmm part: message"
 
 
 def display_available() -> bool:
@@ -462,7 +463,7 @@ def perform(
     if session.sound_failed is not None:
         problems.append(f"the sound could not start ({session.sound_failed}); the show ran without it")
     if session.fault_count:
-        problems.append(f"{session.fault_count} fault(s) during the show, each logged with its time")
+        problems.append(f"{session.fault_count} fault(s) during the show (the last ones below)")
     if session.sound is not None and session.sound.errors:
         problems.append(f"the sound patch failed {session.sound.errors} time(s); see the log")
     if recorder is not None and recorder.failed:
@@ -501,6 +502,7 @@ def perform(
         wav_path=plan.wav_path,
         frames_written=frames_written,
         problems=problems,
+        faults=[f.line() for f in session.faults],
         recording=recorder.folder if recorder is not None and recorder.folder.is_dir() else None,
     )
 

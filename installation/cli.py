@@ -196,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--wearers", type=_count_in(1, 64, "wearers"), default=16, metavar="N", help="simulated wearers (default 16)")
     so.add_argument("--audio", choices=["jack", "wav", "none"], default="jack", help="sound on JACK (dummy driver started when none runs), the real-time WAV fallback, or none (default jack)")
     so.add_argument("--every", type=_positive_seconds, default=10.0, metavar="S", help="seconds between looks (default 10)")
+    so.add_argument("--record", type=Path, metavar="DIR", help="record the show into a new folder in DIR as well")
     so.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -631,7 +632,8 @@ def bench_soak(args: argparse.Namespace, console: Console, errors: Console) -> i
     """``ecosymphony bench soak``: a long simulated show; memory growth, xruns and faults."""
     from installation.bench.soak import run_soak
 
-    report = _measure(lambda notify: run_soak(args.seconds, args.wearers, args.audio, args.every, notify=notify), errors)
+    report = _measure(lambda notify: run_soak(args.seconds, args.wearers, args.audio, args.every,
+                                                        record_dir=args.record, notify=notify), errors)
     if isinstance(report, int):
         return report
     if args.json:
@@ -653,6 +655,9 @@ def bench_soak(args: argparse.Namespace, console: Console, errors: Console) -> i
         ("visuals restarts", str(report.visuals_restarts)),
         ("faults", str(len(report.faults))),
     ]
+    if report.recording is not None:
+        rows.append(("recorded samples (dropped)", f"{report.recorded_samples} ({report.recording_dropped})"
+                     + (f", stopped: {report.recording_failed}" if report.recording_failed else "")))
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)

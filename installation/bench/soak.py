@@ -63,6 +63,10 @@ class SoakReport:
     latency_p50_ms: float = math.nan
     latency_p99_ms: float = math.nan
     faults: list[str] = field(default_factory=list)
+    recording: str | None = None
+    recorded_samples: int = 0
+    recording_dropped: int = 0
+    recording_failed: str | None = None
 
     @property
     def rss_start_mb(self) -> float:
@@ -122,6 +126,8 @@ class SoakReport:
             "visuals_restarts": self.visuals_restarts, "frames_written": self.frames_written,
             "latency_p50_ms": clean(self.latency_p50_ms), "latency_p99_ms": clean(self.latency_p99_ms),
             "cpu_percent": clean(self.cpu_percent), "faults": list(self.faults),
+            "recording": self.recording, "recorded_samples": self.recorded_samples,
+            "recording_dropped": self.recording_dropped, "recording_failed": self.recording_failed,
             "samples": [{k: clean(v) for k, v in asdict(s).items()} for s in self.samples],
         }
 
@@ -165,6 +171,7 @@ def run_soak(
     audio: SoakAudio = "jack",
     sample_every_s: float = 10.0,
     show_path: Path | None = None,
+    record_dir: Path | None = None,
     notify: Callable[[str], None] = print,
 ) -> SoakReport:
     """Run a simulated show for ``seconds`` and watch it (see the module's docstring).
@@ -182,18 +189,21 @@ def run_soak(
         Interval between looks, seconds.
     show_path : Path, optional
         The show to play (default: ``patches/default.toml``).
+    record_dir : Path, optional
+        Record the show into a new folder there as well (the recorder's load is then
+        part of the soak, and the report says how many samples it wrote and dropped).
     notify : callable
         Receives progress lines.
     """
     from installation.cli import default_show_path
     from installation.config import load_show
-    from installation.launch import LaunchOptions, build_session, make_sources, plan_outputs, prepare_show
+    from installation.launch import LaunchOptions, build_session, make_recorder, make_sources, plan_outputs, prepare_show
     from installation.sound.jack_server import DummyJackServer
 
     show = load_show(show_path or default_show_path())
     scratch = Path(tempfile.mkdtemp(prefix="ecosymphony-soak-"))
     options = LaunchOptions(participants=wearers, seed=1, runs_dir=scratch, audio="none" if audio == "none" else "file",
-                            visuals="frames", live_edit=False)
+                            visuals="frames", live_edit=False, record_dir=record_dir)
     report = SoakReport(seconds, wearers, audio)
     jack_server: DummyJackServer | None = None
     xruns: XrunCounter | None = None
@@ -206,7 +216,8 @@ def run_soak(
             jack_server.__enter__()
             plan.audio_backend, plan.wav_path = "jack", None
             xruns = XrunCounter()
-        session = build_session(prepared, sources, slots, plan)
+        recorder = make_recorder(show, options, "soak") if record_dir is not None else None
+        session = build_session(prepared, sources, slots, plan, recorder=recorder)
         notify(f"Soak: {wearers} simulated wearers for {seconds:g} s, sound {audio}, visuals headless at "
                f"{show.visual.fps} fps; a look every {sample_every_s:g} s.")
         session.start()
@@ -245,6 +256,11 @@ def run_soak(
         report.latency_p50_ms = session.latency_ms(0.5)
         report.latency_p99_ms = session.latency_ms(0.99)
         report.faults = [f.line() for f in session.faults]
+        if recorder is not None:
+            report.recording = str(recorder.folder)
+            report.recorded_samples = recorder.samples_written
+            report.recording_dropped = recorder.dropped_samples
+            report.recording_failed = recorder.failed
         for source in sources:
             audience = getattr(getattr(source, "scripted", source), "audience", None)
             for w in getattr(audience, "wearers", []):

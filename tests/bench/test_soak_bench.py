@@ -19,11 +19,11 @@ from installation.sound.jack_server import server_running
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_a_one_minute_soak_of_sixteen_wearers(jackd: str) -> None:
+def test_a_one_minute_soak_of_sixteen_wearers(jackd: str, tmp_path: Path) -> None:
     server_before = server_running()
     proc = subprocess.run(
         [sys.executable, "-m", "installation", "bench", "soak", "--seconds", "60", "--wearers", "16",
-         "--every", "10", "--json"],
+         "--every", "10", "--record", str(tmp_path), "--json"],
         cwd=REPO, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr
@@ -37,6 +37,8 @@ def test_a_one_minute_soak_of_sixteen_wearers(jackd: str) -> None:
     assert [s["blocks"] for s in samples] == sorted(s["blocks"] for s in samples) and samples[-1]["blocks"] > 10_000
     assert report["visuals_restarts"] == 0 and report["frames_written"] > 0
     assert server_running() == server_before  # the jackd it started is gone
+    assert report["recording_failed"] is None and report["recording_dropped"] == 0
+    assert report["recorded_samples"] > 16 * 60 * 100  # every wearer's heart and skin, for the whole minute
 
 
 def _sample(t: float, rss: float) -> SoakSample:

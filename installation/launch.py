@@ -28,6 +28,7 @@ from installation.config import (
     SimulatedSource,
     SourceConfig,
 )
+from installation.folders import stamped_folder
 from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
 from installation.record.writer import Recorder, recording_folder
 from installation.outputs.select import check_outputs
@@ -139,12 +140,7 @@ def display_available() -> bool:
 
 def new_run_dir(runs_dir: Path, mode: str) -> Path:
     """A fresh, not yet created run folder ``runs_dir/<mode>-YYYYmmdd-HHMMSS``."""
-    stem = f"{mode}-{time.strftime('%Y%m%d-%H%M%S')}"
-    candidate, n = runs_dir / stem, 1
-    while candidate.exists():
-        n += 1
-        candidate = runs_dir / f"{stem}-{n}"
-    return candidate
+    return stamped_folder(runs_dir, mode)
 
 
 def plan_outputs(

@@ -91,7 +91,8 @@ def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path) -> None:
              "--runs-dir", str(tmp_path / sig.name)],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             # A child started in the background may inherit SIGINT ignored; the command handles it itself.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+            # Its own session, so that anything it leaves behind can be found by session id.
+            preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_IGN), os.setsid()),
         )
         try:
             deadline = time.monotonic() + 30.0
@@ -106,3 +107,17 @@ def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path) -> None:
                 proc.wait()
         assert proc.returncode == 0, err
         assert "Stopping" in err and "2 participants" in out and "run folder:" in out
+        assert _processes_in_session(proc.pid) == []  # the visuals process and any helper are gone too
+
+
+def _processes_in_session(sid: int) -> list[int]:
+    """PIDs of the live processes whose session id is ``sid`` (Linux ``/proc``)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # fields after the name: state, ppid, pgrp, session
+            found.append(int(stat.parent.name))
+    return found

@@ -92,6 +92,8 @@ def test_the_sound_carries_on_and_the_visuals_come_back_when_the_renderer_dies(
     import os
     import signal
 
+    from installation.record.reader import load_recording
+    from installation.record.writer import Recorder
     from installation.sound.engine import SoundEngine
     from installation.visuals.renderer import Renderer, RendererSettings
 
@@ -101,7 +103,9 @@ def test_the_sound_carries_on_and_the_visuals_come_back_when_the_renderer_dies(
     sound = SoundEngine(prepared.patch_class(wearers, s.settings), "wav", sample_rate_hz=s.sample_rate_hz,
                         buffer_frames=s.buffer_frames, wav_path=tmp_path / "show.wav")
     renderer = Renderer(RendererSettings(wearers, (160, 90), headless=True))
-    session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], wearers, sound, renderer)
+    recorder = Recorder(tmp_path / "rec", SHOW.read_text(), "run", SHOW)
+    session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], wearers, sound, renderer,
+                      recorder=recorder)
     with caplog.at_level(logging.WARNING, logger="installation.session"):
         with session:
             first = renderer.wait_started()
@@ -118,6 +122,9 @@ def test_the_sound_carries_on_and_the_visuals_come_back_when_the_renderer_dies(
     assert sound.errors == 0
     assert "visuals: process died" in caplog.text and "visuals: process restarted (restart 1)" in caplog.text
     assert [f.part for f in session.faults][:2] == ["visuals", "visuals"]  # kept, with their times, for the operator
+    recorded = load_recording(tmp_path / "rec")
+    assert len(recorded.samples) == session.stats.samples > 0  # the recording lost nothing while the window died
+    assert recorded.meta["complete"] is True
 
 
 def test_operator_status_names_every_wearer_and_source() -> None:

@@ -49,6 +49,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from installation.folders import stamped_folder
 from installation.sensors.base import SampleBlock
 
 log = logging.getLogger(__name__)
@@ -90,12 +91,7 @@ class RecordSink(Protocol):
 
 def recording_folder(root: Path, mode: str) -> Path:
     """A fresh, not yet created recording folder ``root/<mode>-YYYYmmdd-HHMMSS`` (``-2``, ... if taken)."""
-    stem = f"{mode}-{time.strftime('%Y%m%d-%H%M%S')}"
-    candidate, n = root / stem, 1
-    while candidate.exists():
-        n += 1
-        candidate = root / f"{stem}-{n}"
-    return candidate
+    return stamped_folder(root, mode)
 
 
 def _text(value: str) -> str:

@@ -1,0 +1,16 @@
+"""Fresh, time-stamped folders for what a show writes (run folders, recordings)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def stamped_folder(root: Path, mode: str) -> Path:
+    """A fresh, not yet created folder ``root/<mode>-YYYYmmdd-HHMMSS`` (``-2``, ``-3``, ... if taken)."""
+    stem = f"{mode}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = root / stem, 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{stem}-{n}"
+    return candidate

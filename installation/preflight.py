@@ -370,11 +370,16 @@ def judge_udp(name: str, host: str, port: int, probe: UdpProbe) -> Check:
 
 
 def osc_targets(show: Show) -> list[tuple[str, str, int]]:
-    """The OSC outputs to check: (name, host, port). ``[osc_out]`` when the show sets it or a mapping sends OSC."""
+    """The OSC outputs to check: (name, host, port). ``[osc_out]`` when the show sets it or a mapping
+    sends OSC, and every ``[[outputs]]`` entry of kind ``osc`` (named ``outputs[i]`` or by its ``name``)."""
+    targets = []
     uses = any(m.target.startswith("osc.") for m in show.mappings)
     if uses or "osc_out" in show.model_fields_set:
-        return [("[osc_out]", show.osc_out.host, show.osc_out.port)]
-    return []
+        targets.append(("[osc_out]", show.osc_out.host, show.osc_out.port))
+    for i, out in enumerate(show.outputs):
+        if out.kind == "osc":
+            targets.append((f"outputs[{i}]" + (f" {out.name}" if out.name else ""), out.host, out.port))
+    return targets
 
 
 # ---- the verdict ---------------------------------------------------------------------------------

@@ -291,3 +291,22 @@ def test_cli_bad_show_file_exits_2_with_the_message(tmp_path: Path) -> None:
     assert "broken.toml" in done.stderr and "mappings[0].from" in done.stderr and "did you mean 'p*.heart.beat'" in done.stderr
     assert "NO-GO: the show file is not valid" in done.stderr
     assert "listening" not in done.stderr  # nothing was opened
+
+
+@pytest.mark.parametrize(
+    ("extra", "targets"),
+    [
+        ("", []),
+        ('[osc_out]\nport = 9100\n', [("[osc_out]", "127.0.0.1", 9100)]),
+        ('[[outputs]]\nkind = "osc"\nport = 7000\nsend = ["group.sync"]\n'
+         '[[outputs]]\nkind = "osc"\nname = "desk"\nhost = "10.0.0.5"\nport = 8000\nformat = "emotibit"\n'
+         '[[outputs]]\nkind = "lsl"\nsend = ["group.sync"]\n',
+         [("outputs[0]", "127.0.0.1", 7000), ("outputs[1] desk", "10.0.0.5", 8000)]),
+    ],
+)
+def test_the_osc_outputs_preflight_checks(extra: str, targets: list[tuple[str, str, int]]) -> None:
+    from installation.config import parse_show
+    from installation.preflight import osc_targets
+
+    base = '[[mappings]]\nfrom = "p*.eda.arousal"\nto = "sound.drone.brightness"\n'
+    assert osc_targets(parse_show(base + extra, "t.toml")) == targets

@@ -648,6 +648,8 @@ def bench_soak(args: argparse.Namespace, console: Console, errors: Console) -> i
         ("memory growth MB per hour (fit)", finite_or_dash(report.growth_mb_per_h())),
         ("visuals process growth MB per hour", finite_or_dash(report.growth_mb_per_h(visuals=True))),
         ("xruns" if report.audio == "jack" else "late audio buffers", str(report.xruns)),
+        ("xruns a minute: show / idle server", f"{finite_or_dash(report.xruns_per_min)} / "
+                                               f"{finite_or_dash(report.idle_xruns_per_min)}"),
         ("beats found / simulated", f"{report.beats} / {report.true_beats}"),
         ("block -> trigger p50 / p99 ms", f"{finite_or_dash(report.latency_p50_ms, '{:.2f}')} / "
                                           f"{finite_or_dash(report.latency_p99_ms, '{:.2f}')}"),

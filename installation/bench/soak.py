@@ -31,6 +31,8 @@ from installation.bench import BenchError
 
 SoakAudio = Literal["jack", "wav", "none"]
 
+#: Seconds the idle JACK server's own xruns are counted before the show starts (at most).
+IDLE_BASELINE_S = 30.0
 #: Fraction of the run left out of the memory-growth fit (start-up settles there).
 SETTLE_FRACTION = 0.2
 
@@ -63,6 +65,8 @@ class SoakReport:
     latency_p50_ms: float = math.nan
     latency_p99_ms: float = math.nan
     faults: list[str] = field(default_factory=list)
+    idle_xruns: int = 0
+    idle_s: float = 0.0
     recording: str | None = None
     recorded_samples: int = 0
     recording_dropped: int = 0
@@ -103,6 +107,18 @@ class SoakReport:
         return self.samples[-1].xruns if self.samples else 0
 
     @property
+    def xruns_per_min(self) -> float:
+        """xruns a minute during the show."""
+        if not self.samples or self.samples[-1].elapsed_s <= 0:
+            return math.nan
+        return 60.0 * self.xruns / self.samples[-1].elapsed_s
+
+    @property
+    def idle_xruns_per_min(self) -> float:
+        """xruns a minute of the same JACK server with no show running (the baseline, measured first)."""
+        return 60.0 * self.idle_xruns / self.idle_s if self.idle_s > 0 else math.nan
+
+    @property
     def beats(self) -> int:
         return self.samples[-1].beats if self.samples else 0
 
@@ -122,7 +138,8 @@ class SoakReport:
             "rss_start_mb": clean(self.rss_start_mb), "rss_end_mb": clean(self.rss_end_mb),
             "rss_max_mb": clean(self.rss_max_mb), "growth_mb_per_h": clean(self.growth_mb_per_h()),
             "visuals_growth_mb_per_h": clean(self.growth_mb_per_h(visuals=True)),
-            "xruns": self.xruns, "beats": self.beats, "true_beats": self.true_beats,
+            "xruns": self.xruns, "xruns_per_min": clean(self.xruns_per_min),
+            "idle_xruns_per_min": clean(self.idle_xruns_per_min), "idle_s": self.idle_s, "beats": self.beats, "true_beats": self.true_beats,
             "visuals_restarts": self.visuals_restarts, "frames_written": self.frames_written,
             "latency_p50_ms": clean(self.latency_p50_ms), "latency_p99_ms": clean(self.latency_p99_ms),
             "cpu_percent": clean(self.cpu_percent), "faults": list(self.faults),
@@ -216,6 +233,12 @@ def run_soak(
             jack_server.__enter__()
             plan.audio_backend, plan.wav_path = "jack", None
             xruns = XrunCounter()
+            # The baseline: the same server with no show running (a virtual machine's dummy driver
+            # reports xruns with no clients at all).
+            report.idle_s = min(IDLE_BASELINE_S, seconds / 6.0)
+            notify(f"Baseline: xruns of the idle JACK server for {report.idle_s:g} s...")
+            time.sleep(report.idle_s)
+            report.idle_xruns, xruns.count = xruns.count, 0
         recorder = make_recorder(show, options, "soak") if record_dir is not None else None
         session = build_session(prepared, sources, slots, plan, recorder=recorder)
         notify(f"Soak: {wearers} simulated wearers for {seconds:g} s, sound {audio}, visuals headless at "

@@ -308,12 +308,8 @@ def replay_command(args: argparse.Namespace, console: Console, errors: Console) 
                 console.print(line, markup=False)
             outlet = build_session(prepared, [], recording.wearers, plan)
             sound, renderer = outlet.sound, outlet.renderer
-    except ConfigError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}")
-        return 2
-    except (SessionError, SoundError) as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}")
-        return 1
+    except (ConfigError, SessionError, SoundError) as exc:
+        return _failed_to_start(exc, errors)
     with _progress_bar(errors, "replaying") as bar:
         task = bar.add_task("replay", total=max(recording.duration_s, 1e-6), at="")
         try:
@@ -672,6 +668,12 @@ def bench_soak(args: argparse.Namespace, console: Console, errors: Console) -> i
 FAULTS_IN_SUMMARY = 12
 
 
+def _failed_to_start(exc: Exception, errors: Console) -> int:
+    """Print why a show could not start; exit status 2 for a show-file problem, 1 for anything else."""
+    errors.print(f"[red]error:[/red] {escape(str(exc))}")
+    return 2 if isinstance(exc, ConfigError) else 1
+
+
 def print_summary(console: Console, s: Summary) -> None:
     table = Table(title=f"{s.title}: {len(s.wearers)} participants, {s.duration_s:.1f} s")
     table.add_column("wearer")
@@ -770,12 +772,8 @@ def main(argv: list[str] | None = None) -> int:
             notify=lambda line: console.print(line, markup=False),
             should_stop=terminated.is_set,
         )
-    except ConfigError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}")
-        return 2
-    except (SessionError, SoundError) as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}")
-        return 1
+    except (ConfigError, SessionError, SoundError) as exc:
+        return _failed_to_start(exc, errors)
     print_summary(console, summary)
     return 0
 

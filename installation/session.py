@@ -226,7 +226,6 @@ class Session:
         self.fault_count = 0
         self.sound_failed: str | None = None
         self._thread_targets: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {}
-        self._thread_restarts = 0
         self._recording_fault_told = False
 
     # ---- lifecycle -------------------------------------------------------------
@@ -301,7 +300,6 @@ class Session:
             return
         for thread in list(self._threads):
             if not thread.is_alive() and thread.name in self._thread_targets:
-                self._thread_restarts += 1
                 self.fault(f"thread {thread.name}", "restarted")
                 self._start_thread(thread.name)
         failed = getattr(self.recorder, "failed", None)

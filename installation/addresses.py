@@ -8,10 +8,56 @@ A wearer part ``p*`` stands for every wearer.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 ParameterKind = Literal["continuous", "trigger"]
 WEARER_RE = re.compile(r"p(\d+|\*)")
+#: What a block of samples (or a reading) holds: a waveform (``ppg``, ``ecg``, ``eda``) or a
+#: device's own figures (``bpm``; ``ibi``, a beat it found, in seconds).
+SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi"]
+SIGNAL_KINDS: tuple[SignalKind, ...] = get_args(SignalKind)
+
+#: Features every wearer publishes, with their units.
+WEARER_FEATURES: dict[str, str] = {
+    "heart.bpm": "heart rate, beats per minute",
+    "heart.bpm_change": "heart rate minus the wearer's baseline rate, beats per minute",
+    "heart.ibi": "last normal inter-beat interval, seconds",
+    "heart.rmssd": "RMSSD of normal intervals over the last minute, milliseconds",
+    "heart.sdnn": "SDNN of normal intervals over the last minute, milliseconds",
+    "heart.next_in": "seconds until the predicted next beat (negative: overdue)",
+    "heart.quality": "heart signal quality, 0..1",
+    "eda.scl": "skin-conductance level, microsiemens (sensor units if uncalibrated)",
+    "eda.phasic": "phasic skin conductance (responses above the tonic level), same units",
+    "eda.arousal": "arousal relative to the wearer's baseline, 0..1 (0.5 = baseline)",
+    "eda.scr_rate": "skin-conductance responses in the last minute",
+    "eda.quality": "skin-conductance signal quality, 0..1",
+    "quality": "the wearer's best channel quality, 0..1 (0 when nothing arrives)",
+}
+#: Events every wearer emits.
+WEARER_EVENTS: dict[str, str] = {
+    "heart.beat": "a heartbeat (value: heart rate in beats per minute)",
+    "heart.predicted": "the next heartbeat as predicted at each beat (value: heart rate); sound triggers "
+                       "mapped from it are scheduled to land on the predicted time",
+    "eda.scr": "a skin-conductance response (value: amplitude)",
+    "wearer.arrive": "a wearer's sensors start sending (or come back)",
+    "wearer.leave": "a wearer's sensors stopped sending",
+}
+#: Group features, with their units.
+GROUP_FEATURES: dict[str, str] = {
+    "group.heart.bpm": "mean heart rate of wearers with a good heart signal, beats per minute",
+    "group.heart.count": "wearers contributing to group.heart.bpm",
+    "group.eda.arousal": "mean arousal of wearers with a good skin-conductance signal, 0..1",
+    "group.eda.count": "wearers contributing to group.eda.arousal",
+    "group.sync": "heart-rhythm synchrony: coherence of the wearers' beat phases over 10 s, 0..1",
+    "group.sync.count": "wearers contributing to group.sync",
+    "group.count": "wearers currently sending",
+}
+#: Features of every two wearers (lower slot first: ``group.sync.p1.p2``), with their units.
+PAIR_FEATURES: dict[str, str] = {
+    "group.sync.p*.p*": "heart-rhythm synchrony of two wearers: phase locking of their beat phases over 10 s, 0..1 "
+                        "(0 when either heart is not heard)",
+}
+
 
 
 def split_wearer(address: str) -> tuple[str | None, str]:

@@ -27,7 +27,7 @@ from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
 from installation.bench import BenchError
 from installation.bench.latency import TARGETS, bench_latency as run_bench
-from installation.launch import LaunchOptions, Summary, build_session, finite_or_dash, make_sources, perform, plan_outputs, prepare_show
+from installation.launch import LaunchOptions, Summary, finite_or_dash, make_engine, make_renderer, make_sources, perform, plan_outputs, prepare_show
 from installation.record.reader import Recording, RecordingFormatError, load_recording as load_show_recording
 from installation.record.replay import recorded_show, replay
 from installation.record.report import write_report
@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--video", type=Path, metavar="OUT.mp4", help="also draw the visuals into an MP4 with the sound (needs ffmpeg)")
     rd.add_argument("--fps", type=_count_in(1, 240, "frames per second"), default=30, help="frames per second of show time (default 30)")
     rd.add_argument("--size", type=_size, metavar="WxH", help="frame size (default: the show's visual.size)")
+    rd.add_argument("--outputs", choices=["on", "off"], default="off",
+                    help="send to the show's live OSC and LSL peers ([osc_out], [[outputs]]) too (default off)")
     rp = sub.add_parser("replay", help="play a recording back through the same pipeline, deterministically")
     rp.add_argument("recording", type=Path, help="a recording folder (made by --record DIR or [record])")
     rp.add_argument("--speed", type=_positive_seconds, metavar="X", help="times real time (1: real time; default: as fast as it goes)")
@@ -174,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--audio", choices=["auto", "file", "none"], default="none", help="play the sound too (default none; needs real time)")
     rp.add_argument("--visuals", choices=["auto", "frames", "none"], default="none", help="show the scene too (default none; needs real time)")
     rp.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where a WAV file or frames go (default: runs)")
+    rp.add_argument("--outputs", choices=["on", "off"], default="off",
+                    help="send to the show's live OSC and LSL peers ([osc_out], [[outputs]]) too (default off)")
     rr = sub.add_parser("report", help="draw a PNG report of a recording: heart rate, HRV, EDA, SCRs, scenes, synchrony, quality")
     rr.add_argument("recording", type=Path, help="a recording folder")
     rr.add_argument("--out", type=Path, metavar="report.png", help="PNG file to write (default: report.png in the recording folder)")
@@ -251,13 +255,16 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
     except (RecordingError, ConfigError, ValueError, OSError) as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
+    if args.outputs == "on":
+        console.print("Live outputs on: the show's [osc_out] and [[outputs]] peers get the render.", markup=False)
     with Progress(TextColumn("rendering"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[at]}"),
                   console=errors, transient=True, disable=not errors.is_terminal) as bar:
         task = bar.add_task("render", total=duration_s, at="")
         try:
             summary = render_offline(prepared, sources, wearers, clock, args.out, duration_s,
                                      progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"),
-                                     visuals=visuals, seed=args.seed if args.seed is not None else 1)
+                                     visuals=visuals, seed=args.seed if args.seed is not None else 1,
+                                     live_outputs=args.outputs == "on")
         except (SoundError, VideoError, OSError) as exc:
             errors.print(f"[red]error:[/red] render failed: {escape(str(exc))}")
             return 1
@@ -306,15 +313,17 @@ def replay_command(args: argparse.Namespace, console: Console, errors: Console) 
             plan = plan_outputs(prepared.show, options, "replay")
             for line in plan.notices:
                 console.print(line, markup=False)
-            outlet = build_session(prepared, [], recording.wearers, plan)
-            sound, renderer = outlet.sound, outlet.renderer
+            sound = make_engine(prepared, recording.wearers, plan)
+            renderer = make_renderer(prepared.show, recording.wearers, plan)
+        if args.outputs == "on":
+            console.print("Live outputs on: the show's [osc_out] and [[outputs]] peers get the replay.", markup=False)
     except (ConfigError, SessionError, SoundError) as exc:
         return _failed_to_start(exc, errors)
     with _progress_bar(errors, "replaying") as bar:
         task = bar.add_task("replay", total=max(recording.duration_s, 1e-6), at="")
         try:
             result = replay(recording, speed, progress=lambda done, total: bar.update(task, completed=done, at=f"{done:.0f}/{total:.0f} s"),
-                            prepared=prepared, sound=sound, renderer=renderer,
+                            prepared=prepared, sound=sound, renderer=renderer, live_outputs=args.outputs == "on",
                             should_stop=(lambda: renderer.quit_requested) if renderer is not None else (lambda: False))
         except (SoundError, SessionError) as exc:
             errors.print(f"[red]error:[/red] replay failed: {escape(str(exc))}")

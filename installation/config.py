@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from installation.addresses import SignalKind
+
 
 class ConfigError(ValueError):
     """A show file could not be read or is invalid; the message says where and why."""
@@ -63,7 +65,6 @@ def _check_slots(slots: list[str]) -> list[str]:
         raise ValueError(f"a slot appears twice: {slots}")
     return slots
 LineFormat = Literal["auto", "native", "pulsesensor-plotter", "pulsesensor-visualizer", "grove-gsr", "csv", "key-value"]
-_KINDS = Literal["ppg", "ecg", "eda", "bpm", "ibi"]
 
 
 class SerialSourceConfig(_Strict):
@@ -78,7 +79,7 @@ class SerialSourceConfig(_Strict):
     plotter_columns: Literal["triplet", "signal"] = "triplet"
     gsr_calibration: float = Field(512.0, gt=0.0, le=1023.0)
     gsr_convert: bool = True
-    rates_hz: dict[_KINDS, Annotated[float, Field(gt=0.0, le=10000.0)]] = Field(default_factory=dict)
+    rates_hz: dict[SignalKind, Annotated[float, Field(gt=0.0, le=10000.0)]] = Field(default_factory=dict)
 
     _slots = field_validator("wearers")(lambda cls, v: _check_slots(v))
 
@@ -104,7 +105,7 @@ class OscSourceConfig(_Strict):
     host: str = Field("127.0.0.1", description="127.0.0.1 keeps it on this machine; 0.0.0.0 opens it")
     allow: list[str] | None = Field(None, description="sender addresses accepted (default: loopback only)")
     wearers: list[str] = Field(default_factory=lambda: ["p1"], min_length=1, description="slot of each device index")
-    rates_hz: dict[_KINDS, Annotated[float, Field(gt=0.0, le=10000.0)]] = Field(default_factory=dict)
+    rates_hz: dict[SignalKind, Annotated[float, Field(gt=0.0, le=10000.0)]] = Field(default_factory=dict)
 
     _slots = field_validator("wearers")(lambda cls, v: _check_slots(v))
 
@@ -122,7 +123,7 @@ class LslSourceConfig(_Strict):
     kind: Literal["lsl"]
     stream_name: str | None = Field(None, description="find the stream by its name ...")
     stream_type: str | None = Field(None, description="... or by its type (PPG, ECG, EDA, GSR, HR)")
-    signal: _KINDS | None = Field(None, description="what the channels are (default: from the stream type)")
+    signal: SignalKind | None = Field(None, description="what the channels are (default: from the stream type)")
     wearers: list[str] = Field(default_factory=lambda: ["p1"], min_length=1, description="slot of each channel")
 
     _slots = field_validator("wearers")(lambda cls, v: _check_slots(v))

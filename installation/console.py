@@ -48,7 +48,8 @@ from rich.table import Table
 from rich.text import Text
 
 from installation.dsp.quality import BAD_STATES
-from installation.visuals.overlay import OperatorStatus, WearerStatus
+from installation.operator_commands import Blackout, Panic, Quit, SelectScene, parse_action
+from installation.status import OperatorStatus, WearerStatus
 
 if TYPE_CHECKING:
     from installation.session import Session
@@ -356,32 +357,28 @@ class OperatorConsole:
         s = self.session
         if action == "quit-ask":
             self._flash("press q again to stop the show")
-        elif action == "quit":
+            return action
+        if action == "help":
+            self.show_help = not self.show_help
+            return action
+        command = parse_action(action)
+        if isinstance(command, Quit):
             self._flash("stopping the show...", 60.0)
             self.quit_requested = True
-        elif action == "help":
-            self.show_help = not self.show_help
-        elif action == "panic":
-            if s.sound is None:
-                self.note("panic: there is no sound to mute")
-            else:
-                s.panic()  # the engine logs it
-        elif action == "blackout":
-            if s.renderer is None:
-                self.note("blackout: there are no visuals (noted for a restart)")
-            s.set_blackout()
-        elif action == "rebaseline":
-            s.rebaseline()
-        elif action == "mark":
-            s.mark()
-        elif action.startswith("scene:"):
-            key_name = action.removeprefix("scene:")
-            name = self.scene_keys.get(key_name)
+            return action
+        if isinstance(command, Panic) and s.sound is None:
+            self.note("panic: there is no sound to mute")
+            return action
+        if isinstance(command, Blackout) and s.renderer is None:
+            self.note("blackout: there are no visuals (noted for a restart)")
+        if isinstance(command, SelectScene):
+            name = self.scene_keys.get(command.key or "")
             if name is None:
-                self.note(f"no scene on key {key_name}")
-            else:
-                self.note(f"scene key {key_name}: {name}")
-                s.select_scene(key=key_name)
+                self.note(f"no scene on key {command.key}")
+                return action
+            self.note(f"scene key {command.key}: {name}")
+        if command is not None:
+            s.command(command)  # the engine and the pipeline log what they did
         return action
 
     # ---- drawing -------------------------------------------------------------------

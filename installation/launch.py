@@ -368,44 +368,51 @@ def make_recorder(show: Show, options: LaunchOptions, mode: str) -> Recorder | N
     return Recorder(recording_folder(root, mode), text, mode, show.path)
 
 
+def make_engine(prepared: PreparedShow, wearers: list[str], plan: OutputPlan) -> SoundEngine | None:
+    """The sound engine a plan asks for (not started), or None for no sound."""
+    if plan.audio_backend is None:
+        return None
+    s = prepared.show.sound
+    if plan.wav_path is not None:
+        plan.wav_path.parent.mkdir(parents=True, exist_ok=True)
+    return SoundEngine(
+        prepared.patch_class(wearers, s.settings),
+        plan.audio_backend,
+        sample_rate_hz=s.sample_rate_hz,
+        buffer_frames=s.buffer_frames,
+        ceiling_db=s.ceiling_db,
+        fade_in_s=s.fade_in_s,
+        fade_out_s=s.fade_out_s,
+        device_index=plan.device.index if plan.device else None,
+        wav_path=plan.wav_path,
+    )
+
+
+def make_renderer(show: Show, wearers: list[str], plan: OutputPlan) -> Renderer | None:
+    """The visuals process a plan asks for (not started), or None for no visuals."""
+    if plan.headless_visuals is None:
+        return None
+    v = show.visual
+    return Renderer(
+        RendererSettings(
+            wearers=wearers,
+            size_px=v.size_px,
+            fps=v.fps,
+            headless=plan.headless_visuals,
+            frames_dir=plan.frames_dir,
+            frame_every_s=v.frame_every_s,
+            fullscreen=v.fullscreen,
+            display_index=v.display,
+            title=f"Eco-Symphony: {show.show.title}",
+        )
+    )
+
+
 def build_session(prepared: PreparedShow, sources: list[Source], wearers: list[str], plan: OutputPlan,
                   recorder: Recorder | None = None) -> Session:
     """Create the engine, renderer and session for a plan (nothing started yet)."""
-    show = prepared.show
-    sound: SoundEngine | None = None
-    if plan.audio_backend is not None:
-        patch_class = prepared.patch_class
-        s = show.sound
-        if plan.wav_path is not None:
-            plan.wav_path.parent.mkdir(parents=True, exist_ok=True)
-        sound = SoundEngine(
-            patch_class(wearers, s.settings),
-            plan.audio_backend,
-            sample_rate_hz=s.sample_rate_hz,
-            buffer_frames=s.buffer_frames,
-            ceiling_db=s.ceiling_db,
-            fade_in_s=s.fade_in_s,
-            fade_out_s=s.fade_out_s,
-            device_index=plan.device.index if plan.device else None,
-            wav_path=plan.wav_path,
-        )
-    renderer: Renderer | None = None
-    if plan.headless_visuals is not None:
-        v = show.visual
-        renderer = Renderer(
-            RendererSettings(
-                wearers=wearers,
-                size_px=v.size_px,
-                fps=v.fps,
-                headless=plan.headless_visuals,
-                frames_dir=plan.frames_dir,
-                frame_every_s=v.frame_every_s,
-                fullscreen=v.fullscreen,
-                display_index=v.display,
-                title=f"Eco-Symphony: {show.show.title}",
-            )
-        )
-    return Session(show, prepared.mapper, sources, wearers, sound, renderer, recorder=recorder)
+    return Session(prepared.show, prepared.mapper, sources, wearers, make_engine(prepared, wearers, plan),
+                   make_renderer(prepared.show, wearers, plan), recorder=recorder)
 
 
 def perform(
@@ -488,10 +495,10 @@ def perform(
         duration_s=elapsed_s,
         wearers=wearers,
         beats={w: len(session.stats.beat_times_s.get(w, [])) for w in wearers},
-        mean_bpm={w: session.mean_bpm(w) for w in wearers},
+        mean_bpm={w: session.stats.mean_bpm(w) for w in wearers},
         simulated_bpm=simulated,
-        latency_p50_ms=session.latency_ms(0.5),
-        latency_p99_ms=session.latency_ms(0.99),
+        latency_p50_ms=session.stats.latency_ms(0.5),
+        latency_p99_ms=session.stats.latency_ms(0.99),
         audio=audio,
         visuals=visuals,
         run_dir=plan.run_dir if wrote_files else None,

@@ -172,7 +172,7 @@ def listen_sources(show: Show, listen_s: float, make: Callable[..., Source] | No
     opened or read is reported with its error; the others carry on.
     """
     from installation.launch import source_from_config, source_slots
-    from installation.session import core_settings
+    from installation.pipeline.pipeline import core_settings
 
     make = make or source_from_config
     entries: list[tuple[Source | None, SourceHeard, SignalCore, dict[tuple[str, str], int]]] = []

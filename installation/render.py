@@ -1,13 +1,13 @@
-"""Offline rendering: a whole session's sound computed faster than real time.
+"""Offline rendering: a whole show's sound computed faster than real time.
 
 The same sources, signal core, mapper and patch as a live show, with time moved
 by a :class:`~installation.clock.FakeClock` instead of the wall clock: every pyo
-buffer, the clock steps one buffer, the sources deliver what is due, the session
-does one tick of its core's work, and pyo computes the buffer (manual mode), which
+buffer, the clock steps one buffer, the sources deliver what is due, the pipeline
+does one tick, and pyo computes the buffer (manual mode), which
 it records to the WAV file. No thread, no sound card, deterministic for a seed.
 
 The visuals can be rendered too: the scene is drawn in this process (no window),
-a frame every ``1/fps`` seconds of show time, from the session's visual
+a frame every ``1/fps`` seconds of show time, from the pipeline's visual
 parameters and triggers (the same snapshot the visuals process gets live), and
 written as numbered PNGs and/or an MP4 with the sound (ffmpeg).
 """
@@ -24,7 +24,8 @@ from installation.clock import FakeClock
 from installation.dsp.core import compile_kernels
 from installation.launch import PreparedShow
 from installation.sensors.base import Source
-from installation.session import Session
+from installation.operator_commands import Command
+from installation.pipeline.pipeline import Pipeline
 from installation.sound.engine import SoundEngine
 from installation.visuals.feed import SceneFeed
 from installation.visuals.frames import FrameWriter
@@ -32,8 +33,8 @@ from installation.visuals.scene import BioluminescentScene
 
 #: Called now and then with (seconds rendered, seconds in all).
 Progress = Callable[[float, float], None]
-#: Something done to the session at a render time (a scene change, a panic), in seconds.
-Action = tuple[float, Callable[[Session], object]]
+#: An operator command scripted at a render time in seconds (a scene change, a panic).
+Action = tuple[float, Command]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ def render_offline(
     visuals: VisualsOutput | None = None,
     actions: list[Action] | None = None,
     seed: int = 1,
+    live_outputs: bool = False,
 ) -> RenderSummary:
     """Render ``duration_s`` seconds of the show fed by ``sources`` into ``out_path`` (WAV, 32-bit float),
     and its visuals into ``visuals`` when given.
@@ -120,11 +122,13 @@ def render_offline(
     visuals : VisualsOutput, optional
         Frames and/or a video of the scene.
     actions : list of (float, callable), optional
-        Operator actions scripted at render times in seconds (``session.select_scene``,
-        ``session.panic``), each called once with the session when its time comes.
+        Operator commands scripted at render times in seconds (``SelectScene(key="2")``,
+        ``Panic(True)``), each carried out once when its time comes.
     seed : int
         Seed of the patch's own randomness (the sources have theirs): the same seed
         and input give the same sound.
+    live_outputs : bool
+        Also send to the show's live peers (``[osc_out]``, ``[[outputs]]``): off by default.
 
     Raises
     ------
@@ -144,7 +148,7 @@ def render_offline(
     engine = SoundEngine(prepared.patch_class(wearers, s.settings), "manual", sample_rate_hz=s.sample_rate_hz,
                          buffer_frames=s.buffer_frames, ceiling_db=s.ceiling_db, fade_in_s=s.fade_in_s,
                          fade_out_s=s.fade_out_s, wav_path=wav_path, seed=seed)
-    session = Session(show, prepared.mapper, sources, wearers, engine, renderer=None, clock=clock)
+    pipeline = Pipeline(show, prepared.mapper, wearers, clock, engine, live_outputs=live_outputs)
     scene = feed = surface = None
     if visuals is not None:
         import pygame
@@ -168,12 +172,12 @@ def render_offline(
         for k in range(buffers):
             clock.advance_s(buffer_s)
             while todo and todo[0][0] <= (k + 1) * buffer_s:
-                todo.pop(0)[1](session)
-            session.tick([block for source in sources for block in source.read(0.0)])
+                pipeline.command(todo.pop(0)[1])
+            pipeline.tick([block for source in sources for block in source.read(0.0)])
             engine.process(1)
             while writer is not None and clock.now_s() >= next_frame_s:  # a frame every 1/fps of show time
                 assert feed is not None and scene is not None and surface is not None
-                feed.apply(session.visuals.snapshot, clock.now_s())
+                feed.apply(pipeline.visuals.snapshot, clock.now_s())
                 feed.take_shown(clock.now_s())
                 scene.update(frame_s)
                 scene.draw(surface)
@@ -189,7 +193,7 @@ def render_offline(
     finally:
         for source in sources:
             source.close()
-        engine.stop()  # the master fade-out, computed and recorded
+        pipeline.close()  # the master fade-out, computed and recorded; live outputs closed
     if writer is not None:
         writer.close(audio_path=wav_path)
         summary.frames = writer.frames
@@ -197,7 +201,7 @@ def render_offline(
             wav_path.unlink(missing_ok=True)  # it was only there for the video
     summary.wall_s = time.perf_counter() - started
     summary.seconds = engine.buffers_done * buffer_s
-    summary.beats = {w: len(session.stats.beat_times_s.get(w, [])) for w in wearers}
+    summary.beats = {w: len(pipeline.stats.beat_times_s.get(w, [])) for w in wearers}
     if progress is not None:
         progress(duration_s, duration_s)
     return summary

@@ -1,49 +1,46 @@
-"""A running show: wires sources -> signal core -> mapper -> sinks (sound, visuals),
-owns every thread and process, and shuts them all down.
+"""The live runtime: a :class:`~installation.pipeline.pipeline.Pipeline` with the
+threads, processes and supervision a live show needs.
 
 Threads and processes
 ---------------------
 * one reader thread per source: ``source.read()``, stamp, enqueue (a beat the device
   found itself, an ``ibi`` reading, is analysed and triggered in the reader thread at
   once, under the lock the core thread holds for its own pass);
-* the core thread: analyse blocks, fire triggers at once, map features;
+* the core thread: :meth:`Pipeline.tick` with whatever the queue held, and, at the
+  feature rate, the channels' fault changes and the operator's figures;
 * pyo's audio thread (native; or the WAV pacer thread without a sound card);
 * the visuals process, fed with snapshots it draws at its own rate;
-* the caller's thread waits in :meth:`Session.run` and stops everything.
+* the caller's thread waits in :meth:`Session.run`, supervises (restarts what died)
+  and stops everything.
 """
 
 from __future__ import annotations
 
 import collections
-import heapq
-import itertools
 import logging
 import math
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from installation.clock import Clock, MonotonicClock
 from installation.config import Show
-from installation.dsp.core import CoreSettings, SignalCore, compile_kernels
+from installation.dsp.core import compile_kernels
 from installation.dsp.quality import BAD_STATES
 from installation.mapping.mapper import Mapper
+from installation.operator_commands import Command, Quit, parse_action
+from installation.pipeline.pipeline import FEATURE_PERIOD_S, Pipeline, PipelineStats
 from installation.record.writer import RecordSink
-from installation.outputs.fanout import Outputs
-from installation.outputs.osc import OscOutLink  # noqa: F401  (it lived here; old imports keep working)
 from installation.sensors.base import SampleBlock, Source
 from installation.sound.engine import SoundEngine
-from installation.visuals.overlay import OperatorStatus, SourceStatus, WearerStatus
-from installation.visuals.renderer import Renderer, Snapshot
+from installation.status import Fault, OperatorStatus, SourceStatus, WearerStatus
+from installation.visuals.renderer import Renderer
 
 log = logging.getLogger(__name__)
 
-FEATURE_PERIOD_S = 0.01  # continuous mappings are applied at most 100 times a second
-SNAPSHOT_PERIOD_S = 1.0 / 120.0
 STATUS_PERIOD_S = 0.5  # the operator overlay's figures are refreshed twice a second
 RESTART_FIRST_S = 0.5  # a dead visuals process is restarted after this, then after twice as long each time ...
 RESTART_MAX_S = 30.0  # ... up to this
@@ -58,104 +55,8 @@ class SessionError(RuntimeError):
     """The show could not be started."""
 
 
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """Something that went wrong while the show went on.
-
-    Attributes
-    ----------
-    wall_time_s : float
-        When, in Unix seconds (for the log and the console).
-    part : str
-        What failed: ``"source <name>"``, ``"core"``, ``"sound"``, ``"visuals"``,
-        ``"signal p1.heart"``, ``"recording"``, ``"thread reader-0"``.
-    message : str
-        What happened, and what the show did about it.
-    """
-
-    wall_time_s: float
-    part: str
-    message: str
-
-    def line(self) -> str:
-        """``HH:MM:SS.mmm part: message`` in local time."""
-        stamp = time.strftime("%H:%M:%S", time.localtime(self.wall_time_s))
-        return f"{stamp}.{int(self.wall_time_s * 1000) % 1000:03d} {self.part}: {self.message}"
-
-
-def core_settings(show: Show) -> CoreSettings:
-    """Signal-core settings from the show file."""
-    c = show.core
-    return CoreSettings(baseline_s=c.baseline_s, ppg_band_hz=c.ppg_band_hz, ppg_polarity=c.ppg_polarity)
-
-
-class VisualLink:
-    """Collects visual parameters and triggers; sends snapshots to the renderer.
-
-    Values are sent at most every ``SNAPSHOT_PERIOD_S``; a trigger goes out with the
-    next flush at once, stamped with the time of the sensor event behind it.
-    """
-
-    def __init__(self, renderer: Renderer | None) -> None:
-        self.renderer = renderer
-        self.snapshot = Snapshot(0.0)
-        self._dirty = False
-        self._urgent = False
-        self._status: OperatorStatus | None = None
-        self._last_push_s = -math.inf
-
-    def set(self, address: str, value: float) -> None:
-        self.snapshot.values[address] = value
-        self._dirty = True
-
-    def trigger(self, address: str, value: float, stamp_s: float = math.nan) -> None:
-        """Count a firing of ``address``; ``stamp_s``: monotonic time of the event behind it."""
-        s = self.snapshot
-        s.trigger_counts[address] = s.trigger_counts.get(address, 0) + 1
-        s.trigger_values[address] = value
-        s.trigger_stamps[address] = stamp_s
-        self._dirty = self._urgent = True
-
-    def status(self, status: OperatorStatus) -> None:
-        """Send the operator's figures with the next snapshot."""
-        self._status = status
-        self._dirty = True
-
-    def mark_dirty(self) -> None:
-        """Send the whole state with the next flush (a restarted renderer knows nothing)."""
-        self._dirty = self._urgent = True
-
-    def flush(self, now_s: float, force: bool = False) -> None:
-        """Send the state if it changed (at most every ``SNAPSHOT_PERIOD_S`` unless forced or a trigger fired)."""
-        if self.renderer is None or not self._dirty:
-            return
-        if not force and not self._urgent and now_s - self._last_push_s < SNAPSHOT_PERIOD_S:
-            return
-        s = self.snapshot
-        stamps = {a: (t if t == t else now_s) for a, t in s.trigger_stamps.items()}
-        self.renderer.push(Snapshot(now_s, dict(s.values), dict(s.trigger_counts), dict(s.trigger_values), stamps,
-                                    self._status))
-        self._status = None
-        self._dirty = self._urgent = False
-        self._last_push_s = now_s
-
-
-@dataclass(slots=True)
-class SessionStats:
-    """What happened during a session (for the summary)."""
-
-    blocks: int = 0
-    samples: int = 0
-    source_errors: int = 0
-    dropped_blocks: int = 0
-    beat_times_s: dict[str, list[float]] = field(default_factory=dict)
-    trigger_latency_s: list[float] = field(default_factory=list)
-    started_s: float = 0.0
-    stopped_s: float = 0.0
-
-
 class Session:
-    """One show: sources, core, mapper, sound and visuals, with their threads.
+    """One live show: its pipeline, read by one thread per source and ticked by a core thread.
 
     Parameters
     ----------
@@ -193,40 +94,55 @@ class Session:
         self.recorder = recorder
         self.sources = sources
         self.wearers = wearers
-        self.sound = sound
         self.renderer = renderer
         self.clock = clock or MonotonicClock()
-        self.mapper = mapper
-        self.core = SignalCore(core_settings(show))
-        self.visuals = VisualLink(renderer)
-        o = show.osc_out
-        self.osc_out = OscOutLink(o.host, o.port, o.rate_hz)
-        self.outputs = Outputs.from_show(show, [m.target for m in mapper.continuous], wearers)
-        self.stats = SessionStats()
+        self.pipeline = Pipeline(show, mapper, wearers, self.clock, sound, renderer, recorder)
+        self._engine = sound  # started by start(); the pipeline routes to it once it plays
         self._blocks: queue.Queue[SampleBlock] = queue.Queue(maxsize=10000)
         self._stop = threading.Event()
         self._tick_lock = threading.Lock()  # the core thread's pass, or a reader's event fast path
-        self._requests: queue.Queue[str | None | Mapper | tuple[str, str | None, str | None]] = queue.Queue()
         self._threads: list[threading.Thread] = []
-        self._last_params: dict[str, float] = {}
         self._states: dict[str, str] = {}
         self._started = False
-        self._last_features_s = -math.inf
-        self._scheduled: list[tuple[float, int, str, float]] = []
-        self._schedule_order = itertools.count()
+        self._last_faults_s = -math.inf
         self._last_status_s = -math.inf
-        self._features: dict[str, float] = {}
-        self.blackout = False
-        self._marks = 0
-        self._mark_lock = threading.Lock()
         self._restart_wait_s = RESTART_FIRST_S
         self._restart_due_s = math.nan
         self._renderer_since_s = math.nan
+        self.quit_requested = False
         self.faults: collections.deque[Fault] = collections.deque(maxlen=FAULTS_KEPT)
         self.fault_count = 0
         self.sound_failed: str | None = None
         self._thread_targets: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {}
         self._recording_fault_told = False
+
+    @property
+    def sound(self) -> SoundEngine | None:
+        """The sound engine while it plays (None: no sound, or it could not start)."""
+        return self.pipeline.sound
+
+    @property
+    def stats(self) -> PipelineStats:
+        return self.pipeline.stats
+
+    @property
+    def blackout(self) -> bool:
+        return self.pipeline.blackout
+
+    @property
+    def features(self) -> dict[str, float]:
+        """The feature values last mapped, by address (read-only)."""
+        return self.pipeline.features
+
+    def command(self, command: Command) -> object:
+        """Carry out an operator command (any thread); see :meth:`Pipeline.command`.
+
+        :class:`Quit` ends :meth:`run` (the show fades out).
+        """
+        if isinstance(command, Quit):
+            self.quit_requested = True
+            return None
+        return self.pipeline.command(command)
 
     # ---- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -243,8 +159,8 @@ class Session:
         try:
             if self.renderer is not None:
                 self.renderer.start()
-            if self.sound is not None:
-                self._start_sound()
+            if self._engine is not None:
+                self._start_sound(self._engine)
             for source in self.sources:
                 source.open()
         except Exception:
@@ -256,20 +172,19 @@ class Session:
         for name in self._thread_targets:
             self._start_thread(name)
 
-    def _start_sound(self) -> None:
+    def _start_sound(self, engine: SoundEngine) -> None:
         """Start the sound; if it cannot start, the show goes on without it (visuals, outputs), said loudly."""
-        assert self.sound is not None
         try:
-            self.sound.start()
+            engine.start()
         except Exception as exc:  # no device, no JACK, a patch that fails to build: the visuals carry on
             self.sound_failed = f"{type(exc).__name__}: {exc}" if not str(exc).startswith("pyo") else str(exc)
             self.fault("sound", f"could not start ({self.sound_failed}); the show goes on without sound",
                        logging.ERROR)
             try:
-                self.sound.stop()
+                engine.stop()
             except Exception:  # already half torn down
                 pass
-            self.sound = None
+            self.pipeline.detach_sound()
 
     def _start_thread(self, name: str) -> None:
         target, args = self._thread_targets[name]
@@ -326,21 +241,16 @@ class Session:
                 next_reload_s = self.clock.now_s() + 0.25
                 fresh = reload()
                 if fresh is not None:
-                    self._requests.put(fresh)
+                    self.pipeline.reload(fresh)
             if deadline is not None and self.clock.now_s() >= deadline:
                 return
-            if should_stop() or (self.renderer is not None and self.renderer.quit_requested):
+            if should_stop() or self.quit_requested or (self.renderer is not None and self.renderer.quit_requested):
                 return
             if self.renderer is not None:
                 for request in self.renderer.poll_requests():
-                    if request == "rebaseline":
-                        self.rebaseline()
-                    elif request == "panic":
-                        self.panic()
-                    elif request.startswith("blackout:"):
-                        self.set_blackout(request == "blackout:on")
-                    elif request.startswith("scene:"):
-                        self.select_scene(key=request.removeprefix("scene:"))
+                    command = parse_action(request)
+                    if command is not None:
+                        self.command(command)
             self.supervise(time.monotonic())
             time.sleep(0.02)
 
@@ -376,57 +286,8 @@ class Session:
         except Exception as exc:  # a failed restart must not stop the show; try again later
             self.fault("visuals", f"could not restart the process: {exc}", logging.ERROR)
             return
-        self.visuals.mark_dirty()
+        self.pipeline.visuals.mark_dirty()
         self.fault("visuals", f"process restarted (restart {r.restarts})")
-
-    def select_scene(self, name: str | None = None, key: str | None = None) -> None:
-        """Fade to a scene, by name or by its operator key (safe from any thread)."""
-        self._record("", "operator.scene", name or f"key {key}")
-        self._requests.put(("scene", name, key))
-
-    def panic(self, on: bool | None = None) -> bool:
-        """Mute the sound at once (``on`` None toggles); True when muted. Safe from any thread."""
-        muted = self.sound.panic(on) if self.sound is not None else False
-        self._record("", "operator.panic", muted if self.sound is not None else ("toggle" if on is None else on))
-        return muted
-
-    def _record(self, wearer: str, kind: str, value: object) -> None:
-        if self.recorder is not None:
-            self.recorder.event(self.clock.now_s(), wearer, kind, value)
-
-    def set_blackout(self, on: bool | None = None) -> bool:
-        """Black the picture out (``on`` None toggles); True when black. Safe from any thread.
-
-        The window is told at once; a restarted window starts black too.
-        """
-        self.blackout = (not self.blackout) if on is None else on
-        self._record("", "operator.blackout", self.blackout)
-        if self.renderer is not None and self.renderer.started:
-            self.renderer.command(f"blackout:{'on' if self.blackout else 'off'}")
-        log.warning("visuals: blackout %s", "on" if self.blackout else "off")
-        return self.blackout
-
-    def mark(self, label: str = "") -> int:
-        """Note a moment of the show (the operator's mark key); returns its running number, from 1.
-
-        Safe from any thread. The mark is logged with the show's clock time and written
-        into the recording (with its label, e.g. "doors open").
-        """
-        with self._mark_lock:
-            self._marks += 1
-            number = self._marks
-        self._record("", "operator.mark", label)
-        log.warning("mark %d at %.1f s%s", number, self.clock.now_s() - self.stats.started_s,
-                    f": {label}" if label else "")
-        return number
-
-    def rebaseline(self, wearer: str | None = None) -> None:
-        """Ask the core to learn ``wearer``'s (or everyone's) baseline again from now on.
-
-        Safe from any thread: the core thread carries it out between blocks.
-        """
-        self._record("", "operator.rebaseline", wearer or "all")
-        self._requests.put(wearer)
 
     def stop(self) -> None:
         """Stop every thread and process the session started, sound fading out last."""
@@ -436,21 +297,12 @@ class Session:
             if t.is_alive():
                 log.error("thread %s did not stop within 5 s", t.name)
         self._threads.clear()
-        if self.recorder is not None:
-            self.recorder.stop(self.clock.now_s())
         for source in self.sources:
             try:
                 source.close()
             except Exception as exc:  # a broken source must not block shutdown
                 log.warning("closing %s failed: %s", getattr(source, "name", source), exc)
-        if self.renderer is not None:
-            self.visuals.flush(self.clock.now_s(), force=True)
-            self.renderer.stop()
-        if self.sound is not None:
-            self.sound.stop()
-        self.osc_out.close()
-        self.outputs.close()
-        self.stats.stopped_s = self.clock.now_s()
+        self.pipeline.close()  # the recording, the visuals, the sound (fading out), the outputs
 
     def __enter__(self) -> "Session":
         self.start()
@@ -487,8 +339,8 @@ class Session:
                 queued = [block for block in blocks if block.signal not in EVENT_SIGNALS]
                 try:
                     with self._tick_lock:
-                        self._analyse(events)
-                        self.visuals.flush(self.clock.now_s())
+                        self.pipeline.analyse(events)
+                        self.pipeline.visuals.flush(self.clock.now_s())
                 except Exception as exc:  # as in the core thread: log, drop, go on
                     self.fault("core", f"a device beat from {name} failed ({type(exc).__name__}: {exc}); dropped",
                                logging.ERROR)
@@ -535,69 +387,21 @@ class Session:
                 self._stop.wait(min(0.5, 0.01 * failures))
 
     def tick(self, batch: list[SampleBlock]) -> None:
-        """One pass of the core's work: operator requests, the blocks' analysis (events go
-        out at once), features mapped at most every ``FEATURE_PERIOD_S``, sinks flushed.
-
-        The core thread calls it with whatever was queued; an offline render calls it
-        directly with a fake clock and no threads.
-        """
-        while True:
-            try:
-                request = self._requests.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(request, tuple):
-                scenes = self.mapper.scenes
-                _, name, key = request
-                name = name or (scenes.by_key(key) if scenes and key else None)
-                if scenes is None or name is None or not scenes.select(name, self.clock.now_s()):
-                    log.warning("no scene %s to switch to", name or f"on key {key}")
-            elif isinstance(request, Mapper):
-                self.mapper = request  # parameters glide to their new values in the patch and scene
-                self._last_params.clear()
-                log.warning("show file reloaded: %d mappings", len(request.mappings))
-            else:
-                self.core.rebaseline(request)
-                log.warning("re-baselining %s from now", request or "every wearer")
-        if batch:
-            self._analyse(batch)
-            self.visuals.flush(self.clock.now_s())  # a beat's snapshot leaves before the features are mapped
+        """The core thread's pass: the pipeline's tick, then (at the feature rate) the channels'
+        fault changes, and twice a second the operator's figures for the window."""
+        pipeline = self.pipeline
+        pipeline.tick(batch)
         now_s = self.clock.now_s()
-        self._fire_scheduled(now_s)
-        if now_s - self._last_features_s >= FEATURE_PERIOD_S:
-            self._last_features_s = now_s
-            self._apply_features(now_s)
+        if now_s - self._last_faults_s >= FEATURE_PERIOD_S:
+            self._last_faults_s = now_s
             self._report_faults()
-            if self.renderer is not None and now_s - self._last_status_s >= STATUS_PERIOD_S:
-                self._last_status_s = now_s
-                self.visuals.status(self.operator_status())
-        self.visuals.flush(now_s)
-        self.osc_out.flush(now_s)
-
-    def _analyse(self, blocks: list[SampleBlock]) -> None:
-        """Analyse what arrived in one go (one kernel call per kind of channel); events go out at once."""
-        self.stats.blocks += len(blocks)
-        self.stats.samples += sum(block.values.size for block in blocks)
-        for event in self.core.process_many(blocks):
-            self.outputs.event(event.address, event.value, event.time_s, event.onset_s)
-            if event.time_s > event.reported_s:  # a predicted beat: land on it, not now
-                ahead_s = (event.time_s - event.reported_s) - (self.clock.now_s() - event.arrival_s)
-                if ahead_s > 0.0:
-                    for address, value in self.mapper.apply_event(event):
-                        self._schedule(address, value, ahead_s)
-                continue
-            if self.recorder is not None:  # dated back from the arrival to the beat's or SCR's own time
-                self.recorder.event(event.arrival_s - (event.reported_s - event.time_s), event.wearer,
-                                    event.address.removeprefix(event.wearer + "."), event.value)
-            for address, value in self.mapper.apply_event(event):
-                self._route_trigger(address, value, event.arrival_s)
-            self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)
-            if event.address.endswith(".heart.beat"):
-                self.stats.beat_times_s.setdefault(event.wearer, []).append(event.time_s)
+        if self.renderer is not None and now_s - self._last_status_s >= STATUS_PERIOD_S:
+            self._last_status_s = now_s
+            pipeline.visuals.status(self.operator_status())
 
     def _report_faults(self) -> None:
         """Log each channel's move into or out of a fault state, once."""
-        for channel, state in self.core.states().items():
+        for channel, state in self.pipeline.core.states().items():
             before = self._states.get(channel, "learning")
             if state == before:
                 continue
@@ -607,72 +411,12 @@ class Session:
             elif before in BAD_STATES:
                 self.fault(f"signal {channel}", f"back ({state})")
 
-    def _schedule(self, address: str, value: float, ahead_s: float) -> None:
-        """A trigger due ``ahead_s`` seconds from now: the sound's on its own audio clock (to a
-        buffer), the other sinks' from the core's tick (to a tick, ~10-20 ms)."""
-        sink, _, rest = address.partition(".")
-        if sink == "sound":
-            if self.sound is not None:
-                self.sound.trigger(rest, value, delay_s=ahead_s)
-            return
-        heapq.heappush(self._scheduled, (self.clock.now_s() + ahead_s, next(self._schedule_order), address, value))
-
-    def _fire_scheduled(self, now_s: float) -> None:
-        while self._scheduled and self._scheduled[0][0] <= now_s:
-            _, _, address, value = heapq.heappop(self._scheduled)
-            self._route_trigger(address, value)
-
-    def _route_trigger(self, address: str, value: float, stamp_s: float = math.nan) -> None:
-        """Fire a trigger; ``stamp_s``: monotonic time of the sensor event behind it (default: now)."""
-        now_s = self.clock.now_s()
-        self._route(address, value, now_s, trigger=True, stamp_s=now_s if stamp_s != stamp_s else stamp_s)
-        self.outputs.event(address, value, now_s)
-
-    def _route(self, address: str, value: float, now_s: float, trigger: bool, stamp_s: float = math.nan) -> None:
-        """Hand a parameter value (or a trigger) to the sink its address names."""
-        sink, _, rest = address.partition(".")
-        if sink == "sound" and self.sound is not None:
-            (self.sound.trigger if trigger else self.sound.set)(rest, value)
-        elif sink == "visual":
-            if trigger:
-                self.visuals.trigger(rest, value, stamp_s)
-            else:
-                self.visuals.set(rest, value)
-        elif sink == "osc":
-            self.osc_out.send(rest.removeprefix("out."), value, now_s, force=trigger)
-
-    def _apply_features(self, now_s: float) -> None:
-        mapper = self.mapper
-        self._features = self.core.features(now_s)
-        values = mapper.apply_features(self._features, now_s, self.core.wearers)
-        for address, value in mapper.fired:
-            self._route_trigger(address, value)
-        if mapper.scenes is not None and mapper.scenes.changes:
-            for name in mapper.scenes.changes:
-                log.warning("scene: %s", name)
-                self._record("", "scene", name)
-            mapper.scenes.changes.clear()
-        for event in self.core.take_events():  # arrivals and departures
-            self.outputs.event(event.address, event.value, event.time_s)
-            for address, value in mapper.apply_event(event):
-                self._route_trigger(address, value)
-        self.outputs.update(now_s, self._features, values)
-        for address, value in values.items():
-            if abs(self._last_params.get(address, math.inf) - value) < 1e-4:
-                continue
-            self._last_params[address] = value
-            self._route(address, value, now_s, trigger=False)
-
-    @property
-    def features(self) -> dict[str, float]:
-        """The feature values last mapped, by address (read-only)."""
-        return self._features
-
     def operator_status(self) -> OperatorStatus:
         """The figures of the operator overlay: wearers' health, loop latency, xruns, sources."""
-        f = self._features
-        states = self.core.states()
-        arrivals = self.core.last_arrival_s()
+        f = self.pipeline.features
+        core = self.pipeline.core
+        states = core.states()
+        arrivals = core.last_arrival_s()
         now_s = self.clock.now_s()
         wearers = []
         for w in self.wearers:
@@ -697,22 +441,8 @@ class Session:
                                         bool(getattr(source, "connected", True)), ", ".join(detail)))
         if self.stats.source_errors:
             sources.append(SourceStatus("read errors", False, str(self.stats.source_errors)))
-        scenes = self.mapper.scenes
+        scenes = self.pipeline.mapper.scenes
         sound = self.sound
         return OperatorStatus(wearers, latency_ms, int(getattr(sound, "late_buffers", 0) or 0), sources,
                               scenes.current if scenes is not None else "", bool(getattr(sound, "panicked", False)))
 
-    # ---- results ---------------------------------------------------------------
-    def mean_bpm(self, wearer: str) -> float:
-        """Mean heart rate in beats per minute from the wearer's beat events (plausible intervals)."""
-        beats = np.asarray(self.stats.beat_times_s.get(wearer, []))
-        if beats.size < 3:
-            return float("nan")
-        ibis = np.diff(beats)
-        ibis = ibis[(ibis > 0.27) & (ibis < 2.0)]
-        return float(60.0 / ibis.mean()) if ibis.size else float("nan")
-
-    def latency_ms(self, q: float) -> float:
-        """Quantile ``q`` of block arrival -> trigger fired, in milliseconds."""
-        lat = self.stats.trigger_latency_s
-        return float(np.quantile(lat, q) * 1000.0) if lat else float("nan")

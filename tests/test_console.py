@@ -18,7 +18,8 @@ import pyte
 import pytest
 
 from installation.console import EventsHandler, KeyHandler, console_action, console_wanted, wearers_to_show
-from installation.visuals.overlay import WearerStatus
+from installation.operator_commands import Mark
+from installation.status import WearerStatus
 
 REPO = Path(__file__).parent.parent
 ANSI = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-B]|[=>78])")
@@ -211,7 +212,7 @@ def test_blackout_and_marks_from_the_console_reach_the_show(tmp_path: Path, capl
             first_black = len(sorted(frames.glob("frame_*.png")))
             session.run(0.7)
             assert operator.press("m") == "mark" and operator.press("m") == "mark"
-            assert session.mark("doors open") == 3
+            assert session.command(Mark("doors open")) == 3
             assert operator.press("k") == "blackout" and not session.blackout
             session.run(0.3)
     black = sorted(frames.glob("frame_*.png"))[first_black:first_black + 4]

@@ -17,7 +17,7 @@ REPO = Path(__file__).parent.parent
 
 
 def hues(session: Session) -> list[float]:
-    return [v for k, v in session.visuals.snapshot.values.items() if k.endswith(".hue")]
+    return [v for k, v in session.pipeline.visuals.snapshot.values.items() if k.endswith(".hue")]
 
 
 def test_saving_the_show_changes_the_mapping_while_it_plays(tmp_path: Path) -> None:

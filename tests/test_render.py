@@ -12,6 +12,7 @@ from scipy.io import wavfile
 from installation.clock import FakeClock
 from installation.config import load_show
 from installation.launch import LaunchOptions, make_sources, prepare_show
+from installation.operator_commands import SelectScene
 from installation.render import render_offline
 from tests.test_cli import REPO, ecosymphony
 
@@ -77,7 +78,7 @@ def test_scene_changes_do_not_click(tmp_path: Path) -> None:
     prepared = prepare_show(load_show(REPO / "patches" / "gathering.toml"))
     clock = FakeClock()
     sources, wearers = make_sources(prepared.show, LaunchOptions(participants=3, seed=2), rehearsal=True, clock=clock)
-    actions = [(10.0, lambda s: s.select_scene(key="2")), (16.0, lambda s: s.select_scene(key="1"))]
+    actions = [(10.0, SelectScene(key="2")), (16.0, SelectScene(key="1"))]
     render_offline(prepared, sources, wearers, clock, tmp_path / "g.wav", 22.0, actions=actions)
     rate, x = read_wav(tmp_path / "g.wav")
     step = np.abs(np.diff(x, axis=0)).max(axis=1)

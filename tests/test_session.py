@@ -12,6 +12,8 @@ import pytest
 from installation.config import load_show
 from installation.launch import prepare_show
 from installation.sensors.simulated import SimulatedAudience
+from installation.operator_commands import Rebaseline
+from installation.pipeline.sinks import Firing, Sink
 from installation.session import Session
 
 SHOW = Path(__file__).parent.parent / "patches" / "default.toml"
@@ -21,10 +23,10 @@ def test_rebaseline_request_reaches_the_core_thread(caplog: pytest.LogCaptureFix
     prepared = prepare_show(load_show(SHOW))
     session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], ["p1", "p2"], None, None)
     before = set(threading.enumerate())
-    with caplog.at_level(logging.WARNING, logger="installation.session"):
+    with caplog.at_level(logging.WARNING, logger="installation"):
         with session:
             time.sleep(1.5)
-            session.rebaseline("p2")
+            session.command(Rebaseline("p2"))
             time.sleep(0.3)
             session.run(0.5)
     assert "re-baselining p2 from now" in caplog.text
@@ -141,7 +143,6 @@ def test_operator_status_names_every_wearer_and_source() -> None:
 
 def test_a_beat_the_device_found_fires_from_its_reader_thread() -> None:
     """An ``ibi`` reading is an event already: it goes to its trigger without a hand-over to the core thread."""
-    import math
     import socket
 
     from pythonosc.osc_message_builder import OscMessageBuilder
@@ -149,17 +150,20 @@ def test_a_beat_the_device_found_fires_from_its_reader_thread() -> None:
     from installation.config import parse_show
     from installation.sensors.osc_source import OscSource
 
-    class Watching(Session):
-        fired_on: list[tuple[str, str]] = []
+    class Watching(Sink):
+        """A tap: which thread each trigger fired on."""
 
-        def _route_trigger(self, address: str, value: float, stamp_s: float = math.nan) -> None:
-            self.fired_on.append((address, threading.current_thread().name))
-            super()._route_trigger(address, value, stamp_s)
+        def __init__(self) -> None:
+            self.fired_on: list[tuple[str, str]] = []
+
+        def trigger(self, firing: Firing) -> None:
+            self.fired_on.append((firing.address, threading.current_thread().name))
 
     text = '[[mappings]]\nfrom = "p*.heart.beat"\nto = "osc.out./cue/beat"\n'
     prepared = prepare_show(parse_show(SHOW.read_text() + "\n" + text, "fast.toml", SHOW))
     source = OscSource(0, "127.0.0.1", wearers=["p1", "p2"])
-    session = Watching(prepared.show, prepared.mapper, [source], ["p1", "p2"], None, None)
+    session = Session(prepared.show, prepared.mapper, [source], ["p1", "p2"], None, None)
+    watching = session.pipeline.add_tap(Watching())
     with session, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sensor:
         for i in range(6):
             message = OscMessageBuilder(f"/eco/p{i % 2 + 1}/ibi")
@@ -169,6 +173,6 @@ def test_a_beat_the_device_found_fires_from_its_reader_thread() -> None:
         deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline and len(session.stats.trigger_latency_s) < 6:
             time.sleep(0.02)
-    beats = [thread for address, thread in Watching.fired_on if address == "osc.out./cue/beat"]
+    beats = [thread for address, thread in watching.fired_on if address == "osc.out./cue/beat"]
     assert len(beats) == 6
     assert set(beats) == {"reader-0"}

@@ -11,7 +11,9 @@ import pytest
 from installation.config import load_show
 from installation.launch import prepare_show
 from installation.sensors.simulated import SimulatedAudience
-from installation.session import Fault, Session
+from installation.operator_commands import Panic
+from installation.session import Session
+from installation.status import Fault
 from installation.sound.engine import SoundEngine
 from installation.visuals.renderer import Renderer, RendererSettings
 
@@ -77,17 +79,21 @@ def test_a_source_that_keeps_failing_is_opened_again() -> None:
 
 
 def test_a_failing_core_pass_is_logged_and_the_show_goes_on() -> None:
-    class Buggy(Session):
+    from installation.pipeline.sinks import Sink
+
+    class Buggy(Sink):
+        """A sink whose first three feature ticks fail."""
+
         bugs = 3
 
-        def _apply_features(self, now_s: float) -> None:
+        def features(self, now_s: float, values: object) -> None:
             if self.bugs:
                 self.bugs -= 1
                 raise ZeroDivisionError("a bug in a mapping")
-            super()._apply_features(now_s)
 
     prepared = prepare_show(load_show(SHOW))
-    session = Buggy(prepared.show, prepared.mapper, [SimulatedAudience(1, seed=2)], ["p1"], None, None)
+    session = Session(prepared.show, prepared.mapper, [SimulatedAudience(1, seed=2)], ["p1"], None, None)
+    session.pipeline.add_tap(Buggy())
     with session:
         session.run(5.0)
     core_faults = [f for f in session.faults if f.part == "core"]
@@ -106,7 +112,7 @@ def test_sound_that_cannot_start_leaves_the_visuals_running(tmp_path: Path, monk
     with session:
         assert renderer.wait_started() is not None
         session.run(2.0)
-        assert session.panic() is False  # the operator's keys still work: nothing to mute
+        assert session.command(Panic()) is False  # the operator's keys still work: nothing to mute
     assert session.sound is None and session.sound_failed is not None and "JACK" in session.sound_failed
     assert any(f.part == "sound" and "without sound" in f.message for f in session.faults)
     assert len(list(tmp_path.glob("frame_*.png"))) >= 3  # the visuals carried on

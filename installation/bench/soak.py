@@ -276,8 +276,8 @@ def run_soak(
         if session.renderer is not None:
             report.visuals_restarts = session.renderer.restarts
             report.frames_written = int(session.renderer.stopped_report().get("frames_written", 0))
-        report.latency_p50_ms = session.latency_ms(0.5)
-        report.latency_p99_ms = session.latency_ms(0.99)
+        report.latency_p50_ms = session.stats.latency_ms(0.5)
+        report.latency_p99_ms = session.stats.latency_ms(0.99)
         report.faults = [f.line() for f in session.faults]
         if recorder is not None:
             report.recording = str(recorder.folder)

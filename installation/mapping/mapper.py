@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple, Sequence
 
 from installation.addresses import WEARER_RE, ParameterKind, pattern_matches, resolve_pair, slot_number, split_wearer, wearer_pairs
 from installation.config import ConfigError, Mapping, Scene
-from installation.dsp.core import GROUP_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
+from installation.addresses import GROUP_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
 from installation.dsp.events import Event
 from installation.mapping.curves import CURVES
 from installation.mapping.transforms import SCALES, ChainState, one_euro, one_pole, quantize_hz, slew

@@ -1,15 +1,16 @@
 """Playing a recording back through the same pipeline, deterministically.
 
 The recorded blocks are rebuilt exactly (:meth:`Recording.blocks`) and fed to
-:meth:`Session.tick` with a clock set from their recorded arrival times (as the
+:meth:`Pipeline.tick` with a clock set from their recorded arrival times (as the
 offline render does: no reader or core thread), with the recorded show file; the
 operator's actions (scene choices, panic, blackout, re-baselines, marks) are
-re-applied at their recorded times. Between two arrivals the session also ticks
+re-applied at their recorded times. Between two arrivals the pipeline also ticks
 every :data:`IDLE_TICK_S`, as the live core thread does when nothing arrives.
 
 Everything is a function of the recording: two replays give the same events and
 the same parameter stream, byte for byte. ``speed`` paces the replay against the
-wall clock (1: real time); by default it goes as fast as it can.
+wall clock (1: real time); by default it goes as fast as it can. The show's live
+outputs (``[osc_out]``, ``[[outputs]]``) stay closed unless ``live_outputs`` asks for them.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from installation.config import Show, parse_show
 from installation.dsp.core import compile_kernels
 from installation.launch import PreparedShow, prepare_show
 from installation.record.reader import Recording
-from installation.record.writer import EVENT_COLUMNS, OPERATOR_KINDS, csv_lines, event_fields
+from installation.operator_commands import OPERATOR_KINDS, from_record
+from installation.pipeline.pipeline import Pipeline
+from installation.pipeline.sinks import ParameterLog
+from installation.record.writer import EVENT_COLUMNS, csv_lines, event_fields
 from installation.sensors.base import SampleBlock
-from installation.session import Session
 from installation.sound.engine import SoundEngine
 from installation.visuals.renderer import Renderer
 
@@ -83,17 +86,6 @@ class EventLog:
         return ",".join(EVENT_COLUMNS) + "\n" + csv_lines(self.rows)
 
 
-class _TappedSession(Session):
-    """A session that also keeps every parameter value and trigger it hands to a sink."""
-
-    params: list[tuple[str, str, str, str]]
-
-    def _route(self, address: str, value: float, now_s: float, trigger: bool, stamp_s: float = math.nan) -> None:
-        self.params.append((f"{now_s:.6f}", "trigger" if trigger else "set", address,
-                            f"{float(value):.6g}" if math.isfinite(value) else ""))
-        super()._route(address, value, now_s, trigger, stamp_s)
-
-
 @dataclass(slots=True)
 class FeatureSeries:
     """Feature values sampled every ``period_s`` of the replay.
@@ -103,7 +95,7 @@ class FeatureSeries:
     times_s : list of float
         Seconds since the recording began.
     values : list of dict
-        The session's features at each time (address -> value).
+        The pipeline's features at each time (address -> value).
     """
 
     period_s: float
@@ -156,23 +148,6 @@ def recorded_show(recording: Recording) -> Show:
     return show
 
 
-def _operator_action(session: Session, kind: str, wearer: str, value: str) -> None:
-    """Re-apply one recorded operator action."""
-    if kind == "operator.scene":
-        if value.startswith("key "):
-            session.select_scene(key=value.removeprefix("key "))
-        else:
-            session.select_scene(name=value)
-    elif kind == "operator.panic":
-        session.panic(None if value == "toggle" else value == "1")
-    elif kind == "operator.blackout":
-        session.set_blackout(value == "1")
-    elif kind == "operator.rebaseline":
-        session.rebaseline(None if value in ("all", "") else value)
-    elif kind == "operator.mark":
-        session.mark(value)
-
-
 def replay(
     recording: Recording,
     speed: float | None = None,
@@ -182,8 +157,9 @@ def replay(
     sound: SoundEngine | None = None,
     renderer: Renderer | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    live_outputs: bool = False,
 ) -> ReplayResult:
-    """Play ``recording`` back through the session's tick.
+    """Play ``recording`` back through the pipeline's tick.
 
     Parameters
     ----------
@@ -194,13 +170,15 @@ def replay(
     progress : callable, optional
         Told ``(seconds replayed, seconds in all)`` about ten times a second.
     feature_period_s : float, optional
-        Keep the session's features every this many seconds of the recording (for the report).
+        Keep the pipeline's features every this many seconds of the recording (for the report).
     prepared : PreparedShow, optional
         The show to play it with (default: the recording's own ``show.toml``).
     sound, renderer : optional
         Started and stopped here, driven by the replay (use them with ``speed=1``).
     should_stop : callable
         Polled between ticks; True ends the replay early.
+    live_outputs : bool
+        Also send to the show's live peers (``[osc_out]``, ``[[outputs]]``): off by default.
 
     Raises
     ------
@@ -213,8 +191,9 @@ def replay(
     clock = ReplayClock()
     log = EventLog()
     wearers = recording.wearers
-    session = _TappedSession(prepared.show, prepared.mapper, [], wearers, sound, renderer, clock=clock, recorder=log)
-    session.params = []
+    pipeline = Pipeline(prepared.show, prepared.mapper, wearers, clock, sound, renderer, log, live_outputs)
+    params = ParameterLog()
+    pipeline.add_tap(params)
     log.start(0.0, wearers, [])
     compile_kernels()
     blocks = recording.blocks()
@@ -245,7 +224,9 @@ def replay(
                 at_s, kind, wearer, value = actions[a]
                 _pace(wall0, at_s, speed)
                 clock.set_s(at_s)
-                _operator_action(session, kind, wearer, value)
+                command = from_record(kind, value)
+                if command is not None:
+                    pipeline.command(command)
                 a += 1
             if not math.isfinite(nxt):
                 break
@@ -256,26 +237,21 @@ def replay(
             while i < len(blocks) and blocks[i].arrival_s <= t:
                 batch.append(blocks[i])
                 i += 1
-            session.tick(batch)
+            pipeline.tick(batch)
             if features is not None and t >= next_feature_s:
                 features.times_s.append(t)
-                features.values.append(dict(session.features))
+                features.values.append(dict(pipeline.features))
                 next_feature_s = t + features.period_s
             if progress is not None and time.perf_counter() >= next_report:
                 next_report = time.perf_counter() + 0.1
                 progress(min(t, end_s), end_s)
     finally:
-        if renderer is not None:
-            session.visuals.flush(clock.now_s(), force=True)
-            renderer.stop()
-        if sound is not None:
-            sound.stop()
-        session.osc_out.close()
+        pipeline.close()
     if progress is not None:
         progress(end_s, end_s)
-    return ReplayResult(log, session.params, features, end_s, session.stats.blocks, session.stats.samples,
-                        time.perf_counter() - wall0,
-                        {w: len(session.stats.beat_times_s.get(w, [])) for w in wearers})
+    stats = pipeline.stats
+    return ReplayResult(log, params.rows, features, end_s, stats.blocks, stats.samples, time.perf_counter() - wall0,
+                        {w: len(stats.beat_times_s.get(w, [])) for w in wearers})
 
 
 def _pace(wall0: float, time_s: float, speed: float | None) -> None:

@@ -60,11 +60,9 @@ FORMAT_VERSION = 1
 SAMPLE_COLUMNS = ("arrival_s", "block", "wearer", "signal", "unit", "rate_hz", "time_s", "value")
 #: Columns of ``events.csv`` (and of ``ecosymphony replay --events``).
 EVENT_COLUMNS = ("time_s", "wearer", "kind", "value")
-#: Event kinds written by the core's analysis (with the wearer) ...
-SIGNAL_KINDS = ("heart.beat", "eda.scr")
-#: ... by the scenes (no wearer) and by the operator (no wearer), re-applied on replay.
-SCENE_KIND = "scene"
-OPERATOR_KINDS = ("operator.scene", "operator.panic", "operator.blackout", "operator.rebaseline", "operator.mark")
+#: The core's events a recording keeps (with the wearer); the others are the scenes'
+#: (``scene``) and the operator's (``operator.*``, re-applied on replay), with no wearer.
+RECORDED_EVENTS = ("heart.beat", "eda.scr")
 FLUSH_PERIOD_S = 0.5  # written and synced to the disk this often: a crash loses at most this
 MAX_PENDING_SAMPLES = 5_000_000  # samples waiting for the disk before new ones are dropped (and counted)
 

@@ -8,7 +8,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi"]
+from installation.addresses import SignalKind
 
 
 class SourceError(RuntimeError):

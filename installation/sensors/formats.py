@@ -17,8 +17,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-ReadingKind = Literal["ppg", "ecg", "eda", "bpm", "ibi"]
-KINDS: tuple[str, ...] = ("ppg", "ecg", "eda", "bpm", "ibi")
 
 
 class FormatError(ValueError):
@@ -34,7 +32,7 @@ class Reading:
     sensor : int
         Index of the sensor on the device (0-based); the show file maps it to a wearer.
     kind : str
-        One of ``KINDS``.
+        One of :data:`installation.addresses.SIGNAL_KINDS`.
     value : float
         The value (see the module notes for units).
     unit : str

@@ -1,72 +1,21 @@
 """The operator overlay: the show's health drawn over the scene.
 
 Pure drawing: :func:`draw_overlay` paints an :class:`OperatorStatus` (made by
-the show's process, see :meth:`installation.session.Session.operator_status`)
+the show's process, see :mod:`installation.status`)
 and the window's own frame rate onto a surface. Toggled with O or Tab.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import pygame
+
+from installation.status import OperatorStatus
 
 BAD = (255, 120, 100)
 OK = (170, 235, 210)
 DIM = (150, 170, 190)
-
-
-@dataclass(frozen=True, slots=True)
-class WearerStatus:
-    """One wearer's line: heart rate (bpm), SCRs in the last minute, quality 0..1, channel states,
-    skin-conductance level (the sensor's unit, microsiemens when calibrated) and seconds since
-    their last sample arrived (NaN: never)."""
-
-    wearer: str
-    bpm: float = math.nan
-    scr_rate: float = math.nan
-    quality: float = 0.0
-    state: str = "learning"
-    scl: float = math.nan
-    last_seen_s: float = math.nan
-
-
-@dataclass(frozen=True, slots=True)
-class SourceStatus:
-    """One source's line: its name, whether it is healthy, and a few words of detail."""
-
-    name: str
-    ok: bool = True
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class OperatorStatus:
-    """What the operator sees.
-
-    Attributes
-    ----------
-    wearers : list of WearerStatus
-        Per wearer, in slot order.
-    loop_latency_ms : float
-        Median block arrival -> trigger fired in the core, over the last triggers, milliseconds.
-    audio_xruns : int
-        Audio buffers that came late (or JACK reported lost) so far.
-    sources : list of SourceStatus
-        Per source (OSC, serial, LSL, simulated).
-    scene : str
-        The scene playing, if the show has scenes.
-    panicked : bool
-        The sound is muted by the panic key.
-    """
-
-    wearers: list[WearerStatus] = field(default_factory=list)
-    loop_latency_ms: float = math.nan
-    audio_xruns: int = 0
-    sources: list[SourceStatus] = field(default_factory=list)
-    scene: str = ""
-    panicked: bool = False
 
 
 def _num(value: float, fmt: str) -> str:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from installation.clock import FakeClock
-from installation.dsp.core import GROUP_FEATURES, WEARER_FEATURES, CoreSettings, SignalCore
+from installation.addresses import GROUP_FEATURES, WEARER_FEATURES
+from installation.dsp.core import CoreSettings, SignalCore
 from installation.sensors.base import SampleBlock
 from installation.sensors.simulated import SimulatedAudience
 

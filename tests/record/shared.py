@@ -13,6 +13,7 @@ from installation.launch import prepare_show
 from installation.record.writer import Recorder
 from installation.sensors.base import SampleBlock
 from installation.sensors.simulated import SimulatedAudience
+from installation.operator_commands import Blackout, Mark, Panic, Rebaseline, SelectScene
 from installation.session import Session
 
 REPO = Path(__file__).parent.parent.parent
@@ -62,16 +63,16 @@ def record_show(root: Path) -> Recorded:
     with session:
         started = time.monotonic()
         time.sleep(3.0)
-        session.mark("doors open, \"first\" group")
-        session.select_scene(key="2")
+        session.command(Mark("doors open, \"first\" group"))
+        session.command(SelectScene(key="2"))
         time.sleep(1.0)
-        session.rebaseline("p1")
-        session.panic(True)
-        session.set_blackout(True)
+        session.command(Rebaseline("p1"))
+        session.command(Panic(True))
+        session.command(Blackout(True))
         time.sleep(1.0)
-        session.panic(False)
-        session.set_blackout(False)
-        session.mark()
+        session.command(Panic(False))
+        session.command(Blackout(False))
+        session.command(Mark())
         session.run(max(0.5, RECORD_S - (time.monotonic() - started)))
     assert recorder.failed is None
     return Recorded(folder, source, session, recorder)

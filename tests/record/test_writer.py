@@ -123,6 +123,7 @@ def test_a_removed_folder_stops_the_recording_not_the_show(recorded: Recorded, t
     from installation.session import Session
     from installation.config import load_show
     from installation.launch import prepare_show
+    from installation.operator_commands import Mark
 
     prepared = prepare_show(load_show(SHOW))
     folder = tmp_path / "rec"
@@ -135,7 +136,7 @@ def test_a_removed_folder_stops_the_recording_not_the_show(recorded: Recorded, t
             shutil.rmtree(folder)
             time.sleep(0.5)
             blocks = session.stats.blocks
-            session.mark("after")  # no error: the recording has stopped
+            session.command(Mark("after"))  # no error: the recording has stopped
             time.sleep(0.5)
             assert session.stats.blocks > blocks
     assert recorder.failed == "the folder was removed"

@@ -8,7 +8,8 @@ import numpy as np
 import pygame
 import pytest
 
-from installation.visuals.overlay import BAD, OK, OperatorStatus, SourceStatus, WearerStatus, draw_overlay, overlay_font, overlay_lines
+from installation.status import OperatorStatus, SourceStatus, WearerStatus
+from installation.visuals.overlay import BAD, OK, draw_overlay, overlay_font, overlay_lines
 
 STATUS = OperatorStatus(
     wearers=[WearerStatus("p1", 72.4, 3.0, 0.97, "ok"), WearerStatus("p2", math.nan, 0.0, 0.0, "no contact")],

@@ -1,0 +1,378 @@
+"""One show's per-tick work, with no thread of its own: blocks -> signal core ->
+mapper -> sinks.
+
+:meth:`Pipeline.tick` carries out the operator's queued commands, analyses the
+blocks it is given (events go to their triggers at once), fires the triggers whose
+time came, maps the features at most every :data:`FEATURE_PERIOD_S`, and flushes
+the sinks. The live runtime calls it from its core thread; a replay and an offline
+render call it with a clock of their own. :meth:`Pipeline.close` is the one way
+the sinks are closed, whoever drove the show.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import TypeVar
+import numpy as np
+
+from installation.clock import Clock
+from installation.config import Show
+from installation.dsp.core import CoreSettings, SignalCore
+from installation.dsp.events import Event
+from installation.mapping.mapper import Mapper
+from installation.operator_commands import Blackout, Command, Mark, Panic, Rebaseline, SelectScene, record_row
+from installation.outputs.fanout import Outputs
+from installation.outputs.osc import OscOutLink
+from installation.pipeline.sinks import (
+    Firing,
+    OscOutSink,
+    OutputsSink,
+    RecordingSink,
+    Sink,
+    SoundSink,
+    VisualSink,
+)
+from installation.record.writer import RecordSink
+from installation.sensors.base import SampleBlock
+from installation.sound.engine import SoundEngine
+from installation.visuals.renderer import Renderer
+
+log = logging.getLogger(__name__)
+TapT = TypeVar("TapT", bound=Sink)
+
+FEATURE_PERIOD_S = 0.01  # continuous mappings are applied at most 100 times a second
+
+
+def core_settings(show: Show) -> CoreSettings:
+    """Signal-core settings from the show file."""
+    c = show.core
+    return CoreSettings(baseline_s=c.baseline_s, ppg_band_hz=c.ppg_band_hz, ppg_polarity=c.ppg_polarity)
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    """What the pipeline did (for the summary and the operator).
+
+    Attributes
+    ----------
+    blocks, samples : int
+        Blocks and samples analysed.
+    source_errors : int
+        Failed reads (counted by whoever reads the sources).
+    dropped_blocks : int
+        Blocks dropped before analysis because the core was behind.
+    beat_times_s : dict
+        Per wearer, the times of their beat events (their source's clock, seconds).
+    trigger_latency_s : list of float
+        Per event, its block's arrival -> its triggers fired, seconds.
+    started_s, stopped_s : float
+        The show clock at the start and at the end.
+    """
+
+    blocks: int = 0
+    samples: int = 0
+    source_errors: int = 0
+    dropped_blocks: int = 0
+    beat_times_s: dict[str, list[float]] = field(default_factory=dict)
+    trigger_latency_s: list[float] = field(default_factory=list)
+    started_s: float = 0.0
+    stopped_s: float = 0.0
+
+    def mean_bpm(self, wearer: str) -> float:
+        """Mean heart rate in beats per minute from the wearer's beat events (plausible intervals)."""
+        beats = np.asarray(self.beat_times_s.get(wearer, []))
+        if beats.size < 3:
+            return float("nan")
+        ibis = np.diff(beats)
+        ibis = ibis[(ibis > 0.27) & (ibis < 2.0)]
+        return float(60.0 / ibis.mean()) if ibis.size else float("nan")
+
+    def latency_ms(self, q: float) -> float:
+        """Quantile ``q`` of block arrival -> trigger fired, in milliseconds."""
+        lat = self.trigger_latency_s
+        return float(np.quantile(lat, q) * 1000.0) if lat else float("nan")
+
+
+class Pipeline:
+    """The show's signal core, mapper and sinks, ticked by whoever drives the show.
+
+    Parameters
+    ----------
+    show : Show
+        The validated show file.
+    mapper : Mapper
+        The show's mappings, compiled against the patch and scene parameters.
+    wearers : list of str
+        Wearer slots (the patch and the scene have a voice and an organism for each).
+    clock : Clock
+        The show's clock (monotonic live; moved by a replay or a render).
+    sound : SoundEngine, optional
+        The ``sound`` sink's engine (started by the caller, stopped by :meth:`close`).
+    renderer : Renderer, optional
+        The visuals process (started by the caller, stopped by :meth:`close`); without
+        one the ``visual`` snapshot is still kept, for an offline render to draw.
+    recorder : RecordSink, optional
+        Where beats, SCRs, operator actions and scene changes are recorded.
+    live_outputs : bool
+        Send to the show's live peers (``[osc_out]``, ``[[outputs]]``). A replay or a
+        render leaves them off unless asked, so that it never plays into a live rig.
+    """
+
+    def __init__(
+        self,
+        show: Show,
+        mapper: Mapper,
+        wearers: list[str],
+        clock: Clock,
+        sound: SoundEngine | None = None,
+        renderer: Renderer | None = None,
+        recorder: RecordSink | None = None,
+        live_outputs: bool = True,
+    ) -> None:
+        self.show = show
+        self.mapper = mapper
+        self.wearers = wearers
+        self.clock = clock
+        self.core = SignalCore(core_settings(show))
+        self.stats = PipelineStats()
+        self.visuals = VisualSink(renderer, clock.now_s)
+        self.sinks: dict[str, Sink] = {"visual": self.visuals}
+        self.taps: list[Sink] = []
+        self.sound: SoundEngine | None = None
+        if sound is not None:
+            self.attach_sound(sound)
+        if recorder is not None:
+            self.add_tap(RecordingSink(recorder, clock.now_s))
+        if live_outputs:
+            o = show.osc_out
+            self.sinks["osc"] = OscOutSink(OscOutLink(o.host, o.port, o.rate_hz))
+            outputs = Outputs.from_show(show, [m.target for m in mapper.continuous], wearers)
+            if len(outputs):
+                self.add_tap(OutputsSink(outputs))
+        self.blackout = False
+        self._commands: queue.Queue[SelectScene | Rebaseline | Mapper] = queue.Queue()
+        self._last_params: dict[str, float] = {}
+        self._last_features_s = -math.inf
+        self._scheduled: list[tuple[float, int, str, float]] = []
+        self._schedule_order = itertools.count()
+        self._features: dict[str, float] = {}
+        self._marks = 0
+        self._mark_lock = threading.Lock()
+        self._closed = False
+
+    # ---- sinks -----------------------------------------------------------------
+    def add_tap(self, sink: TapT) -> TapT:
+        """Let ``sink`` see everything (features, events, parameters, notes) from now on."""
+        self.taps.append(sink)
+        return sink
+
+    def attach_sound(self, engine: SoundEngine) -> None:
+        """Route ``sound.*`` parameters to ``engine``."""
+        self.sound = engine
+        self.sinks["sound"] = SoundSink(engine)
+
+    def detach_sound(self) -> None:
+        """Stop routing to the sound engine (it could not start); nothing is closed."""
+        self.sound = None
+        self.sinks.pop("sound", None)
+
+    @property
+    def features(self) -> dict[str, float]:
+        """The feature values last mapped, by address (read-only)."""
+        return self._features
+
+    # ---- the operator ------------------------------------------------------------
+    def command(self, command: Command) -> object:
+        """Carry out an operator command (safe from any thread); returns its outcome.
+
+        A panic returns whether the sound is muted, a blackout whether the picture is
+        black, a mark its running number from 1; the rest None. Scenes and re-baselines
+        are carried out by the next tick; panic and blackout at once. Every command is
+        noted in the recording.
+        """
+        outcome: object = None
+        if isinstance(command, Panic):
+            outcome = self.sound.panic(command.on) if self.sound is not None else None
+            self.note(*record_row(command, outcome))
+            return bool(outcome)
+        if isinstance(command, Blackout):
+            self.blackout = (not self.blackout) if command.on is None else command.on
+            outcome = self.blackout
+            renderer = self.visuals.renderer
+            if renderer is not None and renderer.started:
+                renderer.command(f"blackout:{'on' if self.blackout else 'off'}")
+            log.warning("visuals: blackout %s", "on" if self.blackout else "off")
+        elif isinstance(command, Mark):
+            with self._mark_lock:
+                self._marks += 1
+                outcome = self._marks
+            log.warning("mark %d at %.1f s%s", outcome, self.clock.now_s() - self.stats.started_s,
+                        f": {command.label}" if command.label else "")
+        elif isinstance(command, (SelectScene, Rebaseline)):
+            self._commands.put(command)
+        else:
+            raise TypeError(f"the pipeline does not carry out {command!r}")
+        self.note(*record_row(command, outcome))
+        return outcome
+
+    def reload(self, mapper: Mapper) -> None:
+        """Play the show with new mappings from the next tick on (live editing; any thread)."""
+        self._commands.put(mapper)
+
+    def note(self, kind: str, value: object) -> None:
+        """Tell the taps of an operator action or a scene change (for the recording)."""
+        now_s = self.clock.now_s()
+        for tap in self.taps:
+            tap.note(now_s, kind, value)
+
+    def _carry_out_queued(self) -> None:
+        while True:
+            try:
+                item = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, SelectScene):
+                scenes = self.mapper.scenes
+                name = item.name or (scenes.by_key(item.key) if scenes and item.key else None)
+                if scenes is None or name is None or not scenes.select(name, self.clock.now_s()):
+                    log.warning("no scene %s to switch to", name or f"on key {item.key}")
+            elif isinstance(item, Mapper):
+                self.mapper = item  # parameters glide to their new values in the patch and scene
+                self._last_params.clear()
+                log.warning("show file reloaded: %d mappings", len(item.mappings))
+            else:
+                self.core.rebaseline(item.wearer)
+                log.warning("re-baselining %s from now", item.wearer or "every wearer")
+
+    # ---- the tick --------------------------------------------------------------
+    def tick(self, batch: list[SampleBlock]) -> None:
+        """One pass: queued commands, the blocks' analysis (events go out at once), due
+        triggers, features mapped at most every ``FEATURE_PERIOD_S``, sinks flushed."""
+        self._carry_out_queued()
+        if batch:
+            self.analyse(batch)
+            self.visuals.flush(self.clock.now_s())  # a beat's snapshot leaves before the features are mapped
+        now_s = self.clock.now_s()
+        self._fire_scheduled(now_s)
+        if now_s - self._last_features_s >= FEATURE_PERIOD_S:
+            self._last_features_s = now_s
+            self._apply_features(now_s)
+        self.flush(now_s)
+
+    def flush(self, now_s: float) -> None:
+        """Flush every sink (the end of a tick)."""
+        for sink in self.sinks.values():
+            sink.flush(now_s)
+        for tap in self.taps:
+            tap.flush(now_s)
+
+    def analyse(self, blocks: list[SampleBlock]) -> None:
+        """Analyse what arrived in one go (one kernel call per kind of channel); events go out at once."""
+        self.stats.blocks += len(blocks)
+        self.stats.samples += sum(block.values.size for block in blocks)
+        for event in self.core.process_many(blocks):
+            self._tell_taps(event)
+            if event.time_s > event.reported_s:  # a predicted beat: land on it, not now
+                ahead_s = (event.time_s - event.reported_s) - (self.clock.now_s() - event.arrival_s)
+                if ahead_s > 0.0:
+                    for address, value in self.mapper.apply_event(event):
+                        self._schedule(address, value, ahead_s)
+                continue
+            for address, value in self.mapper.apply_event(event):
+                self._fire(address, value, event.arrival_s)
+            self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)
+            if event.address.endswith(".heart.beat"):
+                self.stats.beat_times_s.setdefault(event.wearer, []).append(event.time_s)
+
+    def _tell_taps(self, event: Event) -> None:
+        if not self.taps:
+            return
+        now_s = self.clock.now_s()
+        # dated back from the arrival to the beat's or SCR's own time, on the show's clock
+        firing = Firing(event.address, event.value, now_s, event.time_s,
+                        event.arrival_s - (event.reported_s - event.time_s), event.arrival_s, event.onset_s)
+        for tap in self.taps:
+            tap.trigger(firing)
+
+    def _schedule(self, address: str, value: float, ahead_s: float) -> None:
+        """A trigger due ``ahead_s`` seconds from now: a sink that can keep time takes it at once
+        (the sound, on its audio clock, to a buffer); the others get it from a tick (~10-20 ms)."""
+        family, _, rest = address.partition(".")
+        sink = self.sinks.get(family)
+        if sink is not None and sink.delays_triggers:
+            now_s = self.clock.now_s()
+            sink.trigger(Firing(rest, value, now_s, now_s, now_s + ahead_s, now_s, delay_s=ahead_s))
+            return
+        if family == "sound":
+            return  # no sound to play it
+        heapq.heappush(self._scheduled, (self.clock.now_s() + ahead_s, next(self._schedule_order), address, value))
+
+    def _fire_scheduled(self, now_s: float) -> None:
+        while self._scheduled and self._scheduled[0][0] <= now_s:
+            _, _, address, value = heapq.heappop(self._scheduled)
+            self._fire(address, value)
+
+    def _fire(self, address: str, value: float, stamp_s: float = math.nan) -> None:
+        """Fire a trigger; ``stamp_s``: monotonic time of the sensor event behind it (default: now)."""
+        now_s = self.clock.now_s()
+        family, _, rest = address.partition(".")
+        stamp_s = now_s if stamp_s != stamp_s else stamp_s
+        sink = self.sinks.get(family)
+        if sink is not None:
+            sink.trigger(Firing(rest, value, now_s, now_s, now_s, stamp_s))
+        if self.taps:
+            firing = Firing(address, value, now_s, now_s, now_s, stamp_s)
+            for tap in self.taps:
+                tap.trigger(firing)
+
+    def _set(self, address: str, value: float, now_s: float) -> None:
+        family, _, rest = address.partition(".")
+        sink = self.sinks.get(family)
+        if sink is not None:
+            sink.set(rest, value, now_s)
+        for tap in self.taps:
+            tap.set(address, value, now_s)
+
+    def _apply_features(self, now_s: float) -> None:
+        mapper = self.mapper
+        self._features = self.core.features(now_s)
+        values = mapper.apply_features(self._features, now_s, self.core.wearers)
+        for address, value in mapper.fired:
+            self._fire(address, value)
+        if mapper.scenes is not None and mapper.scenes.changes:
+            for name in mapper.scenes.changes:
+                log.warning("scene: %s", name)
+                self.note("scene", name)
+            mapper.scenes.changes.clear()
+        for event in self.core.take_events():  # arrivals and departures
+            self._tell_taps(event)
+            for address, value in mapper.apply_event(event):
+                self._fire(address, value)
+        for tap in self.taps:
+            tap.features(now_s, self._features)
+        last = self._last_params
+        for address, value in values.items():
+            if abs(last.get(address, math.inf) - value) < 1e-4:
+                continue
+            last[address] = value
+            self._set(address, value, now_s)
+
+    # ---- the end -----------------------------------------------------------------
+    def close(self) -> None:
+        """Close every sink once: the recording, the visuals, the sound (fading out), the
+        live outputs. Each failure is logged and the others still close."""
+        if self._closed:
+            return
+        self._closed = True
+        for sink in [*self.taps, *self.sinks.values()]:
+            try:
+                sink.close()
+            except Exception as exc:  # shutting down: say it, carry on
+                log.warning("closing %s failed: %s", type(sink).__name__, exc)
+        self.stats.stopped_s = self.clock.now_s()

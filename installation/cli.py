@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from installation import __version__
-from installation.config import ConfigError, load_show
+from installation.config import ConfigError, load_show, load_show_for_check
 from installation.console import console_wanted
 from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
@@ -42,6 +42,7 @@ from installation.sensors.simulated import SimulatedAudience
 from installation.simulate import Emitter, LslEmitter, OscEmitter, Scenario, ScriptedAudience, SerialPtyEmitter, Simulation, load_scenario
 from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
 from installation.session import SessionError
+from installation.starter import StarterError, write_starter
 from installation.render import VisualsOutput, render_offline
 from installation.visuals.frames import INSTALL_FFMPEG, VideoError, ffmpeg_path
 from installation.sensors.replay import ReplaySource
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds to listen to each source (default 5; a heart needs about 4 to be judged)")
     pf.add_argument("--audio", choices=["auto", "file", "none"], default="auto", help="as the show will run (default auto)")
     pf.add_argument("--visuals", choices=["auto", "frames", "none"], default="auto", help="as the show will run (default auto)")
+    it = sub.add_parser("init", help="write a starter show file (the default show) into a folder, to edit")
+    it.add_argument("folder", type=Path, help="folder to write show.toml into (made if missing)")
     ck = sub.add_parser("check", help="validate a show file and list what it reads and drives, without starting anything")
     ck.add_argument("show", type=Path, help="show file")
     li = sub.add_parser("listen", help="show every sensor stream that arrives, once a second")
@@ -373,14 +376,21 @@ def report_command(args: argparse.Namespace, console: Console, errors: Console) 
 
 def check(args: argparse.Namespace, console: Console, errors: Console) -> int:
     """``ecosymphony check``: validate a show and say what it will read and drive."""
-    try:
-        prepared = prepare_show(load_show(args.show))
-    except ConfigError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+    show, schema_error = load_show_for_check(args.show)  # what the schema refuses, and the rest to check further
+    problems = str(schema_error) if schema_error else ""
+    prepared = None
+    if show is not None:
+        try:
+            prepared = prepare_show(show)
+        except ConfigError as exc:
+            later = [line.removeprefix(f"{show.path}: ") for line in str(exc).splitlines()]
+            problems = "\n".join([problems] + [f"  - {line}" for line in later]) if problems else str(exc)
+    if problems or prepared is None:
+        errors.print(f"[red]error:[/red] {escape(problems)}")
         return 2
     show = prepared.show
     console.print(f"{args.show}: valid. {show.show.title}", markup=False)
-    console.print(f"sound patch: {show.resolve(show.sound.patch).name} (ceiling {show.sound.ceiling_db:g} dBFS)", markup=False)
+    console.print(f"sound patch: {show.patch_path()} (ceiling {show.sound.ceiling_db:g} dBFS)", markup=False)
     for i, src in enumerate(show.sources):
         where = {"serial": lambda c: f"{c.port} @ {c.baud} ({c.format})", "osc": lambda c: f"{c.host}:{c.port}",
                  "lsl": lambda c: f"{'name' if c.stream_name else 'type'} {c.stream_name or c.stream_type}",
@@ -401,6 +411,19 @@ def check(args: argparse.Namespace, console: Console, errors: Console) -> int:
         kind = "event" if m.is_event else "threshold" if m.is_threshold else "feature"
         table.add_row(str(m.index), f"{spec.source} ({kind})", spec.target, ", ".join(how))
     console.print(table)
+    return 0
+
+
+def init(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony init DIR``: the default show as DIR/show.toml, and what to do next."""
+    try:
+        written = write_starter(args.folder)
+    except StarterError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 1
+    console.print(f"Wrote {written}: the default show, with its comments, to make your own. Next:", markup=False)
+    console.print(f"  ecosymphony check {written}      validate it, list what it reads and drives", markup=False)
+    console.print(f"  ecosymphony rehearse {written}   play it with a simulated audience", markup=False)
     return 0
 
 
@@ -725,6 +748,8 @@ def main(argv: list[str] | None = None) -> int:
         return listen(args, console, errors)
     if args.command == "check":
         return check(args, console, errors)
+    if args.command == "init":
+        return init(args, console, errors)
     if args.command == "preflight":
         return preflight(args, console, errors)
     if args.command == "simulate":

@@ -1,7 +1,7 @@
 """Show-file schema (TOML), loading and validation.
 
 Every section refuses unknown keys. Errors name the file, the key path
-(``mappings[3].curve``) and, for a misspelt key, the nearest valid one.
+(``mappings[3].curve``) and, for a misspelt key or enumerated value, the nearest valid one.
 """
 
 from __future__ import annotations
@@ -20,6 +20,16 @@ from installation.addresses import SignalKind
 
 class ConfigError(ValueError):
     """A show file could not be read or is invalid; the message says where and why."""
+
+
+#: The show files and sound patches that come with the program; a show names a
+#: patch in here by its bare name (``patch = "eco_symphony"``).
+PATCHES_DIR = Path(__file__).resolve().parent.parent / "patches"
+
+
+def shipped_patches() -> list[str]:
+    """Names of the sound patches in :data:`PATCHES_DIR` (``eco_symphony``, ...)."""
+    return sorted(p.stem for p in PATCHES_DIR.glob("*.py") if not p.name.startswith("_"))
 
 
 class _Strict(BaseModel):
@@ -158,7 +168,8 @@ class CoreConfig(_Strict):
 class SoundConfig(_Strict):
     """``[sound]``: the pyo patch and the safety chain around it."""
 
-    patch: str = Field("eco_symphony.py", description="patch file, relative to the show file")
+    patch: str = Field("eco_symphony.py", description="patch file, relative to the show file, or the bare name "
+                       "of a patch that comes with the program")
     backend: Literal["auto", "portaudio", "jack", "wav"] = Field(
         "auto", description="auto: a sound card if any, else a WAV file; jack: a JACK server already running"
     )
@@ -416,6 +427,33 @@ class Show(_Strict):
         base = self.path.parent if self.path else Path.cwd()
         return (base / relative).resolve()
 
+    def patch_path(self) -> Path:
+        """The sound patch's file.
+
+        A path (relative to the show file, or absolute) is taken as it is. A bare
+        name (``eco_symphony`` or ``eco_symphony.py``) is looked for beside the show
+        file first, then among the patches that come with the program, so that a
+        show file copied to any folder still finds them.
+
+        Raises
+        ------
+        ConfigError
+            A bare name found in neither place (naming both, and the shipped patches).
+        """
+        name = self.sound.patch
+        beside = self.resolve(name)
+        bare = name not in ("", ".", "..") and "/" not in name and "\\" not in name and not Path(name).is_absolute()
+        if not bare or beside.is_file():
+            return beside
+        names = [name] if name.endswith(".py") else [name, name + ".py"]
+        for folder in (beside.parent, PATCHES_DIR):
+            for candidate in names:
+                if (folder / candidate).is_file():
+                    return (folder / candidate).resolve()
+        shipped = ", ".join(shipped_patches()) or "none"
+        raise ConfigError(f"{beside}: no such patch file, and no patch of that name comes with the program "
+                          f"(looked in {PATCHES_DIR}; shipped patches: {shipped})")
+
 
 _SOURCE_TAGS = {"simulated", "serial", "osc", "lsl"}
 
@@ -480,20 +518,42 @@ def _describe(err: dict[str, Any]) -> str:
     got = err.get("input")
     if err["type"] != "missing" and "got" not in msg and not isinstance(got, (dict, list)):
         msg += f" (got {got!r})"
+    if err["type"] in ("literal_error", "enum") and isinstance(got, str):
+        choices = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        close = difflib.get_close_matches(got, choices, n=1) or difflib.get_close_matches(got.lower(), choices, n=1)
+        if close:
+            msg += f"; did you mean '{close[0]}'?"
     return f"{where}: {msg}"
+
+
+def _schema_error(origin: str, exc: ValidationError) -> ConfigError:
+    problems = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+    return ConfigError(f"{origin}: invalid show file:\n{problems}")
+
+
+def _toml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
 
 
 def parse_show(text: str, origin: str = "<show>", path: Path | None = None) -> Show:
     """Parse and validate show-file text; raise :class:`ConfigError` naming ``origin``."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
+    data = _toml(text, origin)
     try:
         return Show.model_validate({**data, "path": path})
     except ValidationError as exc:
-        problems = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
-        raise ConfigError(f"{origin}: invalid show file:\n{problems}") from None
+        raise _schema_error(origin, exc) from None
+
+
+def _read(p: Path) -> str:
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such show file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read show file: {exc}") from None
 
 
 def load_show(path: str | Path) -> Show:
@@ -505,10 +565,83 @@ def load_show(path: str | Path) -> Show:
         When the file is missing, not TOML, or breaks the schema.
     """
     p = Path(path)
+    return parse_show(_read(p), str(p), p.resolve())
+
+
+def _stand_in(section: str, index: int, old: Any) -> dict[str, Any]:
+    """An entry that passes every check, put in place of a refused one so that the entries after
+    it keep their index (``mappings[3]``) in the messages of the checks that follow the schema's."""
+    if section == "mappings":
+        name = old.get("name") if isinstance(old, dict) else None
+        return {"from": "group.sync", "to": "visual.bloom", **({"name": name} if isinstance(name, str) else {})}
+    if section == "scenes":
+        return {"name": f"scenes[{index}]"}
+    if section == "outputs":
+        return {"kind": "lsl", "send": ["group.sync"]}
+    return {"kind": "simulated"}
+
+
+_LISTS = ("sources", "mappings", "scenes", "outputs")
+
+
+def _mend(data: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    """Take out of ``data`` what a schema error at ``loc`` points at, so that the rest validates:
+    the key (a section's value falls back to its default), or a whole entry of a top-level list
+    (replaced by a stand-in). False when there is nothing to take out."""
+    if not loc:  # the whole show: mapping names and the scenes' references to them
+        changed = False
+        for entry in data.get("mappings", []) if isinstance(data.get("mappings"), list) else []:
+            changed |= isinstance(entry, dict) and entry.pop("name", None) is not None
+        for i, entry in enumerate(data.get("scenes", []) if isinstance(data.get("scenes"), list) else []):
+            if isinstance(entry, dict) and (entry.get("mappings") or entry.get("name") != f"scenes[{i}]"):
+                entry.pop("mappings", None)
+                entry["name"] = f"scenes[{i}]"
+                changed = True
+        return changed
+    nodes: list[Any] = [data]
+    path: list[Any] = []
+    for part in _without_tags(loc):
+        node = nodes[-1]
+        if not (isinstance(node, dict) and part in node
+                or isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+            break
+        path.append(part)
+        nodes.append(node[part])
+    while len(path) > 2 and isinstance(nodes[len(path) - 1], list):  # one item of a value: the whole value
+        path.pop()
+    if not path:
+        return False
+    container = nodes[len(path) - 1]
+    if len(path) == 2 and path[0] in _LISTS:
+        container[path[1]] = _stand_in(path[0], path[1], container[path[1]])
+    else:
+        del container[path[-1]]
+    return True
+
+
+def load_show_for_check(path: str | Path) -> tuple[Show | None, ConfigError | None]:
+    """A show file, and what the schema refuses in it, for a check that reports every problem at once.
+
+    When the schema refuses something, the show returned is the file without it (a refused
+    key is left at its default, a refused list entry replaced by a stand-in), so that the
+    patch and the addresses can still be checked; None when nothing checkable is left (the
+    file is missing or not TOML, or has no mapping).
+    """
+    p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such show file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read show file: {exc}") from None
-    return parse_show(text, str(p), p.resolve())
+        data = _toml(_read(p), str(p))
+    except ConfigError as exc:
+        return None, exc
+    try:
+        return Show.model_validate({**data, "path": p.resolve()}), None
+    except ValidationError as exc:
+        error, errors = _schema_error(str(p), exc), exc.errors()
+    for _ in range(8):  # each round takes out at least one thing; a few rounds settle any real file
+        mended = [_mend(data, tuple(e["loc"])) for e in errors]
+        if not any(mended):
+            break
+        try:
+            return Show.model_validate({**data, "path": p.resolve()}), error
+        except ValidationError as exc:
+            errors = exc.errors()
+    return None, error

@@ -283,9 +283,9 @@ def prepare_show(show: Show) -> PreparedShow:
     parameters: dict[str, ParameterKind] = {f"visual.{k}": v for k, v in BioluminescentScene.PARAMETERS.items()}
     patch_class: type[Patch] | None = None
     try:
-        patch_class = load_patch(show.resolve(show.sound.patch))
+        patch_class = load_patch(show.patch_path())
         parameters |= {f"sound.{k}": v for k, v in patch_class.PARAMETERS.items()}
-    except PatchError as exc:
+    except (PatchError, ConfigError) as exc:
         problems.append(f"{origin}: sound.patch: {exc}")
     if patch_class is not None:
         try:

@@ -121,3 +121,46 @@ def _processes_in_session(sid: int) -> list[int]:
         if int(fields[3]) == sid and fields[0] != "Z":  # fields after the name: state, ppid, pgrp, session
             found.append(int(stat.parent.name))
     return found
+
+
+def test_shipped_show_copied_to_another_folder_checks(tmp_path: Path) -> None:
+    copy = tmp_path / "tour" / "default.toml"
+    copy.parent.mkdir()
+    copy.write_text((REPO / "patches" / "default.toml").read_text())
+    done = ecosymphony("check", str(copy), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "valid" in done.stdout and "eco_symphony.py" in done.stdout
+
+
+def test_init_writes_a_show_that_checks(tmp_path: Path) -> None:
+    folder = tmp_path / "new" / "show"  # made, parents and all
+    done = ecosymphony("init", str(folder), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = folder / "show.toml"
+    assert written.read_text() == (REPO / "patches" / "default.toml").read_text()
+    assert str(written) in done.stdout
+    assert f"ecosymphony check {written}" in done.stdout and f"ecosymphony rehearse {written}" in done.stdout
+    done = ecosymphony("check", str(written), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_init_never_overwrites(tmp_path: Path) -> None:
+    mine = tmp_path / "show.toml"
+    mine.write_text("# my show, months of work\n")
+    done = ecosymphony("init", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 1
+    assert str(mine) in done.stderr and "there already" in done.stderr
+    assert mine.read_text() == "# my show, months of work\n"
+
+
+def test_check_reports_every_problem_in_one_run(tmp_path: Path) -> None:
+    show = tmp_path / "show.toml"
+    show.write_text('[sound]\npatch = "eco_symphony"\nceilng_db = -3\n'
+                    '[[mappings]]\nfrom = "p*.eda.arousal"\nto = "visual.p*.hue"\ncurve = "s-curv"\n'
+                    '[[mappings]]\nfrom = "p*.eda.arousl"\nto = "visual.p*.hue"\n')
+    done = ecosymphony("check", str(show), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "sound.ceilng_db" in done.stderr and "did you mean 'ceiling_db'" in done.stderr
+    assert "mappings[0].curve" in done.stderr and "did you mean 's-curve'" in done.stderr
+    assert "mappings[1].from" in done.stderr and "did you mean 'p*.eda.arousal'" in done.stderr
+    assert "valid." not in done.stdout

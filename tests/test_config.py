@@ -74,3 +74,137 @@ def test_sources_of_every_kind() -> None:
     kinds = [s.kind for s in show.sources]
     assert kinds == ["serial", "osc", "simulated"]
     assert show.sources[1].host == "127.0.0.1" and show.sources[1].rates_hz == {"ppg": 25.0, "eda": 15.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "nearest"),
+    [
+        (MINIMAL + "curve = 'Linear'\n", "did you mean 'linear'?"),
+        (MINIMAL + "curve = 's-curv'\n", "did you mean 's-curve'?"),
+        (MINIMAL + "fallback = 'hld'\n", "did you mean 'hold'?"),
+        (MINIMAL + "quantize = { scale = 'pentatonc' }\n", "did you mean 'pentatonic'?"),
+        ("[sound]\nbackend = 'jak'\n" + MINIMAL, "did you mean 'jack'?"),
+        ("[visual]\nscene = 'bioluminescnt'\n" + MINIMAL, "did you mean 'bioluminescent'?"),
+        ("[core]\nppg_polarity = 'invert'\n" + MINIMAL, "did you mean 'inverted'?"),
+        ("[[sources]]\nkind = 'simulated'\nheart = 'eccg'\n" + MINIMAL, "did you mean 'ecg'?"),
+        ("[[sources]]\nkind = 'serial'\nport = 'COM3'\nformat = 'grove_gsr'\n" + MINIMAL, "did you mean 'grove-gsr'?"),
+        ("[[sources]]\nkind = 'serial'\nport = 'COM3'\nplotter_columns = 'signl'\n" + MINIMAL, "did you mean 'signal'?"),
+        ("[[sources]]\nkind = 'osc'\nrates_hz = { ppgg = 25.0 }\n" + MINIMAL, "did you mean 'ppg'?"),
+        ("[[sources]]\nkind = 'lsl'\nstream_type = 'PPG'\nsignal = 'edaa'\n" + MINIMAL, "did you mean 'eda'?"),
+        ("[[outputs]]\nkind = 'osc'\nport = 9000\nsend = ['group.sync']\nformat = 'plan'\n" + MINIMAL, "did you mean 'plain'?"),
+    ],
+)
+def test_enumerated_value_names_the_nearest_choice(text: str, nearest: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_show(text, "show.toml")
+    assert nearest in str(err.value), str(err.value)
+
+
+def test_enumerated_value_far_from_every_choice_gets_no_guess() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_show(MINIMAL + "curve = 'wobbly'\n", "show.toml")
+    assert "'s-curve'" in str(err.value) and "did you mean" not in str(err.value)
+
+
+REPO = Path(__file__).parent.parent
+SHIPPED_PATCH = (REPO / "patches" / "eco_symphony.py").resolve()
+
+
+@pytest.mark.parametrize(
+    ("patch", "beside", "expected"),
+    [
+        ("eco_symphony.py", [], SHIPPED_PATCH),                    # a show copied away still finds it
+        ("eco_symphony", [], SHIPPED_PATCH),                       # without .py too
+        ("eco_symphony.py", ["eco_symphony.py"], "eco_symphony.py"),  # the show's own copy comes first
+        ("eco_symphony", ["eco_symphony.py"], "eco_symphony.py"),
+        ("mine.py", ["mine.py"], "mine.py"),
+        ("sub/mine.py", ["sub/mine.py"], "sub/mine.py"),           # a path: relative to the show file
+        ("./eco_symphony.py", [], "eco_symphony.py"),              # a path that is not there: as given, never the shipped one
+        (str(SHIPPED_PATCH), [], SHIPPED_PATCH),                   # absolute
+    ],
+)
+def test_patch_path(tmp_path: Path, patch: str, beside: list[str], expected: str | Path) -> None:
+    for name in beside:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("# a patch\n")
+    show = tmp_path / "show.toml"
+    show.write_text(f'[sound]\npatch = "{patch}"\n' + MINIMAL)
+    found = load_show(show).patch_path()
+    assert found == (expected if isinstance(expected, Path) else (tmp_path / expected).resolve())
+
+
+def test_unknown_patch_name_says_where_it_looked(tmp_path: Path) -> None:
+    show = tmp_path / "show.toml"
+    show.write_text('[sound]\npatch = "eco_symphny"\n' + MINIMAL)
+    with pytest.raises(ConfigError) as err:
+        load_show(show).patch_path()
+    message = str(err.value)
+    assert str(tmp_path.resolve() / "eco_symphny") in message and "no such patch file" in message
+    assert str((REPO / "patches").resolve()) in message and "eco_symphony" in message.rsplit("eco_symphny", 1)[1]
+
+
+@pytest.mark.parametrize("name", ["default.toml", "meditation.toml", "gathering.toml"])
+def test_shipped_show_copied_to_another_folder_is_ready(tmp_path: Path, name: str) -> None:
+    from installation.launch import prepare_show
+
+    copy = tmp_path / "elsewhere" / name
+    copy.parent.mkdir()
+    copy.write_text((REPO / "patches" / name).read_text())
+    prepared = prepare_show(load_show(copy))
+    assert prepared.show.patch_path() == SHIPPED_PATCH
+
+
+@pytest.mark.parametrize(
+    ("text", "refused", "then"),
+    [
+        # a refused entry is stood in for: the entries after it keep their index
+        (MINIMAL + "curve = 's-curv'\n" + '[[mappings]]\nto = "visual.bloom"\n'
+         '[[mappings]]\nfrom = "p*.eda.arousl"\nto = "visual.p*.hue"\n',
+         ["mappings[0].curve", "mappings[1].from: Field required"], ["mappings[2].from: unknown feature 'p*.eda.arousl'"]),
+        ('[sound]\nceilng_db = -3\n[sound.settings]\nscale = "pentatonc"\n[[sources]]\nkind = "midi"\n' + MINIMAL
+         + '[[mappings]]\nfrom = "group.sync"\nto = "sound.drone.brigthness"\n',
+         ["sound.ceilng_db", "sources[0].kind"], ["sound.settings.scale", "mappings[1].to: unknown parameter"]),
+        (MINIMAL + 'name = "a"\n[[scenes]]\nname = "s"\nmappings = ["b"]\nset = { "visual.blom" = 1.0 }\n',
+         ["scenes[0].mappings: no mapping is named 'b'"], ["scenes[0].set: 'visual.blom'"]),
+        ('[[outputs]]\nkind = "osc"\nport = 9000\nrate_hz = 0\nsend = ["p*.heart.bpmm"]\n' + MINIMAL,
+         ["outputs[0].rate_hz"], ["outputs[0].send[0]: 'p*.heart.bpmm'"]),
+    ],
+)
+def test_check_finds_what_the_schema_refuses_and_what_the_rest_breaks(
+    tmp_path: Path, text: str, refused: list[str], then: list[str]
+) -> None:
+    from installation.config import load_show_for_check
+    from installation.launch import prepare_show
+
+    path = tmp_path / "show.toml"
+    path.write_text(f'[sound]\npatch = "{SHIPPED_PATCH}"\n' + text if "[sound]" not in text
+                    else text.replace("[sound]\n", f'[sound]\npatch = "{SHIPPED_PATCH}"\n', 1))
+    show, error = load_show_for_check(path)
+    assert error is not None and show is not None
+    for fragment in refused:
+        assert fragment in str(error), str(error)
+    with pytest.raises(ConfigError) as later:
+        prepare_show(show)
+    for fragment in then:
+        assert fragment in str(later.value), str(later.value)
+    assert not any(fragment in str(later.value) for fragment in refused)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("[show\n", "not valid TOML"), ("[show]\ntitle = 'x'\n", "at least one [[mappings]]"), ("mappings = 3\n", "mappings")],
+)
+def test_check_with_nothing_left_to_check(tmp_path: Path, text: str, message: str) -> None:
+    from installation.config import load_show_for_check
+
+    path = tmp_path / "show.toml"
+    path.write_text(text)
+    show, error = load_show_for_check(path)
+    assert show is None and error is not None and message in str(error)
+
+
+def test_check_of_a_valid_show_is_the_show() -> None:
+    from installation.config import load_show_for_check
+
+    show, error = load_show_for_check(REPO / "patches" / "default.toml")
+    assert error is None and show == load_show(REPO / "patches" / "default.toml")

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from installation import __version__
-from installation.config import ConfigError, load_show, load_show_for_check
+from installation.config import ConfigError, SimulatedSource, default_show_path, load_show, load_show_for_check, parse_source
 from installation.console import console_wanted
 from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
@@ -34,10 +34,8 @@ from installation.record.report import write_report
 from installation.listen import Listener
 from installation.outputs.fanout import describe as describe_output
 from installation.sensors.base import Source, SourceError
-from installation.sensors.formats import LINE_FORMATS, FormatError, make_parser
-from installation.sensors.lsl_source import LslSource
-from installation.sensors.osc_source import OscSource
-from installation.sensors.serial_source import SerialSource
+from installation.sensors.factory import source_from_config
+from installation.sensors.formats import LINE_FORMATS, FormatError
 from installation.sensors.simulated import SimulatedAudience
 from installation.simulate import Emitter, LslEmitter, OscEmitter, Scenario, ScriptedAudience, SerialPtyEmitter, Simulation, load_scenario
 from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
@@ -50,15 +48,6 @@ from installation.sound.devices import output_devices
 from installation.sound.engine import SoundError
 from installation.sound.jack_server import JackError, JackNotInstalled
 
-DEFAULT_SHOW = Path("patches") / "default.toml"
-
-
-def default_show_path() -> Path:
-    """``patches/default.toml`` in the working folder, else beside the package source."""
-    here = Path.cwd() / DEFAULT_SHOW
-    if here.is_file():
-        return here
-    return Path(__file__).resolve().parent.parent / DEFAULT_SHOW
 
 
 def _positive_seconds(text: str) -> float:
@@ -461,13 +450,13 @@ def listen(args: argparse.Namespace, console: Console, errors: Console) -> int:
     wearers = [w.strip() for w in args.wearers.split(",") if w.strip()]
     sources: list[Source] = []
     try:
-        for spec in args.serial:
-            device, _, baud = spec.partition("@")
-            sources.append(SerialSource(device, int(baud or 115200), make_parser(args.format), wearers))
-        for port in args.osc:
-            sources.append(OscSource(port, args.osc_host, None, wearers))
-        for stream_type in args.lsl:
-            sources.append(LslSource("type", stream_type, wearers))
+        configs = [parse_source({"kind": "serial", "port": device, "baud": int(baud or 115200), "format": args.format,
+                                 "wearers": wearers}, f"--serial {spec}")
+                   for spec in args.serial for device, _, baud in [spec.partition("@")]]
+        configs += [parse_source({"kind": "osc", "port": port, "host": args.osc_host, "wearers": wearers}, f"--osc {port}")
+                    for port in args.osc]
+        configs += [parse_source({"kind": "lsl", "stream_type": t, "wearers": wearers}, f"--lsl {t}") for t in args.lsl]
+        sources = [source_from_config(cfg) for cfg in configs]
     except (ValueError, FormatError) as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
@@ -535,7 +524,9 @@ def simulate(args: argparse.Namespace, console: Console, errors: Console) -> int
         errors.print(f"[red]error:[/red] {args.format} sends no ECG: use --format native or openbci")
         emitter.close()
         return 2
-    sim = Simulation(ScriptedAudience(SimulatedAudience(args.participants, args.seed, heart=args.heart), scenario), emitter)
+    audience = source_from_config(SimulatedSource(wearers=args.participants, seed=args.seed, heart=args.heart))
+    assert isinstance(audience, SimulatedAudience)
+    sim = Simulation(ScriptedAudience(audience, scenario), emitter)
     sim.scripted.audience.open()
     started = time.monotonic()
     try:

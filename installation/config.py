@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from installation.addresses import SignalKind
 
@@ -25,6 +25,12 @@ class ConfigError(ValueError):
 #: The show files and sound patches that come with the program; a show names a
 #: patch in here by its bare name (``patch = "eco_symphony"``).
 PATCHES_DIR = Path(__file__).resolve().parent.parent / "patches"
+
+
+def default_show_path() -> Path:
+    """``patches/default.toml`` in the working folder, else the one that comes with the program."""
+    here = Path.cwd() / "patches" / "default.toml"
+    return here if here.is_file() else PATCHES_DIR / "default.toml"
 
 
 def shipped_patches() -> list[str]:
@@ -148,6 +154,7 @@ class LslSourceConfig(_Strict):
 SourceConfig = Annotated[
     Union["SimulatedSource", SerialSourceConfig, OscSourceConfig, LslSourceConfig], Field(discriminator="kind")
 ]
+_SOURCE_ADAPTER: TypeAdapter[SourceConfig] = TypeAdapter(SourceConfig)
 
 
 class CoreConfig(_Strict):
@@ -529,6 +536,21 @@ def _describe(err: dict[str, Any]) -> str:
 def _schema_error(origin: str, exc: ValidationError) -> ConfigError:
     problems = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
     return ConfigError(f"{origin}: invalid show file:\n{problems}")
+
+
+def parse_source(fields: dict[str, Any], origin: str = "<command line>") -> "SourceConfig":
+    """Validate one source entry (as ``[[sources]]`` holds it, ``kind`` included).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``origin`` and every key that is wrong.
+    """
+    try:
+        return _SOURCE_ADAPTER.validate_python(fields)
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+        raise ConfigError(f"{origin}: invalid source:\n{problems}") from None
 
 
 def _toml(text: str, origin: str) -> dict[str, Any]:

@@ -33,10 +33,7 @@ from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
 from installation.record.writer import Recorder, recording_folder
 from installation.outputs.select import check_outputs
 from installation.sensors.base import Source
-from installation.sensors.formats import FormatError, make_parser
-from installation.sensors.lsl_source import LslSource
-from installation.sensors.osc_source import OscSource
-from installation.sensors.serial_source import SerialSource
+from installation.sensors.factory import source_from_config, source_slots
 from installation.sensors.simulated import SimulatedAudience
 from installation.simulate import Scenario, ScriptedAudience, TransportRehearsal, load_scenario
 from installation.session import Session, SessionError
@@ -207,31 +204,6 @@ def plan_outputs(
     return OutputPlan(backend, device, wav_path, headless, frames_dir, run_dir, notices)
 
 
-def source_from_config(cfg: SourceConfig, first_slot: int = 0) -> Source:
-    """Build one source from its show-file entry (not opened)."""
-    if isinstance(cfg, SerialSourceConfig):
-        try:
-            parser = make_parser(cfg.format, cfg.columns, cfg.plotter_columns, cfg.gsr_calibration, cfg.gsr_convert)
-        except FormatError as exc:
-            raise ConfigError(f"sources: {exc}") from None
-        port = cfg.port if not cfg.port.startswith("usb:") else f"match:{cfg.port}"
-        return SerialSource(port, cfg.baud, parser, list(cfg.wearers), dict(cfg.rates_hz))
-    if isinstance(cfg, OscSourceConfig):
-        return OscSource(cfg.port, cfg.host, cfg.allow, list(cfg.wearers), dict(cfg.rates_hz))
-    if isinstance(cfg, LslSourceConfig):
-        prop, value = ("name", cfg.stream_name) if cfg.stream_name is not None else ("type", cfg.stream_type)
-        return LslSource(prop, value or "", list(cfg.wearers), cfg.signal)
-    return SimulatedAudience(cfg.wearers, cfg.seed, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz,
-                             first_slot=first_slot, heart=cfg.heart, ecg_rate_hz=cfg.ecg_rate_hz)
-
-
-def source_slots(cfg: SourceConfig, first_slot: int = 0) -> list[str]:
-    """Wearer slots a source entry feeds."""
-    if isinstance(cfg, SimulatedSource):
-        return [wearer_slot(first_slot + i) for i in range(cfg.wearers)]
-    return list(cfg.wearers)
-
-
 def make_sources(show: Show, options: LaunchOptions, rehearsal: bool, clock: Clock | None = None) -> tuple[list[Source], list[str]]:
     """Sources and wearer slots: the rehearsal audience (paced by ``clock``), or the show's own sources."""
     configs = list(show.sources)
@@ -247,8 +219,8 @@ def make_sources(show: Show, options: LaunchOptions, rehearsal: bool, clock: Clo
         seed = base.seed if options.seed is None else options.seed
         cfg = base.model_copy(update={"wearers": count, "seed": seed})
         scenario = load_scenario(options.scenario) if options.scenario else Scenario()
-        audience = SimulatedAudience(cfg.wearers, cfg.seed, clock=clock, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz,
-                                     heart=cfg.heart, ecg_rate_hz=cfg.ecg_rate_hz)
+        audience = source_from_config(cfg, clock=clock)
+        assert isinstance(audience, SimulatedAudience)
         scripted = ScriptedAudience(audience, scenario, seed=seed)
         source: Source = scripted if options.via == "memory" else TransportRehearsal(scripted, options.via, options.wire_format)
         return [source], [w.profile.wearer for w in audience.wearers]

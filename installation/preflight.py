@@ -171,7 +171,7 @@ def listen_sources(show: Show, listen_s: float, make: Callable[..., Source] | No
     Each source is judged by a signal core of its own. A source that cannot be
     opened or read is reported with its error; the others carry on.
     """
-    from installation.launch import source_from_config, source_slots
+    from installation.sensors.factory import source_from_config, source_slots
     from installation.pipeline.pipeline import core_settings
 
     make = make or source_from_config

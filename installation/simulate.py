@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pythonosc import osc_message_builder
 
-from installation.config import ConfigError
+from installation.config import ConfigError, parse_source
 from installation.sensors.base import SampleBlock, Source, SourceBase
 from installation.sensors.formats import native_encode
 from installation.sensors.simulated import SimulatedAudience
@@ -307,29 +307,30 @@ class TransportRehearsal(SourceBase):
         self._stop = threading.Event()
 
     def open(self) -> None:
-        from installation.sensors.formats import Native, PulseSensorVisualizer
-        from installation.sensors.lsl_source import LslSource
+        from installation.sensors.factory import source_from_config
         from installation.sensors.osc_source import OscSource
-        from installation.sensors.serial_source import SerialSource
 
         wearers = [w.profile.wearer for w in self.scripted.audience.wearers]
         if self.via == "osc":
-            osc = OscSource(0, wearers=wearers)
+            osc = source_from_config(parse_source({"kind": "osc", "port": 0, "wearers": wearers}))
             osc.open()
+            assert isinstance(osc, OscSource)
             self.source, self._emitter = osc, OscEmitter("127.0.0.1", osc.port, self.fmt)
         elif self.via == "serial":
-            emitter = SerialPtyEmitter(self.fmt)
-            parser = Native() if self.fmt == "native" else PulseSensorVisualizer()
             if self.fmt == "pulsesensor" and self.scripted.audience.heart == "ecg":
                 raise ConfigError("PulseSensor boards send a pulse wave, not ECG: use --format native")
-            serial_source = SerialSource(emitter.path, 115200, parser, wearers)
+            emitter = SerialPtyEmitter(self.fmt)
+            line_format = "native" if self.fmt == "native" else "pulsesensor-visualizer"
+            serial_source = source_from_config(parse_source({"kind": "serial", "port": emitter.path, "baud": 115200,
+                                                             "format": line_format, "wearers": wearers}))
             serial_source.open()
             self.source, self._emitter = serial_source, emitter
         else:
             a = self.scripted.audience
             self._emitter = LslEmitter(wearers, a.ppg_rate_hz, a.eda_rate_hz)
             heart = "eco-sim-ecg" if a.heart == "ecg" else "eco-sim-ppg"
-            self.source = _LslPair([LslSource("name", heart, wearers), LslSource("name", "eco-sim-eda", wearers)])
+            self.source = _LslPair([source_from_config(parse_source({"kind": "lsl", "stream_name": name, "wearers": wearers}))
+                                    for name in (heart, "eco-sim-eda")])
             self.source.open()
         simulation = Simulation(self.scripted, self._emitter)
         self.scripted.open()

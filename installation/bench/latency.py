@@ -36,12 +36,11 @@ from installation.bench import BenchError
 from installation.bench.probe import Measurement, Probe, Target
 from installation.bench.stats import LatencyStats, latency_stats, ratio
 from installation.bench.step_patch import StepPatch
-from installation.config import Show
+from installation.config import Show, parse_source
 from installation.mapping.mapper import Mapper, compile_mappings
 from installation.sensors.base import Source
-from installation.sensors.formats import KeyValue
+from installation.sensors.factory import source_from_config
 from installation.sensors.osc_source import OscSource
-from installation.sensors.serial_source import SerialSource
 from installation.session import Session
 from installation.sound.engine import SoundEngine
 from installation.sound.jack_server import DummyJackServer, ServerSettings
@@ -213,9 +212,12 @@ def measure_ours(probe: Probe, settings: ServerSettings, transport: Transport, g
     source: Source
     osc: OscSource | None = None
     if transport == "osc":
-        source = osc = OscSource(0, "127.0.0.1", wearers=WEARERS)
+        source = source_from_config(parse_source({"kind": "osc", "port": 0, "host": "127.0.0.1", "wearers": WEARERS}))
+        assert isinstance(source, OscSource)
+        osc = source
     else:
-        source = SerialSource(probe.make_pty(), SERIAL_BAUD, KeyValue(), WEARERS)
+        source = source_from_config(parse_source({"kind": "serial", "port": probe.make_pty(), "baud": SERIAL_BAUD,
+                                                  "format": "key-value", "wearers": WEARERS}))
     session = Session(show, mapper, [source], WEARERS, engine, None)
     session.start()
     try:

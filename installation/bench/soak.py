@@ -212,8 +212,7 @@ def run_soak(
     notify : callable
         Receives progress lines.
     """
-    from installation.cli import default_show_path
-    from installation.config import load_show
+    from installation.config import default_show_path, load_show
     from installation.launch import LaunchOptions, build_session, make_recorder, make_sources, plan_outputs, prepare_show
     from installation.sound.jack_server import DummyJackServer
 

@@ -123,9 +123,9 @@ def measure_frames(participants: int, size_px: tuple[int, int], seconds: float) 
 
 def measure_event_to_frame(participants: int, size_px: tuple[int, int], seconds: float) -> dict[str, Any]:
     """A real session with a simulated audience and the visuals process; the renderer's final report."""
-    from installation.config import parse_show
+    from installation.config import SimulatedSource, default_show_path, parse_show
     from installation.launch import prepare_show
-    from installation.sensors.simulated import SimulatedAudience
+    from installation.sensors.factory import source_from_config
     from installation.session import Session
     from installation.visuals.renderer import Renderer, RendererSettings
 
@@ -135,12 +135,12 @@ def measure_event_to_frame(participants: int, size_px: tuple[int, int], seconds:
         '[[mappings]]\nfrom = "p*.quality"\nto = "visual.p*.presence"\n'
         '[[mappings]]\nfrom = "group.sync.p*.p*"\nto = "visual.thread.p*.p*"\n'
     )
-    from installation.cli import default_show_path
 
     prepared = prepare_show(parse_show(text, "bench visuals", default_show_path()))
     wearers = [f"p{i + 1}" for i in range(participants)]
     renderer = Renderer(RendererSettings(wearers, size_px, fps=60, headless=True, draw_every_frame=True))
-    session = Session(prepared.show, prepared.mapper, [SimulatedAudience(participants, seed=5)], wearers, None, renderer)
+    audience = source_from_config(SimulatedSource(wearers=participants, seed=5))
+    session = Session(prepared.show, prepared.mapper, [audience], wearers, None, renderer)
     session.start()
     try:
         if renderer.wait_started() is None:

@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml
 rehearse: $(STAMP)
 	$(PY) -m installation rehearse $(ARGS)
 
+# The import contracts first (pyproject.toml: [tool.importlinter]), then the tests.
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures (accuracy on real recordings, cost per sample against
@@ -29,19 +31,19 @@ test: $(STAMP)
 # they are not tests.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) benchmarks/core.py $(ARGS)
-	$(PY) benchmarks/reconnect.py
-	$(PY) benchmarks/mapping.py
-	$(PY) benchmarks/patch.py
+	$(PY) -m installation.bench.core_accuracy $(ARGS)
+	$(PY) -m installation.bench.reconnect
+	$(PY) -m installation.bench.mapping_cost
+	$(PY) -m installation.bench.patch_cpu
 	$(PY) -m installation bench latency --transport osc
 	$(PY) -m installation bench latency --transport serial
-	$(PY) benchmarks/beat_lock.py
+	$(PY) -m installation.bench.beat_lock
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)
 	$(PY) -m installation bench latency --transport osc $(ARGS)
 	$(PY) -m installation bench latency --transport serial $(ARGS)
-	$(PY) benchmarks/beat_lock.py
+	$(PY) -m installation.bench.beat_lock
 
 # The two-minute excerpt in docs/: the default show, six simulated wearers, rendered
 # offline, then compressed (needs ffmpeg).

@@ -22,28 +22,29 @@ from rich.table import Table
 
 from installation import __version__
 from installation.config import ConfigError, SimulatedSource, default_show_path, load_show, load_show_for_check, parse_source
-from installation.console import console_wanted
+from installation.runtime.console import console_wanted
 from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
 from installation.bench import BenchError
 from installation.bench.latency import TARGETS, bench_latency as run_bench
-from installation.launch import LaunchOptions, Summary, finite_or_dash, make_engine, make_renderer, make_sources, perform, plan_outputs, prepare_show
+from installation.runtime.launch import LaunchOptions, Summary, finite_or_dash, make_engine, make_renderer, make_sources, perform, plan_outputs, prepare_show
 from installation.record.reader import Recording, RecordingFormatError, load_recording as load_show_recording
-from installation.record.replay import recorded_show, replay
-from installation.record.report import write_report
-from installation.listen import Listener
+from installation.commands.replay import recorded_show, replay
+from installation.commands.report import write_report
+from installation.commands.listen import Listener
 from installation.outputs.fanout import describe as describe_output
 from installation.sensors.base import Source, SourceError
 from installation.sensors.factory import source_from_config
-from installation.sensors.formats import LINE_FORMATS, FormatError
+from installation.sensors.parsers import LINE_FORMATS, FormatError
 from installation.sensors.simulated import SimulatedAudience
-from installation.simulate import Emitter, LslEmitter, OscEmitter, Scenario, ScriptedAudience, SerialPtyEmitter, Simulation, load_scenario
-from installation.recordings import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
-from installation.session import SessionError
-from installation.starter import StarterError, write_starter
-from installation.render import VisualsOutput, render_offline
+from installation.sensors.emitters import Emitter, LslEmitter, OscEmitter, SerialPtyEmitter, Simulation
+from installation.sensors.scripted import Scenario, ScriptedAudience, load_scenario
+from installation.commands.analyze import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
+from installation.runtime.session import SessionError
+from installation.commands.starter import StarterError, write_starter
+from installation.commands.render import VisualsOutput, render_offline
 from installation.visuals.frames import INSTALL_FFMPEG, VideoError, ffmpeg_path
-from installation.sensors.replay import ReplaySource
+from installation.sensors.playback import PlaybackSource
 from installation.sound.devices import output_devices
 from installation.sound.engine import SoundError
 from installation.sound.jack_server import JackError, JackNotInstalled
@@ -237,7 +238,7 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
     try:
         if given is not None and given.name.endswith((".csv", ".csv.gz")):
             times_s, values = load_recording(given)
-            replay = ReplaySource("p1", args.signal, times_s, values, args.unit, clock=clock)
+            replay = PlaybackSource("p1", args.signal, times_s, values, args.unit, clock=clock)
             sources, wearers = [replay], ["p1"]
             duration_s = args.duration or replay.duration_s
         else:
@@ -418,7 +419,7 @@ def init(args: argparse.Namespace, console: Console, errors: Console) -> int:
 
 def preflight(args: argparse.Namespace, console: Console, errors: Console) -> int:
     """``ecosymphony preflight``: every check, a go / no-go table, exit 0 go, 1 no-go, 2 bad show file."""
-    from installation.preflight import SEVERITY, Check, PreflightOptions, preflight as run_checks, verdict
+    from installation.commands.preflight import SEVERITY, Check, PreflightOptions, preflight as run_checks, verdict
 
     try:
         prepared = prepare_show(load_show(args.show))
@@ -612,7 +613,7 @@ def bench_latency(args: argparse.Namespace, console: Console, errors: Console) -
 
 def bench_visuals(args: argparse.Namespace, console: Console, errors: Console) -> int:
     """``ecosymphony bench visuals``: the scene's frame rate on one core, and event -> frame latency."""
-    from installation.bench.visuals import TARGETS as VISUAL_TARGETS, bench_visuals as run_visuals
+    from installation.bench.frame_rate import TARGETS as VISUAL_TARGETS, bench_visuals as run_visuals
 
     report = _measure(lambda notify: run_visuals(args.participants, args.size, args.seconds, notify=notify), errors)
     if isinstance(report, int):

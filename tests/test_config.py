@@ -145,7 +145,7 @@ def test_unknown_patch_name_says_where_it_looked(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["default.toml", "meditation.toml", "gathering.toml"])
 def test_shipped_show_copied_to_another_folder_is_ready(tmp_path: Path, name: str) -> None:
-    from installation.launch import prepare_show
+    from installation.runtime.launch import prepare_show
 
     copy = tmp_path / "elsewhere" / name
     copy.parent.mkdir()
@@ -174,7 +174,7 @@ def test_check_finds_what_the_schema_refuses_and_what_the_rest_breaks(
     tmp_path: Path, text: str, refused: list[str], then: list[str]
 ) -> None:
     from installation.config import load_show_for_check
-    from installation.launch import prepare_show
+    from installation.runtime.launch import prepare_show
 
     path = tmp_path / "show.toml"
     path.write_text(f'[sound]\npatch = "{SHIPPED_PATCH}"\n' + text if "[sound]" not in text

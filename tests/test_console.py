@@ -17,7 +17,7 @@ from pathlib import Path
 import pyte
 import pytest
 
-from installation.console import EventsHandler, KeyHandler, console_action, console_wanted, wearers_to_show
+from installation.runtime.console import EventsHandler, KeyHandler, console_action, console_wanted, wearers_to_show
 from installation.operator_commands import Mark
 from installation.status import WearerStatus
 
@@ -191,18 +191,18 @@ def _mean_brightness(png: Path) -> float:
 
 def test_blackout_and_marks_from_the_console_reach_the_show(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from installation.config import load_show
-    from installation.console import OperatorConsole
-    from installation.launch import prepare_show
+    from installation.runtime.console import OperatorConsole
+    from installation.runtime.launch import prepare_show
     from installation.sensors.simulated import SimulatedAudience
-    from installation.session import Session
-    from installation.visuals.renderer import Renderer, RendererSettings
+    from installation.runtime.session import Session
+    from installation.visuals.process import Renderer, RendererSettings
 
     prepared = prepare_show(load_show(REPO / "patches" / "default.toml"))
     frames = tmp_path / "frames"
     renderer = Renderer(RendererSettings(["p1", "p2"], (160, 90), headless=True, frames_dir=frames, frame_every_s=0.1))
     session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], ["p1", "p2"], None, renderer)
     operator = OperatorConsole(session, keys=False)  # not started: its actions only
-    with caplog.at_level(logging.WARNING, logger="installation.session"):
+    with caplog.at_level(logging.WARNING, logger="installation.runtime.session"):
         with session:
             assert renderer.wait_started() is not None
             session.run(1.0)

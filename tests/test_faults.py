@@ -24,16 +24,16 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from streams import Pty
 
 from installation.config import load_show
-from installation.launch import prepare_show
+from installation.runtime.launch import prepare_show
 from installation.record.reader import load_recording
 from installation.record.writer import Recorder
 from installation.sensors.base import SampleBlock
-from installation.sensors.formats import Native, native_encode
+from installation.sensors.parsers import Native, native_encode
 from installation.sensors.osc_source import OscSource
 from installation.sensors.serial_source import SerialSource
 from installation.sensors.simulated import SimulatedAudience
-from installation.session import Session
-from installation.simulate import Scenario, ScriptedAudience
+from installation.runtime.session import Session
+from installation.sensors.scripted import Scenario, ScriptedAudience
 
 SHOW = Path(__file__).parent.parent / "patches" / "default.toml"
 

@@ -15,8 +15,8 @@ import pytest
 from scipy.io import wavfile
 
 from installation.config import ConfigError, load_show, parse_show
-from installation.launch import LaunchOptions, perform, plan_outputs
-from installation.session import SessionError
+from installation.runtime.launch import LaunchOptions, perform, plan_outputs
+from installation.runtime.session import SessionError
 from installation.sound.devices import AudioDevice
 from installation.sound.jack_server import JackNotInstalled, ServerSettings
 
@@ -191,7 +191,7 @@ def test_rehearsal_through_osc_with_a_scenario(tmp_path: Path) -> None:
 
 
 def test_shipped_scenarios_load() -> None:
-    from installation.simulate import load_scenario
+    from installation.sensors.scripted import load_scenario
 
     for path in (REPO / "patches" / "scenarios").glob("*.toml"):
         assert load_scenario(path).events

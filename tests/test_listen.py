@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from installation.sensors.formats import native_encode
+from installation.sensors.parsers import native_encode
 
 REPO = Path(__file__).parent.parent
 

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from installation.config import load_show
-from installation.launch import ShowWatcher, prepare_show
+from installation.runtime.launch import ShowWatcher, prepare_show
 from installation.sensors.simulated import SimulatedAudience
-from installation.session import Session
+from installation.runtime.session import Session
 
 REPO = Path(__file__).parent.parent
 

@@ -16,7 +16,7 @@ import pytest
 from pythonosc import osc_message_builder
 
 from installation.config import load_show
-from installation.preflight import (
+from installation.commands.preflight import (
     ChannelSeen,
     Check,
     DisplayProbe,
@@ -32,7 +32,8 @@ from installation.preflight import (
     probe_udp,
     verdict,
 )
-from installation.simulate import OscEmitter, ScriptedAudience, Scenario, Simulation
+from installation.sensors.emitters import OscEmitter, Simulation
+from installation.sensors.scripted import ScriptedAudience, Scenario
 from installation.sensors.simulated import SimulatedAudience
 from installation.sound.devices import AudioDevice
 
@@ -306,7 +307,7 @@ def test_cli_bad_show_file_exits_2_with_the_message(tmp_path: Path) -> None:
 )
 def test_the_osc_outputs_preflight_checks(extra: str, targets: list[tuple[str, str, int]]) -> None:
     from installation.config import parse_show
-    from installation.preflight import osc_targets
+    from installation.commands.preflight import osc_targets
 
     base = '[[mappings]]\nfrom = "p*.eda.arousal"\nto = "sound.drone.brightness"\n'
     assert osc_targets(parse_show(base + extra, "t.toml")) == targets

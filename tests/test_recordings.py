@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from installation.recordings import RecordingError, load_recording
+from installation.commands.analyze import RecordingError, load_recording
 
 REPO = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"

@@ -11,9 +11,9 @@ from scipy.io import wavfile
 
 from installation.clock import FakeClock
 from installation.config import load_show
-from installation.launch import LaunchOptions, make_sources, prepare_show
+from installation.runtime.launch import LaunchOptions, make_sources, prepare_show
 from installation.operator_commands import SelectScene
-from installation.render import render_offline
+from installation.commands.render import render_offline
 from tests.test_cli import REPO, ecosymphony
 
 SHOW = REPO / "patches" / "default.toml"
@@ -91,7 +91,7 @@ def test_scene_changes_do_not_click(tmp_path: Path) -> None:
 def test_render_draws_the_visuals_a_frame_every_1_over_fps(tmp_path: Path) -> None:
     import pygame
 
-    from installation.render import VisualsOutput
+    from installation.commands.render import VisualsOutput
 
     prepared = prepare_show(load_show(SHOW))
     clock = FakeClock()

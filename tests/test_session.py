@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from installation.config import load_show
-from installation.launch import prepare_show
+from installation.runtime.launch import prepare_show
 from installation.sensors.simulated import SimulatedAudience
 from installation.operator_commands import Rebaseline
 from installation.pipeline.sinks import Firing, Sink
-from installation.session import Session
+from installation.runtime.session import Session
 
 SHOW = Path(__file__).parent.parent / "patches" / "default.toml"
 
@@ -97,7 +97,7 @@ def test_the_sound_carries_on_and_the_visuals_come_back_when_the_renderer_dies(
     from installation.record.reader import load_recording
     from installation.record.writer import Recorder
     from installation.sound.engine import SoundEngine
-    from installation.visuals.renderer import Renderer, RendererSettings
+    from installation.visuals.process import Renderer, RendererSettings
 
     prepared = prepare_show(load_show(SHOW))
     wearers = ["p1", "p2"]
@@ -108,7 +108,7 @@ def test_the_sound_carries_on_and_the_visuals_come_back_when_the_renderer_dies(
     recorder = Recorder(tmp_path / "rec", SHOW.read_text(), "run", SHOW)
     session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], wearers, sound, renderer,
                       recorder=recorder)
-    with caplog.at_level(logging.WARNING, logger="installation.session"):
+    with caplog.at_level(logging.WARNING, logger="installation.runtime.session"):
         with session:
             first = renderer.wait_started()
             assert first is not None

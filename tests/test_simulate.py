@@ -15,11 +15,12 @@ import numpy as np
 from installation.clock import FakeClock
 from installation.config import ConfigError
 from installation.dsp.core import SignalCore
-from installation.sensors.formats import Native, PulseSensorVisualizer
+from installation.sensors.parsers import Native, PulseSensorVisualizer
 from installation.sensors.osc_source import OscSource
 from installation.sensors.serial_source import SerialSource
 from installation.sensors.simulated import SimulatedAudience
-from installation.simulate import OscEmitter, Scenario, ScenarioEvent, ScriptedAudience, SerialPtyEmitter, Simulation, load_scenario
+from installation.sensors.emitters import OscEmitter, SerialPtyEmitter, Simulation
+from installation.sensors.scripted import Scenario, ScenarioEvent, ScriptedAudience, load_scenario
 
 REPO = Path(__file__).parent.parent
 

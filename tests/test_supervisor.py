@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from installation.config import load_show
-from installation.launch import prepare_show
+from installation.runtime.launch import prepare_show
 from installation.sensors.simulated import SimulatedAudience
 from installation.operator_commands import Panic
-from installation.session import Session
+from installation.runtime.session import Session
 from installation.status import Fault
 from installation.sound.engine import SoundEngine
-from installation.visuals.renderer import Renderer, RendererSettings
+from installation.visuals.process import Renderer, RendererSettings
 
 SHOW = Path(__file__).parent.parent / "patches" / "default.toml"
 

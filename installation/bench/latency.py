@@ -41,7 +41,7 @@ from installation.mapping.mapper import Mapper, compile_mappings
 from installation.sensors.base import Source
 from installation.sensors.factory import source_from_config
 from installation.sensors.osc_source import OscSource
-from installation.session import Session
+from installation.runtime.session import Session
 from installation.sound.engine import SoundEngine
 from installation.sound.jack_server import DummyJackServer, ServerSettings
 

@@ -213,7 +213,7 @@ def run_soak(
         Receives progress lines.
     """
     from installation.config import default_show_path, load_show
-    from installation.launch import LaunchOptions, build_session, make_recorder, make_sources, plan_outputs, prepare_show
+    from installation.runtime.launch import LaunchOptions, build_session, make_recorder, make_sources, plan_outputs, prepare_show
     from installation.sound.jack_server import DummyJackServer
 
     show = load_show(show_path or default_show_path())

@@ -18,7 +18,7 @@ from typing import Sequence
 
 from installation.addresses import WEARER_RE, resolve_pair, slot_number, wearer_pairs
 from installation.config import LslOutputConfig, OscOutputConfig, OutputConfig, Show
-from installation.outputs.formats import CARRIED, make_format
+from installation.outputs.encoders import CARRIED, make_format
 from installation.outputs.lsl import LslOutlet
 from installation.outputs.osc import OscPeer
 from installation.outputs.select import Selection, catalogue, concrete, pattern_regex

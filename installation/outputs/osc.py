@@ -16,7 +16,7 @@ import socket
 
 from pythonosc.parsing import osc_types
 
-from installation.outputs.formats import Message
+from installation.outputs.encoders import Message
 
 log = logging.getLogger(__name__)
 

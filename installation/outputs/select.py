@@ -16,7 +16,7 @@ from typing import Iterable, Literal, Sequence
 from installation.addresses import WEARER_RE, resolve_pair, wearer_pairs
 from installation.config import OscOutputConfig, OutputConfig
 from installation.addresses import GROUP_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
-from installation.outputs.formats import CARRIED
+from installation.outputs.encoders import CARRIED
 
 AddressKind = Literal["feature", "event", "parameter", "trigger"]
 

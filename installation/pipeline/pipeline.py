@@ -41,7 +41,7 @@ from installation.pipeline.sinks import (
 from installation.record.writer import RecordSink
 from installation.sensors.base import SampleBlock
 from installation.sound.engine import SoundEngine
-from installation.visuals.renderer import Renderer
+from installation.visuals.process import Renderer
 
 log = logging.getLogger(__name__)
 TapT = TypeVar("TapT", bound=Sink)

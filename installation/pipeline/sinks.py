@@ -28,7 +28,7 @@ from installation.record.writer import RECORDED_EVENTS, RecordSink
 from installation.sound.engine import SoundEngine
 from installation.status import OperatorStatus
 from installation.visuals.feed import Snapshot
-from installation.visuals.renderer import Renderer
+from installation.visuals.process import Renderer
 
 log = logging.getLogger(__name__)
 

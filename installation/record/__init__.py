@@ -1,7 +1,6 @@
-"""Whole-show recording (opt-in), deterministic replay, and the PNG report.
+"""Whole-show recording (opt-in): the writer (:class:`~installation.record.writer.Recorder`,
+fed from the live threads) and the reader (:func:`~installation.record.reader.load_recording`).
 
-``writer`` (:class:`~installation.record.writer.Recorder`), ``reader``
-(:func:`~installation.record.reader.load_recording`), ``replay``
-(:func:`~installation.record.replay.replay`) and ``report``
-(:func:`~installation.record.report.write_report`).
+Replaying a recording and its PNG report are commands
+(:mod:`installation.commands.replay`, :mod:`installation.commands.report`).
 """

@@ -12,7 +12,7 @@ from collections import defaultdict
 import numpy as np
 
 from installation.sensors.base import SampleBlock
-from installation.sensors.formats import Reading
+from installation.sensors.parsers import Reading
 
 #: Nominal rates (Hz) assumed for readings that carry no device time.
 DEFAULT_RATES_HZ: dict[str, float] = {"ppg": 100.0, "ecg": 250.0, "eda": 25.0, "bpm": 1.0, "ibi": 1.0}

@@ -18,7 +18,7 @@ from installation.config import (
     SourceConfig,
 )
 from installation.sensors.base import Source
-from installation.sensors.formats import FormatError, make_parser
+from installation.sensors.parsers import FormatError, make_parser
 from installation.sensors.lsl_source import LslSource
 from installation.sensors.osc_source import OscSource
 from installation.sensors.serial_source import SerialSource

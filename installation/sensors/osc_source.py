@@ -16,7 +16,7 @@ from pythonosc.osc_packet import ParseError
 from installation.clock import Clock, MonotonicClock
 from installation.sensors.assemble import BlockAssembler
 from installation.sensors.base import SampleBlock, SourceBase, SourceError
-from installation.sensors.formats import FormatError, Reading, osc_readings
+from installation.sensors.parsers import FormatError, Reading, osc_readings
 
 log = logging.getLogger(__name__)
 

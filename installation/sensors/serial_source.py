@@ -13,7 +13,7 @@ from serial.tools import list_ports
 from installation.clock import Clock, MonotonicClock
 from installation.sensors.assemble import BlockAssembler
 from installation.sensors.base import SampleBlock, SourceBase
-from installation.sensors.formats import AutoParser, FormatError, LineParser
+from installation.sensors.parsers import AutoParser, FormatError, LineParser
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Pure drawing: the scene holds its animation state, takes parameter values and
 triggers, advances with :meth:`BioluminescentScene.update` and paints a surface
 with :meth:`BioluminescentScene.draw`. It owns no window and no loop (see
-:mod:`installation.visuals.renderer`). Everything scales from the surface size.
+:mod:`installation.visuals.process`). Everything scales from the surface size.
 
 Each wearer is a jellyfish-like organism: a bell that flares on every heartbeat,
 tendrils that sway, a colour and a glow that follow their arousal; stress makes it

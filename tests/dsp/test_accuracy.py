@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from installation.dsp.scoring import match_events
-from installation.recordings import analyze_recording, load_recording
+from installation.commands.analyze import analyze_recording, load_recording
 
 DATA = Path(__file__).parents[1] / "data"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from installation.sensors.formats import Native
+from installation.sensors.parsers import Native
 from installation.sensors.serial_source import SerialSource
 
 HARDWARE = Path(__file__).parents[2] / "hardware"

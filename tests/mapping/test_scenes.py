@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from installation.config import ConfigError, parse_show
-from installation.launch import prepare_show
+from installation.runtime.launch import prepare_show
 
 SHOW = """
 [sound]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from installation.outputs.formats import EmotiBitFormat, OpenBciFormat, PlainFormat, make_format
+from installation.outputs.encoders import EmotiBitFormat, OpenBciFormat, PlainFormat, make_format
 
 
 @pytest.mark.parametrize(

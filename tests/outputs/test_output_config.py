@@ -8,7 +8,7 @@ import pytest
 
 from installation.cli import main
 from installation.config import ConfigError, LslOutputConfig, OscOutputConfig, parse_show
-from installation.launch import prepare_show
+from installation.runtime.launch import prepare_show
 
 SHOW = Path(__file__).parent.parent.parent / "patches" / "default.toml"
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from installation.config import parse_show
-from installation.launch import LaunchOptions, perform
+from installation.runtime.launch import LaunchOptions, perform
 from tests.outputs.peers import Peer
 
 SHOW = Path(__file__).parent.parent.parent / "patches" / "default.toml"

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from installation.config import load_show
-from installation.launch import prepare_show
+from installation.runtime.launch import prepare_show
 from installation.record.writer import Recorder
 from installation.sensors.base import SampleBlock
 from installation.sensors.simulated import SimulatedAudience
 from installation.operator_commands import Blackout, Mark, Panic, Rebaseline, SelectScene
-from installation.session import Session
+from installation.runtime.session import Session
 
 REPO = Path(__file__).parent.parent.parent
 SHOW = REPO / "patches" / "gathering.toml"  # it has scenes, chosen by key and by a rule

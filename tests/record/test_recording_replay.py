@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from installation.record.reader import load_events, load_recording
-from installation.record.replay import recorded_show, replay
+from installation.commands.replay import recorded_show, replay
 
 from tests.record.shared import Recorded
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from installation.record.reader import load_recording
-from installation.record.report import write_report
+from installation.commands.report import write_report
 from tests.record.shared import Recorded
 from tests.test_cli import ecosymphony
 

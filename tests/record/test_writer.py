@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from installation.config import parse_show
-from installation.launch import LaunchOptions, make_recorder, perform
+from installation.runtime.launch import LaunchOptions, make_recorder, perform
 from installation.record.reader import load_recording
 from installation.record.writer import EVENT_COLUMNS, SAMPLE_COLUMNS, Recorder
 from installation.sensors.base import SampleBlock
@@ -80,10 +80,10 @@ FILL_DISK = textwrap.dedent("""
     import logging, resource, signal, sys, time
     from pathlib import Path
     from installation.config import load_show
-    from installation.launch import prepare_show
+    from installation.runtime.launch import prepare_show
     from installation.record.writer import Recorder
     from installation.sensors.simulated import SimulatedAudience
-    from installation.session import Session
+    from installation.runtime.session import Session
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     show_path, folder = Path(sys.argv[1]), Path(sys.argv[2])
@@ -120,9 +120,9 @@ def test_a_full_disk_stops_the_recording_not_the_show(tmp_path: Path) -> None:
 def test_a_removed_folder_stops_the_recording_not_the_show(recorded: Recorded, tmp_path: Path,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     from installation.sensors.simulated import SimulatedAudience
-    from installation.session import Session
+    from installation.runtime.session import Session
     from installation.config import load_show
-    from installation.launch import prepare_show
+    from installation.runtime.launch import prepare_show
     from installation.operator_commands import Mark
 
     prepared = prepare_show(load_show(SHOW))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from installation.sensors.formats import (
+from installation.sensors.parsers import (
     CsvColumns,
     FormatError,
     GroveGsr,
@@ -172,7 +172,7 @@ def test_detect_format(lines: list[str], expected: str | None) -> None:
 
 
 def test_auto_recognises_then_parses_what_it_saw() -> None:
-    from installation.sensors.formats import AutoParser
+    from installation.sensors.parsers import AutoParser
 
     p = AutoParser()
     first = p.parse("S512")
@@ -181,7 +181,7 @@ def test_auto_recognises_then_parses_what_it_saw() -> None:
 
 
 def test_auto_refuses_bare_numbers_with_advice() -> None:
-    from installation.sensors.formats import AutoParser
+    from installation.sensors.parsers import AutoParser
 
     p = AutoParser(sample_lines=3)
     assert p.parse("512") == [] and p.parse("513") == []
@@ -191,13 +191,13 @@ def test_auto_refuses_bare_numbers_with_advice() -> None:
 
 @pytest.mark.parametrize("name", ["native", "pulsesensor-plotter", "pulsesensor-visualizer", "grove-gsr", "key-value", "auto"])
 def test_make_parser(name: str) -> None:
-    from installation.sensors.formats import make_parser
+    from installation.sensors.parsers import make_parser
 
     assert make_parser(name).name.startswith(name)
 
 
 def test_make_parser_refuses() -> None:
-    from installation.sensors.formats import make_parser
+    from installation.sensors.parsers import make_parser
 
     with pytest.raises(FormatError, match="unknown format 'emotibit-serial'"):
         make_parser("emotibit-serial")

@@ -15,7 +15,7 @@ from pythonosc import osc_bundle_builder, osc_message_builder
 
 from streams import collect, values
 
-from installation.sensors.formats import FormatError, osc_readings
+from installation.sensors.parsers import FormatError, osc_readings
 from installation.sensors.osc_source import OscSource
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from installation.clock import FakeClock
-from installation.sensors.replay import ReplaySource
+from installation.sensors.playback import PlaybackSource
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,7 @@ def test_every_sample_once_in_order_and_never_early(rate_hz: float, block_s: flo
     t = 3.0 + np.arange(0.0, 5.0, 1.0 / rate_hz)  # a recording that does not start at 0
     x = np.sin(t)
     clock = FakeClock(100.0)
-    source = ReplaySource("p2", "ppg", t, x, "adc", clock=clock, block_s=block_s)
+    source = PlaybackSource("p2", "ppg", t, x, "adc", clock=clock, block_s=block_s)
     got_t, got_x = [], []
     with source:
         for _ in range(int(6.0 / step_s)):
@@ -36,7 +36,7 @@ def test_every_sample_once_in_order_and_never_early(rate_hz: float, block_s: flo
 
 def test_read_waits_at_most_its_timeout() -> None:
     clock = FakeClock()
-    source = ReplaySource("p1", "eda", np.arange(0.0, 2.0, 0.04), np.ones(50), "uS", clock=clock, block_s=0.5)
+    source = PlaybackSource("p1", "eda", np.arange(0.0, 2.0, 0.04), np.ones(50), "uS", clock=clock, block_s=0.5)
     source.open()
     assert source.read(0.1) == [] and clock.now_s() == pytest.approx(0.1)
     blocks = source.read(1.0)  # sleeps until the first block is due, then delivers it
@@ -46,9 +46,9 @@ def test_read_waits_at_most_its_timeout() -> None:
 @pytest.mark.parametrize(("times", "values"), [(np.array([]), np.array([])), (np.arange(3.0), np.arange(4.0))])
 def test_bad_recording_is_refused(times: np.ndarray, values: np.ndarray) -> None:
     with pytest.raises(ValueError, match="matching, non-empty"):
-        ReplaySource("p1", "ppg", times, values)
+        PlaybackSource("p1", "ppg", times, values)
 
 
 def test_read_before_open_names_the_source() -> None:
     with pytest.raises(RuntimeError, match="replay of ecg as p3"):
-        ReplaySource("p3", "ecg", np.arange(3.0), np.zeros(3)).read(0.0)
+        PlaybackSource("p3", "ecg", np.arange(3.0), np.zeros(3)).read(0.0)

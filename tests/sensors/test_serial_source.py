@@ -13,7 +13,7 @@ import pytest
 
 from streams import Pty, collect, values
 
-from installation.sensors.formats import (
+from installation.sensors.parsers import (
     CsvColumns,
     GroveGsr,
     KeyValue,

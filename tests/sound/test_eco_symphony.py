@@ -15,7 +15,7 @@ from scipy.io import wavfile
 from scipy.signal import butter, sosfilt
 
 from installation.config import ConfigError, load_show, parse_show
-from installation.launch import prepare_show
+from installation.runtime.launch import prepare_show
 from installation.sound.engine import SoundEngine
 from installation.sound.patch import Patch, PatchError, load_patch
 

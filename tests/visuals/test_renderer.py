@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from installation.visuals.renderer import Renderer, RendererSettings, Snapshot
+from installation.visuals.process import Renderer, RendererSettings, Snapshot
 
 
 def test_headless_writes_frames_and_stops(tmp_path: Path) -> None:

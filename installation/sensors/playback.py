@@ -10,7 +10,7 @@ from installation.clock import Clock, MonotonicClock
 from installation.sensors.base import SampleBlock, SignalKind, SourceBase
 
 
-class ReplaySource(SourceBase):
+class PlaybackSource(SourceBase):
     """One wearer's recorded signal sent again in small blocks, as it arrived.
 
     A peer of the real and simulated sources: with the monotonic clock it replays in

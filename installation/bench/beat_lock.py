@@ -1,8 +1,8 @@
 """Heartbeat-locked sound: how close a predicted beat's sound lands to the real heartbeat.
 
-    python benchmarks/beat_lock.py [--record NAME] [--seconds 60] [--buffer 64] [--json]
+    python -m installation.bench.beat_lock [--record NAME] [--seconds 60] [--buffer 64] [--json]
 
-A real ECG or PPG recording is replayed in real time (``ReplaySource`` on the
+A real ECG or PPG recording is replayed in real time (``PlaybackSource`` on the
 monotonic clock) through the live session: core, mapper (``p*.heart.predicted``
 -> ``sound.p1.pulse``, and for comparison ``p*.heart.beat`` -> ``sound.p2.pulse``)
 and a pyo engine on JACK (its dummy driver is started when no server runs). The
@@ -33,9 +33,9 @@ import numpy as np
 
 from installation.config import Show
 from installation.mapping.mapper import Mapper, compile_mappings
-from installation.recordings import load_recording
-from installation.sensors.replay import ReplaySource
-from installation.session import Session
+from installation.commands.analyze import load_recording
+from installation.sensors.playback import PlaybackSource
+from installation.runtime.session import Session
 from installation.sound.engine import SoundEngine
 from installation.sound.jack_server import DummyJackServer, JackError
 from installation.sound.patch import Patch
@@ -43,7 +43,7 @@ from installation.sound.patch import Patch
 os.environ.setdefault("PYO_GUI_WX", "0")
 import pyo  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LEVEL = 0.25
 
 
@@ -118,7 +118,7 @@ def run(record: str, seconds: float, buffer_frames: int) -> dict[str, object]:
         engine = SoundEngine(patch, "jack", sample_rate_hz=settings.sample_rate_hz, buffer_frames=settings.buffer_frames,
                              fade_in_s=0.0, fade_out_s=0.0, jack_name=f"ecosymphony-beatlock-{os.getpid()}",
                              jack_connect_outputs=False)
-        source = ReplaySource("p1", signal, t, v, "mV" if signal == "ecg" else "adc", block_s=0.02)  # type: ignore[arg-type]
+        source = PlaybackSource("p1", signal, t, v, "mV" if signal == "ecg" else "adc", block_s=0.02)  # type: ignore[arg-type]
         session = Session(show, mapper, [source], ["p1"], engine, None)
         session.start()
         opened_s = source.started_s

@@ -282,7 +282,7 @@ sys.stdout.write(json.dumps(out))
 
 def probe_display(has_display: Callable[[], bool] | None = None, timeout_s: float = 15.0) -> DisplayProbe:
     """Ask SDL, in a child process (a broken display cannot hang or crash this one), what it sees."""
-    from installation.launch import display_available
+    from installation.runtime.launch import display_available
 
     if not (has_display or display_available)():
         return DisplayProbe(error="no display is set (DISPLAY / WAYLAND_DISPLAY)")
@@ -404,7 +404,7 @@ class PreflightOptions:
 def preflight(show: Show, options: PreflightOptions,
               find_devices: Callable[[], list[AudioDevice]] | None = None,
               find_display: Callable[[], DisplayProbe] | None = None) -> list[Check]:
-    """Run every check on a show that :func:`installation.launch.prepare_show` accepted."""
+    """Run every check on a show that :func:`installation.runtime.launch.prepare_show` accepted."""
     from installation.sound.devices import output_devices
     from installation.sound.jack_server import JackError, server_settings
 

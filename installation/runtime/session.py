@@ -37,7 +37,7 @@ from installation.record.writer import RecordSink
 from installation.sensors.base import SampleBlock, Source
 from installation.sound.engine import SoundEngine
 from installation.status import Fault, OperatorStatus, SourceStatus, WearerStatus
-from installation.visuals.renderer import Renderer
+from installation.visuals.process import Renderer
 
 log = logging.getLogger(__name__)
 

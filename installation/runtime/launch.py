@@ -16,18 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
-from installation.addresses import ParameterKind, pattern_matches, wearer_slot
+from installation.addresses import ParameterKind, pattern_matches
 from installation.clock import Clock
-from installation.config import (
-    ConfigError,
-    load_show,
-    LslSourceConfig,
-    OscSourceConfig,
-    SerialSourceConfig,
-    Show,
-    SimulatedSource,
-    SourceConfig,
-)
+from installation.config import ConfigError, Show, SimulatedSource, load_show
 from installation.folders import stamped_folder
 from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
 from installation.record.writer import Recorder, recording_folder
@@ -35,13 +26,14 @@ from installation.outputs.select import check_outputs
 from installation.sensors.base import Source
 from installation.sensors.factory import source_from_config, source_slots
 from installation.sensors.simulated import SimulatedAudience
-from installation.simulate import Scenario, ScriptedAudience, TransportRehearsal, load_scenario
-from installation.session import Session, SessionError
+from installation.sensors.emitters import TransportRehearsal
+from installation.sensors.scripted import Scenario, ScriptedAudience, load_scenario
+from installation.runtime.session import Session
 from installation.sound.devices import AudioDevice, choose_output_device, output_devices
 from installation.sound.engine import Backend, SoundEngine
 from installation.sound.jack_server import JackError, ServerSettings, server_settings
 from installation.sound.patch import Patch, PatchError, load_patch
-from installation.visuals.renderer import Renderer, RendererSettings
+from installation.visuals.process import Renderer, RendererSettings
 from installation.visuals.scene import BioluminescentScene
 
 Notify = Callable[[str], None]
@@ -413,7 +405,7 @@ def perform(
     operator = None
     try:
         if options.console:
-            from installation.console import OperatorConsole
+            from installation.runtime.console import OperatorConsole
 
             operator = OperatorConsole(session, show.show.title)
             operator.start()

@@ -1,6 +1,6 @@
 """CPU cost of the eco-symphony patch, measured on pyo's manual backend.
 
-    python benchmarks/patch.py [--wearers 1 8 32] [--seconds 10] [--buffer-frames 64 256]
+    python -m installation.bench.patch_cpu [--wearers 1 8 32] [--seconds 10] [--buffer-frames 64 256]
 
 Every wearer's bell is struck at 60-100 beats per minute, a grain burst is set
 off now and then, and the pad, ticks and ambient grains play at middling
@@ -27,7 +27,7 @@ os.environ.setdefault("PYO_GUI_WX", "0")
 from installation.sound.engine import SoundEngine  # noqa: E402
 from installation.sound.patch import Patch, load_patch  # noqa: E402
 
-PATCH = Path(__file__).parents[1] / "patches" / "eco_symphony.py"
+PATCH = Path(__file__).resolve().parents[2] / "patches" / "eco_symphony.py"
 SAMPLE_RATE_HZ = 48000
 
 

@@ -1,6 +1,6 @@
 """How soon the serial source is back after a sensor is plugged in again.
 
-    python benchmarks/reconnect.py [--trials 20]
+    python -m installation.bench.reconnect [--trials 20]
 
 Each trial: a pseudo-terminal stands for the board (reached through a fixed
 symlink, like a udev name); it streams native lines, is unplugged (closed and
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from installation.sensors.formats import Native, native_encode
+from installation.sensors.parsers import Native, native_encode
 from installation.sensors.serial_source import SerialSource
 
 

@@ -52,7 +52,7 @@ from installation.operator_commands import Blackout, Panic, Quit, SelectScene, p
 from installation.status import OperatorStatus, WearerStatus
 
 if TYPE_CHECKING:
-    from installation.session import Session
+    from installation.runtime.session import Session
 
 REFRESH_HZ = 4.0
 #: Seconds within which a second q confirms quitting.

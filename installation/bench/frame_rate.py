@@ -124,10 +124,10 @@ def measure_frames(participants: int, size_px: tuple[int, int], seconds: float) 
 def measure_event_to_frame(participants: int, size_px: tuple[int, int], seconds: float) -> dict[str, Any]:
     """A real session with a simulated audience and the visuals process; the renderer's final report."""
     from installation.config import SimulatedSource, default_show_path, parse_show
-    from installation.launch import prepare_show
+    from installation.runtime.launch import prepare_show
     from installation.sensors.factory import source_from_config
-    from installation.session import Session
-    from installation.visuals.renderer import Renderer, RendererSettings
+    from installation.runtime.session import Session
+    from installation.visuals.process import Renderer, RendererSettings
 
     text = (
         '[show]\ntitle = "bench visuals"\n[sound]\npatch = "eco_symphony.py"\n'

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 from installation.config import Show, parse_show
 from installation.dsp.core import compile_kernels
-from installation.launch import PreparedShow, prepare_show
+from installation.runtime.launch import PreparedShow, prepare_show
 from installation.record.reader import Recording
 from installation.operator_commands import OPERATOR_KINDS, from_record
 from installation.pipeline.pipeline import Pipeline
@@ -32,7 +32,7 @@ from installation.pipeline.sinks import ParameterLog
 from installation.record.writer import EVENT_COLUMNS, csv_lines, event_fields
 from installation.sensors.base import SampleBlock
 from installation.sound.engine import SoundEngine
-from installation.visuals.renderer import Renderer
+from installation.visuals.process import Renderer
 
 IDLE_TICK_S = 0.02  # the live core thread ticks at least this often (its queue wait)
 PARAM_COLUMNS = ("time_s", "kind", "parameter", "value")

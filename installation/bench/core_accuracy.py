@@ -1,6 +1,6 @@
 """Benchmark of the signal core: accuracy on real recordings and cost per sample.
 
-    python benchmarks/core.py [--data DIR] [--json]
+    python -m installation.bench.core_accuracy [--data DIR] [--json]
 
 Accuracy: every ECG / PPG / EDA record in DIR (the team's shared data set when it
 is beside the repository, else tests/data) replayed through the live core in
@@ -27,11 +27,11 @@ import numpy as np
 
 from installation.dsp.core import SignalCore
 from installation.dsp.scoring import match_events
-from installation.recordings import analyze_recording, load_recording
+from installation.commands.analyze import analyze_recording, load_recording
 from installation.sensors.base import SampleBlock
 from installation.sensors.simulated import SimulatedWearer, WearerProfile
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TARGETS = {"ecg": "sens and PPV >= 99.5 %, delay median <= 250 ms, SD <= 20 ms",
            "ppg": "F1 >= 98 % at rest", "eda": "all reference SCRs within 1 s, <= 10 % extra"}
 

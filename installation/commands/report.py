@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from installation.record.reader import Recording
-from installation.record.replay import Progress, ReplayResult, replay
+from installation.commands.replay import Progress, ReplayResult, replay
 
 #: Samples of the features per report, at most (the period grows with the show's length).
 MAX_POINTS = 3600

@@ -1,8 +1,9 @@
-"""Simulated wearers on real transports: scenarios (calm, excitement, startle,
-recovery, faults) and emitters that speak the wire formats real rigs use.
+"""Simulated rigs on real transports: emitters that speak the wire formats real rigs
+use (native serial, EmotiBit and OpenBCI OSC, PulseSensor, LSL), and a rehearsal that
+sends a scripted audience through one and reads it back with the real source.
 
-``ecosymphony simulate`` runs one; rehearsals and tests use them to drive the
-real serial, OSC and LSL sources with no hardware.
+``ecosymphony simulate`` runs an emitter; rehearsals with ``--via`` and the tests use
+them to drive the real serial, OSC and LSL sources with no hardware.
 """
 
 from __future__ import annotations
@@ -10,120 +11,16 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import tomllib
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pythonosc import osc_message_builder
 
 from installation.config import ConfigError, parse_source
 from installation.sensors.base import SampleBlock, Source, SourceBase
-from installation.sensors.formats import native_encode
-from installation.sensors.simulated import SimulatedAudience
+from installation.sensors.parsers import native_encode
 
-Mood = Literal["calm", "excite", "startle"]
-Fault = Literal["lift_off", "flatline", "motion", "saturate", "dropout", "wifi_gap"]
-WireFormat = Literal["native", "emotibit", "pulsesensor", "openbci"]
-
-
-class ScenarioEvent(BaseModel):
-    """One scripted moment: a mood or a fault, for one wearer or all."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    at_s: float = Field(ge=0.0)
-    duration_s: float = Field(10.0, gt=0.0)
-    wearer: str = Field("all", pattern=r"^(all|p[1-9][0-9]*)$")
-    what: Mood | Fault
-
-
-class Scenario(BaseModel):
-    """A scenario file (TOML): ``[[events]]`` with ``at_s``, ``duration_s``, ``wearer``, ``what``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    title: str = ""
-    events: list[ScenarioEvent] = Field(default_factory=list)
-
-
-def load_scenario(path: Path) -> Scenario:
-    """Read and validate a scenario file; :class:`ConfigError` names the file and key."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read scenario: {exc}") from None
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
-            lines.append(f"  - {where}: {e['msg']}")
-        raise ConfigError(f"{path}: invalid scenario:\n" + "\n".join(lines)) from None
-
-
-@dataclass(slots=True)
-class ScriptedAudience(SourceBase):
-    """A simulated audience with a scenario applied: moods change the physiology,
-    faults change (or remove) what the sensors send. A source like any other."""
-
-    audience: SimulatedAudience
-    scenario: Scenario
-    seed: int = 0
-    name: str = "simulated audience (scripted)"
-    _rng: np.random.Generator = field(init=False, repr=False)
-    _motion: list[tuple[float, float, float]] = field(init=False, repr=False)
-    _held: dict[tuple[str, str], float] = field(init=False, repr=False)  # flat-lined channels' stuck values
-
-    def __post_init__(self) -> None:
-        self._rng = np.random.default_rng(self.seed)
-        self._held = {}
-        # Movement: several incommensurate swings between 0.3 and 3 Hz, so it never looks like a rhythm.
-        self._motion = [(float(self._rng.uniform(0.3, 3.0)), float(self._rng.uniform(100.0, 350.0)),
-                         float(self._rng.uniform(0.0, 2 * np.pi))) for _ in range(6)]
-        for event in self.scenario.events:
-            if event.what in ("calm", "excite", "startle"):
-                for w in self.audience.wearers:
-                    if event.wearer in ("all", w.profile.wearer):
-                        w.add_mood(event.at_s, event.at_s + event.duration_s, event.what)
-
-    def open(self) -> None:
-        self.audience.open()
-
-    def close(self) -> None:
-        self.audience.close()
-
-    def faults_at(self, wearer: str, t_s: float) -> set[str]:
-        return {e.what for e in self.scenario.events
-                if e.what not in ("calm", "excite", "startle") and e.wearer in ("all", wearer) and e.at_s <= t_s < e.at_s + e.duration_s}
-
-    def read(self, timeout_s: float) -> list[SampleBlock]:
-        out = []
-        for block in self.audience.read(timeout_s):
-            faults = self.faults_at(block.wearer, float(block.times_s[-1]))
-            if faults & {"dropout", "wifi_gap"}:
-                continue
-            values = block.values.astype(float)
-            if "lift_off" in faults:
-                # Off the skin: the PPG sees ambient light, the EDA an open circuit.
-                level, noise = (300.0, 2.0) if block.signal == "ppg" else (0.02, 0.002)
-                values = level + self._rng.normal(0.0, noise, values.size)
-            if "flatline" in faults:
-                # A broken lead or a stuck converter: the last good value, exactly, for ever.
-                key = (block.wearer, block.signal)
-                held = self._held.setdefault(key, float(values[0]) if values.size else 0.0)
-                values = np.full(values.size, held)
-            else:
-                self._held.pop((block.wearer, block.signal), None)
-            if "motion" in faults and block.signal == "ppg":
-                values = values + sum(a * np.sin(2 * np.pi * f * block.times_s + p) for f, a, p in self._motion)
-            if "saturate" in faults and block.signal == "ppg":
-                values = np.clip((values - 512.0) * 6.0 + 512.0, 0.0, 1023.0)
-            out.append(SampleBlock(block.wearer, block.signal, block.times_s, values, block.unit, block.arrival_s, block.sampling_rate_hz))
-        return out
+from installation.sensors.scripted import ScriptedAudience, WireFormat
 
 
 def _slot_index(wearer: str) -> int:

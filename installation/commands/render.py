@@ -22,7 +22,7 @@ from typing import Callable
 
 from installation.clock import FakeClock
 from installation.dsp.core import compile_kernels
-from installation.launch import PreparedShow
+from installation.runtime.launch import PreparedShow
 from installation.sensors.base import Source
 from installation.operator_commands import Command
 from installation.pipeline.pipeline import Pipeline

@@ -1,6 +1,6 @@
 """Cost of applying a show's mappings once per tick.
 
-    python benchmarks/mapping.py [--wearers 32] [--ticks 2000]
+    python -m installation.bench.mapping_cost [--wearers 32] [--ticks 2000]
 
 Ten per-wearer mappings (ranges, curves, smoothing, slew, One-Euro, quantise,
 a threshold) for 32 wearers, applied to a fresh feature snapshot every tick, as

@@ -46,3 +46,13 @@ def jackd() -> str:
     if path is None:
         pytest.skip("needs JACK's server jackd: install the Debian package jackd2 (apt-get install jackd2)")
     return path
+
+
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A short show recorded once with the real session threads (two simulated wearers and
+    an operator who marks, chooses a scene, re-baselines one wearer, panics and blacks out),
+    shared by the recording, replay and report tests."""
+    from tests.record.shared import record_show
+
+    return record_show(tmp_path_factory.mktemp("recordings"))

@@ -4,8 +4,8 @@ everything that reached the program.
 Each test runs a real session (reader and core threads, the recorder's writer thread)
 and checks three things: the show went on, the fault was noticed, and the recording
 holds every sample the source delivered. Elsewhere: a full disk while recording
-(``tests/record/test_writer.py``), a renderer killed (``tests/test_session.py``), the
-sound failing to start and threads dying (``tests/test_supervisor.py``).
+(``tests/record/test_writer.py``), a renderer killed (``tests/runtime/test_session.py``), the
+sound failing to start and threads dying (``tests/runtime/test_supervisor.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from installation.sensors.simulated import SimulatedAudience
 from installation.runtime.session import Session
 from installation.sensors.scripted import Scenario, ScriptedAudience
 
-SHOW = Path(__file__).parent.parent / "patches" / "default.toml"
+SHOW = Path(__file__).parent.parent.parent / "patches" / "default.toml"
 
 
 class Counting:

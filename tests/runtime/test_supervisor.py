@@ -17,7 +17,7 @@ from installation.status import Fault
 from installation.sound.engine import SoundEngine
 from installation.visuals.process import Renderer, RendererSettings
 
-SHOW = Path(__file__).parent.parent / "patches" / "default.toml"
+SHOW = Path(__file__).parent.parent.parent / "patches" / "default.toml"
 
 
 def _session(sources: list, wearers: list[str], **kwargs) -> Session:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ from installation.runtime.launch import ShowWatcher, prepare_show
 from installation.sensors.simulated import SimulatedAudience
 from installation.runtime.session import Session
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parent.parent.parent
 
 
 def hues(session: Session) -> list[float]:

@@ -16,7 +16,7 @@ from installation.operator_commands import Rebaseline
 from installation.pipeline.sinks import Firing, Sink
 from installation.runtime.session import Session
 
-SHOW = Path(__file__).parent.parent / "patches" / "default.toml"
+SHOW = Path(__file__).parent.parent.parent / "patches" / "default.toml"
 
 
 def test_rebaseline_request_reaches_the_core_thread(caplog: pytest.LogCaptureFixture) -> None:

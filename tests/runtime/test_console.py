@@ -21,7 +21,7 @@ from installation.runtime.console import EventsHandler, KeyHandler, console_acti
 from installation.operator_commands import Mark
 from installation.status import WearerStatus
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parent.parent.parent
 ANSI = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-B]|[=>78])")
 
 

@@ -20,7 +20,7 @@ from installation.runtime.session import SessionError
 from installation.sound.devices import AudioDevice
 from installation.sound.jack_server import JackNotInstalled, ServerSettings
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parent.parent.parent
 SHOW = REPO / "patches" / "default.toml"
 DEVICE = AudioDevice(3, "USB Audio CODEC", True)
 

@@ -37,7 +37,7 @@ from installation.sensors.scripted import ScriptedAudience, Scenario
 from installation.sensors.simulated import SimulatedAudience
 from installation.sound.devices import AudioDevice
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parent.parent.parent
 PATCH = REPO / "patches" / "eco_symphony.py"
 BOTH = {"heart", "eda"}
 

@@ -13,8 +13,8 @@ import pytest
 
 from installation.commands.analyze import RecordingError, load_recording
 
-REPO = Path(__file__).parent.parent
-DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).parent.parent.parent
+DATA = Path(__file__).parent.parent / "data"
 
 
 @pytest.mark.parametrize(

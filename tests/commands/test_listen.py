@@ -15,7 +15,7 @@ import pytest
 
 from installation.sensors.parsers import native_encode
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parent.parent.parent
 
 
 def free_udp_port() -> int:

@@ -49,7 +49,6 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from installation.folders import stamped_folder
 from installation.sensors.base import SampleBlock
 
 log = logging.getLogger(__name__)
@@ -60,10 +59,7 @@ FORMAT_VERSION = 1
 SAMPLE_COLUMNS = ("arrival_s", "block", "wearer", "signal", "unit", "rate_hz", "time_s", "value")
 #: Columns of ``events.csv`` (and of ``ecosymphony replay --events``).
 EVENT_COLUMNS = ("time_s", "wearer", "kind", "value")
-#: Event kinds written by the core's analysis (with the wearer) ...
-SIGNAL_KINDS = ("heart.beat", "eda.scr")
-#: ... by the scenes (no wearer) and by the operator (no wearer), re-applied on replay.
-SCENE_KIND = "scene"
+#: Event kinds written by the operator (no wearer), re-applied on replay.
 OPERATOR_KINDS = ("operator.scene", "operator.panic", "operator.blackout", "operator.rebaseline", "operator.mark")
 FLUSH_PERIOD_S = 0.5  # written and synced to the disk this often: a crash loses at most this
 MAX_PENDING_SAMPLES = 5_000_000  # samples waiting for the disk before new ones are dropped (and counted)
@@ -87,11 +83,6 @@ class RecordSink(Protocol):
     def stop(self, stop_s: float) -> None:
         """Write what is left and close; ``stop_s``: the session clock's time in seconds."""
         ...
-
-
-def recording_folder(root: Path, mode: str) -> Path:
-    """A fresh, not yet created recording folder ``root/<mode>-YYYYmmdd-HHMMSS`` (``-2``, ... if taken)."""
-    return stamped_folder(root, mode)
 
 
 def _text(value: str) -> str:
@@ -151,7 +142,7 @@ class Recorder:
     Parameters
     ----------
     folder : Path
-        The recording's folder (see :func:`recording_folder`); must not exist yet.
+        The recording's folder (see :func:`installation.folders.stamped_folder`); must not exist yet.
     show_text : str
         The show file's text, saved as ``show.toml``.
     mode : str

@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-ReadingKind = Literal["ppg", "ecg", "eda", "bpm", "ibi"]
 KINDS: tuple[str, ...] = ("ppg", "ecg", "eda", "bpm", "ibi")
 
 

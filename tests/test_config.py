@@ -8,6 +8,8 @@ import pytest
 
 from installation.config import ConfigError, load_show, parse_show
 
+from tests.helpers import REPO
+
 MINIMAL = '[[mappings]]\nfrom = "p*.heart.beat"\nto = "sound.p*.pulse"\n'
 
 
@@ -58,7 +60,7 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_every_shipped_show_loads() -> None:
-    shows = sorted((Path(__file__).parent.parent / "patches").glob("*.toml"))
+    shows = sorted((REPO / "patches").glob("*.toml"))
     assert shows, "patches/ holds no show file"
     for path in shows:
         show = load_show(path)

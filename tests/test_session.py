@@ -14,11 +14,11 @@ from installation.launch import prepare_show
 from installation.sensors.simulated import SimulatedAudience
 from installation.session import Session
 
-SHOW = Path(__file__).parent.parent / "patches" / "default.toml"
+from tests.helpers import DEFAULT_SHOW
 
 
 def test_rebaseline_request_reaches_the_core_thread(caplog: pytest.LogCaptureFixture) -> None:
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], ["p1", "p2"], None, None)
     before = set(threading.enumerate())
     with caplog.at_level(logging.WARNING, logger="installation.session"):
@@ -44,7 +44,7 @@ def test_a_failing_source_does_not_stop_the_show(caplog: pytest.LogCaptureFixtur
                 raise OSError("device disconnected")
             return super().read(timeout_s)
 
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     session = Session(prepared.show, prepared.mapper, [Flaky(1)], ["p1"], None, None)
     with caplog.at_level(logging.WARNING):
         with session:
@@ -66,11 +66,11 @@ def test_osc_out_parameters_reach_a_peer(tmp_path: Path) -> None:
         desk.bind(("127.0.0.1", 0))
         desk.settimeout(0.2)
         port = desk.getsockname()[1]
-        text = SHOW.read_text() + (
+        text = DEFAULT_SHOW.read_text() + (
             f'\n[osc_out]\nport = {port}\nrate_hz = 20\n\n[[mappings]]\nfrom = "p*.eda.arousal"\nto = "osc.out./lights/p*"\n'
             '\n[[mappings]]\nfrom = "any.heart.beat"\nto = "osc.out./cue/beat"\n'
         )
-        prepared = prepare_show(parse_show(text, "osc.toml", SHOW))
+        prepared = prepare_show(parse_show(text, "osc.toml", DEFAULT_SHOW))
         session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], ["p1", "p2"], None, None)
         seen: dict[str, list[float]] = {}
         with session:
@@ -97,13 +97,13 @@ def test_the_sound_carries_on_and_the_visuals_come_back_when_the_renderer_dies(
     from installation.sound.engine import SoundEngine
     from installation.visuals.renderer import Renderer, RendererSettings
 
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     wearers = ["p1", "p2"]
     s = prepared.show.sound
     sound = SoundEngine(prepared.patch_class(wearers, s.settings), "wav", sample_rate_hz=s.sample_rate_hz,
                         buffer_frames=s.buffer_frames, wav_path=tmp_path / "show.wav")
     renderer = Renderer(RendererSettings(wearers, (160, 90), headless=True))
-    recorder = Recorder(tmp_path / "rec", SHOW.read_text(), "run", SHOW)
+    recorder = Recorder(tmp_path / "rec", DEFAULT_SHOW.read_text(), "run", DEFAULT_SHOW)
     session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], wearers, sound, renderer,
                       recorder=recorder)
     with caplog.at_level(logging.WARNING, logger="installation.session"):
@@ -128,7 +128,7 @@ def test_the_sound_carries_on_and_the_visuals_come_back_when_the_renderer_dies(
 
 
 def test_operator_status_names_every_wearer_and_source() -> None:
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], ["p1", "p2"], None, None)
     with session:
         time.sleep(2.0)
@@ -161,7 +161,7 @@ def test_a_beat_the_device_found_fires_from_its_reader_thread() -> None:
             super()._route_trigger(address, value, stamp_s)
 
     text = '[[mappings]]\nfrom = "p*.heart.beat"\nto = "osc.out./cue/beat"\n'
-    prepared = prepare_show(parse_show(SHOW.read_text() + "\n" + text, "fast.toml", SHOW))
+    prepared = prepare_show(parse_show(DEFAULT_SHOW.read_text() + "\n" + text, "fast.toml", DEFAULT_SHOW))
     source = OscSource(0, "127.0.0.1", wearers=["p1", "p2"])
     session = Watching(prepared.show, prepared.mapper, [source], ["p1", "p2"], None, None)
     with session, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sensor:

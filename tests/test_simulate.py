@@ -21,7 +21,7 @@ from installation.sensors.serial_source import SerialSource
 from installation.sensors.simulated import SimulatedAudience
 from installation.simulate import OscEmitter, Scenario, ScenarioEvent, ScriptedAudience, SerialPtyEmitter, Simulation, load_scenario
 
-REPO = Path(__file__).parent.parent
+from tests.helpers import REPO
 
 
 def run_for(sim: Simulation, source, seconds: float) -> list:

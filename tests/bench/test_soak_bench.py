@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,16 +14,13 @@ import pytest
 from installation.bench.soak import SoakReport, SoakSample, rss_mb
 from installation.sound.jack_server import server_running
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers import ecosymphony
 
 
 def test_a_one_minute_soak_of_sixteen_wearers(jackd: str, tmp_path: Path) -> None:
     server_before = server_running()
-    proc = subprocess.run(
-        [sys.executable, "-m", "installation", "bench", "soak", "--seconds", "60", "--wearers", "16",
-         "--every", "10", "--record", str(tmp_path), "--json"],
-        cwd=REPO, capture_output=True, text=True, timeout=240,
-    )
+    proc = ecosymphony("bench", "soak", "--seconds", "60", "--wearers", "16", "--every", "10",
+                       "--record", str(tmp_path), "--json", timeout_s=240.0)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     samples = report["samples"]

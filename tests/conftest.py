@@ -20,7 +20,6 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 os.environ.setdefault("PYO_GUI_WX", "0")
 
 DATA = Path(__file__).parent / "data"
-REPO = Path(__file__).parent.parent
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
+
 PACKAGE = REPO / "installation"
 TEXT = (REPO / "ARCHITECTURE.md").read_text(encoding="utf-8")
 #: `pkg/module.py` or `module.py` in backticks.

@@ -7,13 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).parent.parent
-
-
-def ecosymphony(*args: str, cwd: Path = REPO, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    return subprocess.run([sys.executable, "-m", "installation", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout_s)
+from tests.helpers import DEFAULT_SHOW, REPO, ecosymphony, headless_env
 
 
 def test_rehearse_headless_prints_a_summary(tmp_path: Path) -> None:
@@ -66,7 +60,7 @@ def test_run_uses_the_shows_sources(tmp_path: Path) -> None:
 
 def test_run_without_sources_says_what_to_do(tmp_path: Path) -> None:
     show = tmp_path / "nosources.toml"
-    show.write_text((REPO / "patches" / "default.toml").read_text().replace("[[sources]]", "[unused]", 1)
+    show.write_text(DEFAULT_SHOW.read_text().replace("[[sources]]", "[unused]", 1)
                     .replace('kind = "simulated"\nwearers = 4\nseed = 1\n', ""))
     show.write_text(show.read_text().replace("[unused]\n", ""))
     (tmp_path / "eco_symphony.py").write_text((REPO / "patches" / "eco_symphony.py").read_text())
@@ -85,7 +79,7 @@ def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path) -> None:
     import time
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        env = headless_env()
         proc = subprocess.Popen(
             [sys.executable, "-m", "installation", "rehearse", "--participants", "2", "--audio", "file",
              "--runs-dir", str(tmp_path / sig.name)],

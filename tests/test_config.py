@@ -8,6 +8,8 @@ import pytest
 
 from installation.config import ConfigError, load_show, parse_show
 
+from tests.helpers import REPO
+
 MINIMAL = '[[mappings]]\nfrom = "p*.heart.beat"\nto = "sound.p*.pulse"\n'
 
 
@@ -58,7 +60,7 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_every_shipped_show_loads() -> None:
-    shows = sorted((Path(__file__).parent.parent / "patches").glob("*.toml"))
+    shows = sorted((REPO / "patches").glob("*.toml"))
     assert shows, "patches/ holds no show file"
     for path in shows:
         show = load_show(path)
@@ -106,7 +108,6 @@ def test_enumerated_value_far_from_every_choice_gets_no_guess() -> None:
     assert "'s-curve'" in str(err.value) and "did you mean" not in str(err.value)
 
 
-REPO = Path(__file__).parent.parent
 SHIPPED_PATCH = (REPO / "patches" / "eco_symphony.py").resolve()
 
 

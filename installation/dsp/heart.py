@@ -492,11 +492,6 @@ class _SingleChannel:
     def learning(self) -> bool:
         return not self._bank.series or self._bank.learning(0)
 
-    @property
-    def excursion(self) -> float:
-        """Largest swing of the last block, in units of the typical pulse (PPG) or QRS level (ECG)."""
-        return float(self._bank.state[0, H_EXCURSION]) if self._bank.series else 0.0
-
 
 class PpgBeatDetector(_SingleChannel):
     """Streaming systolic-peak detector for one PPG channel.

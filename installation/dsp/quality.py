@@ -31,8 +31,8 @@ NO_WINDOW_STATE = -1
 
 # Columns of a quality row.
 Q_QUALITY, Q_STATE, Q_WINDOW_STATE, Q_SINCE_CHECK, Q_CHECK_EVERY, Q_LIMIT, Q_MIN_COUNT = range(7)
-Q_COUNT, Q_WRITE, Q_SPAN_MAX, Q_SPAN_MIN, Q_RAILING, Q_BAD_SAMPLES = range(7, 13)
-Q_COLUMNS = 13
+Q_COUNT, Q_WRITE, Q_SPAN_MAX, Q_SPAN_MIN, Q_RAILING = range(7, 12)
+Q_COLUMNS = 12
 
 
 def clean_block(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -161,7 +161,6 @@ def quality_judge(
     signal_quality : float
         The analyser's own 0..1 quality (beat regularity, for hearts).
     """
-    q[r, Q_BAD_SAMPLES] += n_bad
     limit = int(q[r, Q_LIMIT])
     write, count = int(q[r, Q_WRITE]), int(q[r, Q_COUNT])
     span_max, span_min = q[r, Q_SPAN_MAX], q[r, Q_SPAN_MIN]
@@ -226,7 +225,3 @@ class ChannelQuality:
     @property
     def quality(self) -> float:
         return self._bank.quality(0)
-
-    @property
-    def bad_samples(self) -> int:
-        return int(self._bank.rows[0, Q_BAD_SAMPLES])

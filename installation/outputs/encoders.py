@@ -20,11 +20,10 @@ No I/O here. Each format turns a dotted address and its value into a list of
 from __future__ import annotations
 
 import math
-from typing import Literal, Protocol
+from typing import Protocol
 
 from installation.addresses import split_wearer
 
-FormatName = Literal["plain", "emotibit", "openbci"]
 FORMATS: tuple[str, ...] = ("plain", "emotibit", "openbci")
 
 #: One OSC message: its address and its arguments.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from typing import Sequence
 
 from installation.addresses import WEARER_RE, resolve_pair, slot_number, wearer_pairs
@@ -24,31 +23,6 @@ from installation.outputs.osc import OscPeer
 from installation.outputs.select import Selection, catalogue, concrete, pattern_regex
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class OutputStatus:
-    """One output, for the operator.
-
-    Attributes
-    ----------
-    label : str
-        ``outputs[0] osc 127.0.0.1:9000 (emotibit)``.
-    kind : str
-        ``osc`` or ``lsl``.
-    sent : int
-        Messages (OSC) or samples (LSL) sent so far.
-    failed : int
-        Messages that could not be sent.
-    answering : bool
-        False while an OSC peer refuses (its port closed, no route).
-    """
-
-    label: str
-    kind: str
-    sent: int
-    failed: int
-    answering: bool
 
 
 def describe(cfg: OutputConfig) -> str:
@@ -117,9 +91,6 @@ class _OscOutput:
         if self.selection(address):
             self.peer.send_all(self.format.event(address, value, time_s, onset_s), self._now_s)
 
-    def status(self) -> OutputStatus:
-        return OutputStatus(self.label, self.kind, self.peer.sent, self.peer.failed, self.peer.answering)
-
     def close(self) -> None:
         self.peer.close()
 
@@ -150,9 +121,6 @@ class _LslOutput:
 
     def event(self, address: str, value: float, time_s: float, onset_s: float) -> None:
         return None  # a steady-rate stream of features: events are not its business
-
-    def status(self) -> OutputStatus:
-        return OutputStatus(self.label, self.kind, self.outlet.sent, self.failed, True)
 
     def close(self) -> None:
         self.outlet.close()
@@ -207,10 +175,6 @@ class Outputs:
         """
         for output in self._outputs:
             output.event(address, value, time_s, onset_s)
-
-    def status(self) -> list[OutputStatus]:
-        """Every output's counts, for the operator."""
-        return [output.status() for output in self._outputs]
 
     def close(self) -> None:
         for output in self._outputs:

@@ -49,7 +49,6 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from installation.folders import stamped_folder
 from installation.sensors.base import SampleBlock
 
 log = logging.getLogger(__name__)
@@ -85,11 +84,6 @@ class RecordSink(Protocol):
     def stop(self, stop_s: float) -> None:
         """Write what is left and close; ``stop_s``: the session clock's time in seconds."""
         ...
-
-
-def recording_folder(root: Path, mode: str) -> Path:
-    """A fresh, not yet created recording folder ``root/<mode>-YYYYmmdd-HHMMSS`` (``-2``, ... if taken)."""
-    return stamped_folder(root, mode)
 
 
 def _text(value: str) -> str:
@@ -149,7 +143,7 @@ class Recorder:
     Parameters
     ----------
     folder : Path
-        The recording's folder (see :func:`recording_folder`); must not exist yet.
+        The recording's folder (see :func:`installation.folders.stamped_folder`); must not exist yet.
     show_text : str
         The show file's text, saved as ``show.toml``.
     mode : str

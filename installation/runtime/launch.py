@@ -21,7 +21,7 @@ from installation.clock import Clock
 from installation.config import ConfigError, Show, SimulatedSource, load_show
 from installation.folders import stamped_folder
 from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
-from installation.record.writer import Recorder, recording_folder
+from installation.record.writer import Recorder
 from installation.outputs.select import check_outputs
 from installation.sensors.base import Source
 from installation.sensors.factory import source_from_config, source_slots
@@ -127,11 +127,6 @@ def display_available() -> bool:
     return True
 
 
-def new_run_dir(runs_dir: Path, mode: str) -> Path:
-    """A fresh, not yet created run folder ``runs_dir/<mode>-YYYYmmdd-HHMMSS``."""
-    return stamped_folder(runs_dir, mode)
-
-
 def plan_outputs(
     show: Show,
     options: LaunchOptions,
@@ -141,7 +136,7 @@ def plan_outputs(
     find_jack: Callable[[], ServerSettings | None] = server_settings,
 ) -> OutputPlan:
     """Decide the audio backend and the visuals mode, detecting devices (or the JACK server) first."""
-    run_dir = new_run_dir(options.runs_dir, mode)
+    run_dir = stamped_folder(options.runs_dir, mode)
     notices: list[str] = []
     backend: Backend | None
     device: AudioDevice | None = None
@@ -329,7 +324,7 @@ def make_recorder(show: Show, options: LaunchOptions, mode: str) -> Recorder | N
             text = show.path.read_text(encoding="utf-8")
         except OSError:
             text = ""  # it was read a moment ago; the recording still holds everything else
-    return Recorder(recording_folder(root, mode), text, mode, show.path)
+    return Recorder(stamped_folder(root, mode), text, mode, show.path)
 
 
 def make_engine(prepared: PreparedShow, wearers: list[str], plan: OutputPlan) -> SoundEngine | None:

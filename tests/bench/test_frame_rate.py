@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_cli import ecosymphony
+from tests.helpers import ecosymphony
 
 
 def test_bench_visuals_prints_its_figures() -> None:

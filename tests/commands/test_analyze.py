@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,8 @@ import pytest
 
 from installation.commands.analyze import RecordingError, load_recording
 
-REPO = Path(__file__).parent.parent.parent
+from tests.helpers import ecosymphony
+
 DATA = Path(__file__).parent.parent / "data"
 
 
@@ -51,8 +51,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "installation", "analyze", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    return ecosymphony("analyze", *args)
 
 
 def test_analyze_writes_beats_and_a_json_summary(tmp_path: Path) -> None:

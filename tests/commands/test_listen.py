@@ -15,7 +15,7 @@ import pytest
 
 from installation.sensors.parsers import native_encode
 
-REPO = Path(__file__).parent.parent.parent
+from tests.helpers import REPO, ecosymphony
 
 
 def free_udp_port() -> int:
@@ -83,5 +83,5 @@ def test_listen_to_a_serial_port_recognises_the_format(tmp_path: Path) -> None:
 
 
 def test_listen_needs_something() -> None:
-    done = subprocess.run([sys.executable, "-m", "installation", "listen"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = ecosymphony("listen", timeout_s=60.0)
     assert done.returncode == 2 and "nothing to listen to" in done.stderr

@@ -18,10 +18,8 @@ from installation.record.writer import Recorder
 from installation.runtime.launch import LaunchOptions, make_sources, prepare_show
 from installation.runtime.session import Session
 from installation.sensors.simulated import SimulatedAudience
+from tests.helpers import DEFAULT_SHOW as SHOW
 from tests.outputs.peers import Peer
-
-REPO = Path(__file__).resolve().parent.parent.parent
-SHOW = REPO / "patches" / "default.toml"
 
 
 def _show_text(osc_out: Peer, output: Peer) -> str:

@@ -3,10 +3,7 @@ with real OSC senders and silent or flat-lined sources."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -37,7 +34,8 @@ from installation.sensors.scripted import ScriptedAudience, Scenario
 from installation.sensors.simulated import SimulatedAudience
 from installation.sound.devices import AudioDevice
 
-REPO = Path(__file__).parent.parent.parent
+from tests.helpers import REPO, ecosymphony
+
 PATCH = REPO / "patches" / "eco_symphony.py"
 BOTH = {"heart", "eda"}
 
@@ -249,13 +247,6 @@ def test_preflight_of_live_silent_and_flat_sources(tmp_path: Path) -> None:
     osc_out = next(c for c in checks if c.check == "osc out")
     assert osc_out.result == "WARN" and "nothing listening yet" in osc_out.detail
     assert verdict(checks) == (1, "NO-GO: 2 problems")
-
-
-def ecosymphony(*args: str, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env["COLUMNS"] = "200"  # one line per row, for the assertions
-    return subprocess.run([sys.executable, "-m", "installation", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout_s)
 
 
 def test_cli_no_go_when_nothing_arrives(tmp_path: Path) -> None:

@@ -12,11 +12,9 @@ from scipy.io import wavfile
 from installation.clock import FakeClock
 from installation.config import load_show
 from installation.runtime.launch import LaunchOptions, make_sources, prepare_show
-from installation.operator_commands import SelectScene
 from installation.commands.render import render_offline
-from tests.test_cli import REPO, ecosymphony
-
-SHOW = REPO / "patches" / "default.toml"
+from installation.operator_commands import SelectScene
+from tests.helpers import DEFAULT_SHOW, REPO, ecosymphony
 
 
 def read_wav(path: Path) -> tuple[int, np.ndarray]:
@@ -26,7 +24,7 @@ def read_wav(path: Path) -> tuple[int, np.ndarray]:
 
 
 def render(tmp_path: Path, name: str, seconds: float, seed: int = 3) -> tuple[dict[str, int], np.ndarray]:
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     clock = FakeClock()
     sources, wearers = make_sources(prepared.show, LaunchOptions(participants=2, seed=seed), rehearsal=True, clock=clock)
     seen: list[float] = []
@@ -93,7 +91,7 @@ def test_render_draws_the_visuals_a_frame_every_1_over_fps(tmp_path: Path) -> No
 
     from installation.commands.render import VisualsOutput
 
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     clock = FakeClock()
     sources, wearers = make_sources(prepared.show, LaunchOptions(participants=2, seed=3), rehearsal=True, clock=clock)
     frames = tmp_path / "frames"
@@ -143,7 +141,7 @@ def test_render_needs_something_to_write(tmp_path: Path) -> None:
 def test_long_render_stays_finite(tmp_path: Path) -> None:
     # pyo 1.1.0's FM object turned NaN now and then with an enveloped index (this seed did
     # at 4.8 s), and a NaN stays in the reverb for good: the patch builds its FM from sines.
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     clock = FakeClock()
     sources, wearers = make_sources(prepared.show, LaunchOptions(participants=4, seed=6), rehearsal=True, clock=clock)
     render_offline(prepared, sources, wearers, clock, tmp_path / "n.wav", 7.0, seed=6)

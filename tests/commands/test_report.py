@@ -9,8 +9,8 @@ import pytest
 
 from installation.record.reader import load_recording
 from installation.commands.report import write_report
+from tests.helpers import ecosymphony
 from tests.record.shared import Recorded
-from tests.test_cli import ecosymphony
 
 
 def test_the_report_is_a_real_picture(recorded: Recorded, tmp_path: Path) -> None:

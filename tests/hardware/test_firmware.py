@@ -14,7 +14,9 @@ import pytest
 from installation.sensors.parsers import Native
 from installation.sensors.serial_source import SerialSource
 
-HARDWARE = Path(__file__).parents[2] / "hardware"
+from tests.helpers import REPO
+
+HARDWARE = REPO / "hardware"
 VECTORS = (HARDWARE / "vectors" / "native_good.txt").read_text().splitlines()
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

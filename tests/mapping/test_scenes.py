@@ -7,6 +7,8 @@ import pytest
 from installation.config import ConfigError, parse_show
 from installation.runtime.launch import prepare_show
 
+from tests.helpers import REPO
+
 SHOW = """
 [sound]
 patch = "{patch}"
@@ -41,9 +43,7 @@ when = {{ feature = "group.sync", above = 0.8, for_s = 5.0 }}
 
 @pytest.fixture
 def mapper(tmp_path):
-    from pathlib import Path
-
-    patch = Path(__file__).parents[2] / "patches" / "eco_symphony.py"
+    patch = REPO / "patches" / "eco_symphony.py"
     return prepare_show(parse_show(SHOW.format(patch=patch), "scenes.toml")).mapper
 
 
@@ -85,9 +85,7 @@ def test_a_dip_restarts_the_rule_clock(mapper) -> None:
     ],
 )
 def test_bad_scenes_are_refused(tmp_path, change, fragment) -> None:
-    from pathlib import Path
-
-    patch = Path(__file__).parents[2] / "patches" / "eco_symphony.py"
+    patch = REPO / "patches" / "eco_symphony.py"
     text = SHOW.format(patch=patch).replace(*change)
     with pytest.raises(ConfigError) as err:
         prepare_show(parse_show(text, "scenes.toml"))

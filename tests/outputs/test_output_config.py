@@ -10,11 +10,11 @@ from installation.cli import main
 from installation.config import ConfigError, LslOutputConfig, OscOutputConfig, parse_show
 from installation.runtime.launch import prepare_show
 
-SHOW = Path(__file__).parent.parent.parent / "patches" / "default.toml"
+from tests.helpers import DEFAULT_SHOW
 
 
 def with_outputs(extra: str) -> str:
-    return SHOW.read_text() + "\n" + extra
+    return DEFAULT_SHOW.read_text() + "\n" + extra
 
 
 @pytest.mark.parametrize(
@@ -80,15 +80,15 @@ def test_schema_problems_are_refused_with_their_key(extra: str, message: str) ->
 )
 def test_patterns_that_match_nothing_are_refused_with_a_hint(extra: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
-        prepare_show(parse_show(with_outputs(extra), "show.toml", SHOW))
-    assert str(err.value).replace(str(SHOW), "show.toml").splitlines() == [message]
+        prepare_show(parse_show(with_outputs(extra), "show.toml", DEFAULT_SHOW))
+    assert str(err.value).replace(str(DEFAULT_SHOW), "show.toml").splitlines() == [message]
 
 
 def test_valid_outputs_load_with_their_defaults() -> None:
     show = prepare_show(parse_show(with_outputs(
         '[[outputs]]\nkind = "osc"\nport = 9000\nsend = ["p*.heart.bpm", "group.sync", "sound.drone.*"]\n\n'
         '[[outputs]]\nkind = "osc"\nport = 12345\nformat = "emotibit"\n\n'
-        '[[outputs]]\nkind = "lsl"\nsend = ["p*.eda.arousal"]\n'), "show.toml", SHOW)).show
+        '[[outputs]]\nkind = "lsl"\nsend = ["p*.eda.arousal"]\n'), "show.toml", DEFAULT_SHOW)).show
     plain, emotibit, lsl = show.outputs
     assert isinstance(plain, OscOutputConfig) and (plain.host, plain.rate_hz, plain.format) == ("127.0.0.1", 30.0, "plain")
     assert isinstance(emotibit, OscOutputConfig) and emotibit.send == [] and emotibit.wearers is None
@@ -101,7 +101,7 @@ def test_check_lists_the_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[s
         '[[outputs]]\nkind = "osc"\nhost = "192.168.1.50"\nport = 9000\nsend = ["p*.heart.bpm", "group.sync"]\n\n'
         '[[outputs]]\nkind = "osc"\nport = 12345\nformat = "emotibit"\nwearers = ["p3", "p1"]\nrate_hz = 15\n\n'
         '[[outputs]]\nkind = "lsl"\nname = "eco"\nsend = ["p*.eda.arousal"]\n').replace(
-        'patch = "eco_symphony.py"', f'patch = "{SHOW.parent / "eco_symphony.py"}"'))
+        'patch = "eco_symphony.py"', f'patch = "{DEFAULT_SHOW.parent / "eco_symphony.py"}"'))
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "output 0: osc 192.168.1.50:9000 at 30 Hz: p*.heart.bpm, group.sync" in out

@@ -65,7 +65,6 @@ def test_each_address_is_sent_at_the_configured_rate(peers, rate_hz: float, expe
     counts = {a: len(v) for a, v in peer.by_address().items()}
     assert set(counts) == {"/p1/heart/bpm", "/p2/heart/bpm"}
     assert all(abs(n - expected) <= 1 for n in counts.values()), counts
-    assert outputs.status()[0].sent == sum(counts.values())
 
 
 def test_a_peer_that_vanishes_is_no_error_and_the_other_still_receives(peers, caplog: pytest.LogCaptureFixture) -> None:
@@ -95,8 +94,6 @@ def test_a_peer_that_vanishes_is_no_error_and_the_other_still_receives(peers, ca
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [f"outputs[0] osc 127.0.0.1:{port}: not answering (connection refused); the show goes on, still sending",
                      f"outputs[0] osc 127.0.0.1:{port}: answering again"]
-    first, second = outputs.status()
-    assert first.answering and second.answering and first.failed > 0 and second.failed == 0
 
 
 def test_an_unreachable_host_never_raises(caplog: pytest.LogCaptureFixture) -> None:

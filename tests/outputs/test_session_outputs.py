@@ -8,19 +8,18 @@ from pathlib import Path
 
 from installation.config import parse_show
 from installation.runtime.launch import LaunchOptions, perform
+from tests.helpers import DEFAULT_SHOW
 from tests.outputs.peers import Peer
-
-SHOW = Path(__file__).parent.parent.parent / "patches" / "default.toml"
 
 
 def test_a_rehearsal_feeds_two_peers_their_own_selections(tmp_path: Path) -> None:
     desk, emotibit = Peer(), Peer()
-    text = SHOW.read_text() + (
+    text = DEFAULT_SHOW.read_text() + (
         f'\n[[outputs]]\nkind = "osc"\nport = {desk.port}\nrate_hz = 20\n'
         'send = ["p*.heart.bpm", "group.count", "p*.heart.beat", "sound.drone.*"]\n'
         f'\n[[outputs]]\nkind = "osc"\nport = {emotibit.port}\nformat = "emotibit"\nrate_hz = 15\n'
     )
-    show = parse_show(text, "two-outputs.toml", SHOW)
+    show = parse_show(text, "two-outputs.toml", DEFAULT_SHOW)
     stop = threading.Event()
 
     def drain() -> None:

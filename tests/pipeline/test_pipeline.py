@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
-
 import pytest
 
 from installation.clock import FakeClock
@@ -15,8 +13,9 @@ from installation.pipeline.pipeline import Pipeline
 from installation.pipeline.sinks import Firing, ParameterLog, Sink
 from installation.runtime.launch import prepare_show
 from installation.sensors.simulated import SimulatedAudience
+from tests.helpers import REPO
 
-SHOW = Path(__file__).resolve().parent.parent.parent / "patches" / "gathering.toml"
+SHOW = REPO / "patches" / "gathering.toml"
 
 
 class Tap(Sink):

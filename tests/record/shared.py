@@ -16,7 +16,8 @@ from installation.sensors.simulated import SimulatedAudience
 from installation.operator_commands import Blackout, Mark, Panic, Rebaseline, SelectScene
 from installation.runtime.session import Session
 
-REPO = Path(__file__).parent.parent.parent
+from tests.helpers import REPO
+
 SHOW = REPO / "patches" / "gathering.toml"  # it has scenes, chosen by key and by a rule
 RECORD_S = 9.0
 

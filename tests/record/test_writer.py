@@ -21,7 +21,8 @@ from installation.record.reader import load_recording
 from installation.record.writer import EVENT_COLUMNS, SAMPLE_COLUMNS, Recorder
 from installation.sensors.base import SampleBlock
 
-from tests.record.shared import REPO, SHOW, Recorded
+from tests.helpers import DEFAULT_SHOW, REPO
+from tests.record.shared import SHOW, Recorded
 
 
 def test_the_files_exist_and_parse(recorded: Recorded) -> None:
@@ -105,7 +106,7 @@ FILL_DISK = textwrap.dedent("""
 
 def test_a_full_disk_stops_the_recording_not_the_show(tmp_path: Path) -> None:
     folder = tmp_path / "rec"
-    done = subprocess.run([sys.executable, "-c", FILL_DISK, str(REPO / "patches" / "default.toml"), str(folder)],
+    done = subprocess.run([sys.executable, "-c", FILL_DISK, str(DEFAULT_SHOW), str(folder)],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert "failed: File too large" in done.stdout
@@ -205,7 +206,7 @@ def test_recording_is_off_unless_asked(show_extra: str, record_dir: str | None, 
 
 def test_a_rehearsal_without_record_writes_no_recording(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    show = parse_show((REPO / "patches" / "default.toml").read_text(), "default.toml", REPO / "patches" / "default.toml")
+    show = parse_show(DEFAULT_SHOW.read_text(), "default.toml", DEFAULT_SHOW)
     summary = perform(show, LaunchOptions(duration_s=1.5, participants=1, audio="none", visuals="none",
                                           runs_dir=tmp_path / "runs", live_edit=False), rehearsal=True, notify=lambda _: None)
     assert summary.recording is None

@@ -21,7 +21,8 @@ from installation.runtime.console import EventsHandler, KeyHandler, console_acti
 from installation.operator_commands import Mark
 from installation.status import WearerStatus
 
-REPO = Path(__file__).parent.parent.parent
+from tests.helpers import DEFAULT_SHOW, REPO, headless_env
+
 ANSI = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-B]|[=>78])")
 
 
@@ -133,7 +134,7 @@ def test_rehearsal_console_in_a_pty(tmp_path: Path) -> None:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     before = termios.tcgetattr(slave)
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env = headless_env()
     env["TERM"] = "xterm-256color"
     proc = subprocess.Popen(
         [sys.executable, "-m", "installation", "rehearse", "--console", "--duration", "60", "--participants", "4",
@@ -197,7 +198,7 @@ def test_blackout_and_marks_from_the_console_reach_the_show(tmp_path: Path, capl
     from installation.runtime.session import Session
     from installation.visuals.process import Renderer, RendererSettings
 
-    prepared = prepare_show(load_show(REPO / "patches" / "default.toml"))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     frames = tmp_path / "frames"
     renderer = Renderer(RendererSettings(["p1", "p2"], (160, 90), headless=True, frames_dir=frames, frame_every_s=0.1))
     session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], ["p1", "p2"], None, renderer)

@@ -35,7 +35,7 @@ from installation.sensors.simulated import SimulatedAudience
 from installation.runtime.session import Session
 from installation.sensors.scripted import Scenario, ScriptedAudience
 
-SHOW = Path(__file__).parent.parent.parent / "patches" / "default.toml"
+from tests.helpers import DEFAULT_SHOW
 
 
 class Counting:
@@ -69,8 +69,8 @@ def _recorded_values(folder: Path, wearer: str, signal: str) -> list[float]:
 
 
 def _session(source, wearers: list[str], folder: Path) -> Session:  # type: ignore[no-untyped-def]
-    prepared = prepare_show(load_show(SHOW))
-    recorder = Recorder(folder, SHOW.read_text(), "run", SHOW)
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
+    recorder = Recorder(folder, DEFAULT_SHOW.read_text(), "run", DEFAULT_SHOW)
     return Session(prepared.show, prepared.mapper, [source], wearers, None, None, recorder=recorder)
 
 

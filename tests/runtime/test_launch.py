@@ -16,12 +16,11 @@ from scipy.io import wavfile
 
 from installation.config import ConfigError, load_show, parse_show
 from installation.runtime.launch import LaunchOptions, perform, plan_outputs
-from installation.runtime.session import SessionError
 from installation.sound.devices import AudioDevice
 from installation.sound.jack_server import JackNotInstalled, ServerSettings
 
-REPO = Path(__file__).parent.parent.parent
-SHOW = REPO / "patches" / "default.toml"
+from tests.helpers import DEFAULT_SHOW, REPO
+
 DEVICE = AudioDevice(3, "USB Audio CODEC", True)
 
 
@@ -38,7 +37,7 @@ DEVICE = AudioDevice(3, "USB Audio CODEC", True)
 )
 def test_plan_outputs(tmp_path: Path, devices: list[AudioDevice], display: bool, options: dict[str, str],
                       backend: str | None, headless: bool | None, notices: list[str]) -> None:
-    show = load_show(SHOW)
+    show = load_show(DEFAULT_SHOW)
     plan = plan_outputs(show, LaunchOptions(runs_dir=tmp_path, **options), "rehearse", lambda: devices, lambda: display)
     assert plan.audio_backend == backend
     assert plan.headless_visuals is headless
@@ -51,13 +50,13 @@ def test_plan_outputs(tmp_path: Path, devices: list[AudioDevice], display: bool,
 
 
 def test_named_device_missing_is_a_config_error(tmp_path: Path) -> None:
-    show = parse_show(SHOW.read_text().replace('patch = "eco_symphony.py"', 'patch = "eco_symphony.py"\ndevice = "focusrite"'), "s.toml")
+    show = parse_show(DEFAULT_SHOW.read_text().replace('patch = "eco_symphony.py"', 'patch = "eco_symphony.py"\ndevice = "focusrite"'), "s.toml")
     with pytest.raises(ConfigError, match="sound.device: no audio output device matches 'focusrite'"):
         plan_outputs(show, LaunchOptions(runs_dir=tmp_path), "run", lambda: [DEVICE], lambda: True)
 
 
 def test_portaudio_demanded_without_device_goes_on_without_sound(tmp_path: Path) -> None:
-    show = parse_show(SHOW.read_text().replace('patch = "eco_symphony.py"', 'patch = "eco_symphony.py"\nbackend = "portaudio"'), "s.toml")
+    show = parse_show(DEFAULT_SHOW.read_text().replace('patch = "eco_symphony.py"', 'patch = "eco_symphony.py"\nbackend = "portaudio"'), "s.toml")
     plan = plan_outputs(show, LaunchOptions(runs_dir=tmp_path), "run", lambda: [], lambda: True)
     assert plan.audio_backend is None and plan.headless_visuals is False
     assert plan.notices[0].startswith("NO SOUND: sound.backend is 'portaudio' but no audio output device was found")
@@ -70,7 +69,7 @@ def test_portaudio_demanded_without_device_goes_on_without_sound(tmp_path: Path)
 )
 def test_jack_backend_uses_a_running_server(tmp_path: Path, running: ServerSettings | Exception | None,
                                             fails_with: str | None) -> None:
-    show = parse_show(SHOW.read_text().replace('patch = "eco_symphony.py"', 'patch = "eco_symphony.py"\nbackend = "jack"'), "s.toml")
+    show = parse_show(DEFAULT_SHOW.read_text().replace('patch = "eco_symphony.py"', 'patch = "eco_symphony.py"\nbackend = "jack"'), "s.toml")
 
     def find_jack() -> ServerSettings | None:
         if isinstance(running, Exception):
@@ -93,7 +92,7 @@ def test_headless_rehearsal_end_to_end(tmp_path: Path) -> None:
     notices: list[str] = []
     duration_s = 10.0
     summary = perform(
-        load_show(SHOW),
+        load_show(DEFAULT_SHOW),
         LaunchOptions(duration_s=duration_s, participants=4, runs_dir=tmp_path),
         rehearsal=True,
         notify=notices.append,
@@ -143,11 +142,11 @@ def test_run_with_an_osc_source_end_to_end(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    show_text = SHOW.read_text().replace(
+    show_text = DEFAULT_SHOW.read_text().replace(
         '[[sources]]\nkind = "simulated"\nwearers = 4\nseed = 1\n',
         f'[[sources]]\nkind = "osc"\nport = {port}\nwearers = ["p1"]\n',
     )
-    show = parse_show(show_text, "osc.toml", SHOW)
+    show = parse_show(show_text, "osc.toml", DEFAULT_SHOW)
     wearer = SimulatedWearer(WearerProfile("p1", 72.0, excited_bpm_gain=0.0), np.random.default_rng(4))
     stop = threading.Event()
 
@@ -182,7 +181,7 @@ def test_rehearsal_through_osc_with_a_scenario(tmp_path: Path) -> None:
     scenario = tmp_path / "s.toml"
     scenario.write_text('[[events]]\nat_s = 5\nduration_s = 60\nwearer = "p2"\nwhat = "lift_off"\n')
     summary = perform(
-        load_show(SHOW),
+        load_show(DEFAULT_SHOW),
         LaunchOptions(duration_s=8.0, participants=2, runs_dir=tmp_path, audio="none", visuals="none", via="osc", scenario=scenario),
         rehearsal=True, find_devices=lambda: [], has_display=lambda: False,
     )

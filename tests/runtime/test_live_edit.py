@@ -13,7 +13,7 @@ from installation.runtime.launch import ShowWatcher, prepare_show
 from installation.sensors.simulated import SimulatedAudience
 from installation.runtime.session import Session
 
-REPO = Path(__file__).parent.parent.parent
+from tests.helpers import DEFAULT_SHOW, REPO
 
 
 def hues(session: Session) -> list[float]:
@@ -22,7 +22,7 @@ def hues(session: Session) -> list[float]:
 
 def test_saving_the_show_changes_the_mapping_while_it_plays(tmp_path: Path) -> None:
     show_path = tmp_path / "live.toml"
-    shutil.copy(REPO / "patches" / "default.toml", show_path)
+    shutil.copy(DEFAULT_SHOW, show_path)
     shutil.copy(REPO / "patches" / "eco_symphony.py", tmp_path / "eco_symphony.py")
     prepared = prepare_show(load_show(show_path))
     notes: list[str] = []

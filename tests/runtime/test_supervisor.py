@@ -17,11 +17,11 @@ from installation.status import Fault
 from installation.sound.engine import SoundEngine
 from installation.visuals.process import Renderer, RendererSettings
 
-SHOW = Path(__file__).parent.parent.parent / "patches" / "default.toml"
+from tests.helpers import DEFAULT_SHOW
 
 
 def _session(sources: list, wearers: list[str], **kwargs) -> Session:  # type: ignore[type-arg]
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     return Session(prepared.show, prepared.mapper, sources, wearers, kwargs.get("sound"), kwargs.get("renderer"))
 
 
@@ -91,7 +91,7 @@ def test_a_failing_core_pass_is_logged_and_the_show_goes_on() -> None:
                 self.bugs -= 1
                 raise ZeroDivisionError("a bug in a mapping")
 
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     session = Session(prepared.show, prepared.mapper, [SimulatedAudience(1, seed=2)], ["p1"], None, None)
     session.pipeline.add_tap(Buggy())
     with session:
@@ -104,7 +104,7 @@ def test_a_failing_core_pass_is_logged_and_the_show_goes_on() -> None:
 def test_sound_that_cannot_start_leaves_the_visuals_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JACK_DEFAULT_SERVER", f"eco-no-such-server-{time.monotonic_ns()}")
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
-    prepared = prepare_show(load_show(SHOW))
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
     wearers = ["p1", "p2"]
     sound = SoundEngine(prepared.patch_class(wearers, prepared.show.sound.settings), "jack")
     renderer = Renderer(RendererSettings(wearers, (160, 90), headless=True, frames_dir=tmp_path, frame_every_s=0.2))

@@ -22,7 +22,7 @@ from installation.sensors.simulated import SimulatedAudience
 from installation.sensors.emitters import OscEmitter, SerialPtyEmitter, Simulation
 from installation.sensors.scripted import Scenario, ScenarioEvent, ScriptedAudience, load_scenario
 
-REPO = Path(__file__).parent.parent.parent
+from tests.helpers import REPO
 
 
 def run_for(sim: Simulation, source, seconds: float) -> list:

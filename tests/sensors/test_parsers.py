@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,9 @@ from installation.sensors.parsers import (
     native_encode,
 )
 
-VECTORS = Path(__file__).parents[2] / "hardware" / "vectors"
+from tests.helpers import REPO
+
+VECTORS = REPO / "hardware" / "vectors"
 
 
 def kinds(readings: list[Reading]) -> list[tuple[int, str, float]]:

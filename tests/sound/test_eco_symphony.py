@@ -19,7 +19,8 @@ from installation.runtime.launch import prepare_show
 from installation.sound.engine import SoundEngine
 from installation.sound.patch import Patch, PatchError, load_patch
 
-REPO = Path(__file__).parents[2]
+from tests.helpers import DEFAULT_SHOW, REPO
+
 PATCH = REPO / "patches" / "eco_symphony.py"
 RATE = 48000
 BUFFER = 256
@@ -253,7 +254,7 @@ def test_bad_settings_name_the_setting_and_the_choices(settings: dict[str, float
 
 
 def test_check_refuses_an_unknown_scale_with_the_file_and_key() -> None:
-    path = REPO / "patches" / "default.toml"
+    path = DEFAULT_SHOW
     text = path.read_text().replace('scale = "pentatonic"', 'scale = "lydain"', 1)
     with pytest.raises(ConfigError, match=r"default\.toml: sound\.settings\.scale: unknown scale 'lydain'.*"
                                           r"did you mean 'lydian'\?"):

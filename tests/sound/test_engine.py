@@ -12,7 +12,9 @@ from scipy.io import wavfile
 from installation.sound.engine import SoundEngine, SoundError
 from installation.sound.patch import load_patch
 
-PATCH = Path(__file__).parents[2] / "patches" / "eco_symphony.py"
+from tests.helpers import REPO
+
+PATCH = REPO / "patches" / "eco_symphony.py"
 RATE = 48000
 BUFFER = 64
 

@@ -8,6 +8,8 @@ import pytest
 
 from installation.sound.patch import Patch, PatchError, load_patch
 
+from tests.helpers import REPO
+
 
 @pytest.mark.parametrize(
     ("source", "expected"),
@@ -35,7 +37,7 @@ def test_missing_patch_file(tmp_path: Path) -> None:
 
 
 def test_shipped_patch_declares_its_parameters() -> None:
-    cls = load_patch(Path(__file__).parents[2] / "patches" / "eco_symphony.py")
+    cls = load_patch(REPO / "patches" / "eco_symphony.py")
     assert issubclass(cls, Patch)
     assert cls.PARAMETERS["p*.pulse"] == "trigger"
     assert cls.PARAMETERS["drone.brightness"] == "continuous"

@@ -86,11 +86,14 @@ def test_any_size_keeps_organisms_on_screen(size: tuple[int, int]) -> None:
 
 
 def test_unknown_wearer_is_ignored() -> None:
-    scene = settled()
+    scene, untouched = settled(), settled()
     scene.trigger("p9.pulse", 1.0)
     scene.set("p9.hue", 0.1)
     scene.set("p1.unknown", 3.0)
-    frame(scene)
+    scene.update(1 / 60)
+    untouched.update(1 / 60)
+    assert "p9" not in scene.organisms
+    np.testing.assert_array_equal(frame(scene), frame(untouched))  # not one pixel changed
 
 
 def test_absent_wearer_fades_to_the_background() -> None:

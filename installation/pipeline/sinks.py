@@ -197,12 +197,12 @@ class OutputsSink(Sink):
 
     def __init__(self, outputs: Outputs) -> None:
         self.outputs = outputs
-        self._features: Mapping[str, float] = {}
+        self._features: dict[str, float] = {}
         self._params: dict[str, float] = {}
         self._due = False
 
     def features(self, now_s: float, values: Mapping[str, float]) -> None:
-        self._features = values
+        self._features = dict(values) if not isinstance(values, dict) else values  # the core's own, fresh each tick
         self._due = True
 
     def set(self, address: str, value: float, now_s: float) -> None:
@@ -214,7 +214,7 @@ class OutputsSink(Sink):
     def flush(self, now_s: float) -> None:
         if self._due:  # at the feature rate: each output keeps its own schedule below it
             self._due = False
-            self.outputs.update(now_s, dict(self._features), self._params)
+            self.outputs.update(now_s, self._features, self._params)
 
     def close(self) -> None:
         self.outputs.close()

@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	@echo "Compiling the signal core's kernels (once, about 15 s)..."
+	@$(PY) -c 'from installation.dsp.core import compile_kernels; print(f"  done in {compile_kernels():.1f} s (cached for every later run)")'
 	@touch $(STAMP)
 
 rehearse: $(STAMP)

@@ -714,6 +714,8 @@ def print_summary(console: Console, s: Summary) -> None:
     console.print(table)
     console.print(f"beat -> trigger latency in the core: p50 {finite_or_dash(s.latency_p50_ms, '{:.2f}')} ms, "
                   f"p99 {finite_or_dash(s.latency_p99_ms, '{:.2f}')} ms")
+    console.print(f"start-up {finite_or_dash(s.startup_s)} s and shutdown {finite_or_dash(s.shutdown_s)} s, "
+                  "not counted in the show's time")
     console.print(f"audio: {s.audio}", markup=False)
     console.print(f"visuals: {s.visuals}" + (f" ({s.frames_written} written)" if s.frames_written else ""), markup=False)
     console.print(f"run folder: {s.run_dir if s.run_dir else '(nothing written)'}", markup=False)

@@ -100,7 +100,14 @@ class OutputPlan:
 
 @dataclass(slots=True)
 class Summary:
-    """What a rehearsal or run did."""
+    """What a rehearsal or run did.
+
+    ``duration_s`` is the show played: from the moment the sound and the sources
+    started to the end of the sound's fade-out. The start-up before it (the signal
+    core's kernels, the sound server, launching the visuals process) and the shutdown
+    after it (threads, the visuals process, the sound server) are ``startup_s`` and
+    ``shutdown_s``.
+    """
 
     title: str
     duration_s: float
@@ -118,6 +125,8 @@ class Summary:
     problems: list[str]
     recording: Path | None = None
     faults: list[str] = field(default_factory=list)  # the newest faults, "HH:MM:SS.mmm part: message"
+    startup_s: float = math.nan
+    shutdown_s: float = math.nan
 
 
 def display_available() -> bool:
@@ -396,7 +405,8 @@ def perform(
     session = build_session(prepared, sources, wearers, plan, recorder)
     problems: list[str] = []
     started = time.perf_counter()
-    session.start()
+    session.start()  # compiles (or loads) the signal core's kernels, then starts sound, visuals and sources
+    show_started = time.perf_counter()  # the sound plays and samples flow: the show's time starts here
     operator = None
     try:
         if options.console:
@@ -413,14 +423,27 @@ def perform(
             if report is None:
                 problems.append("the visuals process did not start (sound carries on)")
         stop = should_stop if operator is None else (lambda: should_stop() or operator.quit_requested)
-        session.run(options.duration_s, stop, ShowWatcher(prepared, say) if options.live_edit else None)
+        watcher = ShowWatcher(prepared, say) if options.live_edit else None
+        # The asked duration is the time played, the sound's fade-out included (at most the
+        # show's second half): the show runs until the fade must begin, then everything goes
+        # on while the sound fades.
+        duration_s = options.duration_s
+        fade_s = 0.0 if session.sound is None or duration_s is None else min(session.sound.fade_out_s, duration_s / 2.0)
+        run_s = None if duration_s is None else max(0.0, duration_s - fade_s - (time.perf_counter() - show_started))
+        session.run(run_s, stop, watcher)
+        if session.sound is not None:
+            left_s = None if duration_s is None else max(0.0, min(fade_s, duration_s - (time.perf_counter() - show_started)))
+            session.run(session.sound.fade_out(left_s), stop, watcher)  # returns at once when a stop was asked
     except KeyboardInterrupt:
         notify("Interrupted: stopping now.")
     finally:
+        # The show ends when its sound is silent: a fade not yet begun begins now (stop() waits for it).
+        fade_left_s = session.sound.fade_out() if session.sound is not None else 0.0
+        show_ended = time.perf_counter() + fade_left_s
         if operator is not None:
             operator.stop()
         session.stop()
-    elapsed_s = time.perf_counter() - started
+    shutdown_s = time.perf_counter() - show_ended
     frames_written = session.renderer.stopped_report().get("frames_written", 0) if session.renderer else 0
     if session.sound_failed is not None:
         problems.append(f"the sound could not start ({session.sound_failed}); the show ran without it")
@@ -451,7 +474,7 @@ def perform(
     wrote_files = (plan.wav_path is not None) or frames_written > 0
     return Summary(
         title=show.show.title,
-        duration_s=elapsed_s,
+        duration_s=show_ended - show_started,
         wearers=wearers,
         beats={w: len(session.stats.beat_times_s.get(w, [])) for w in wearers},
         mean_bpm={w: session.stats.mean_bpm(w) for w in wearers},
@@ -466,6 +489,8 @@ def perform(
         problems=problems,
         faults=[f.line() for f in session.faults],
         recording=recorder.folder if recorder is not None and recorder.folder.is_dir() else None,
+        startup_s=show_started - started,
+        shutdown_s=shutdown_s,
     )
 
 

@@ -131,6 +131,7 @@ class SoundEngine:
         self.panicked = False
         self._pacer: threading.Thread | None = None
         self._stop = threading.Event()
+        self._silent_at_s: float | None = None  # when a fade-out begun by fade_out() reaches silence (perf_counter)
         # Without a sound card our own thread computes the audio; pyo is not safe against
         # objects changing (a Trig's play(), a SigTo's value) in the middle of a buffer
         # there, so buffers and parameter changes take turns. PortAudio's and JACK's threads are pyo's own.
@@ -274,11 +275,32 @@ class SoundEngine:
         log.warning("PANIC: sound muted" if self.panicked else "panic released: sound back")
         return self.panicked
 
+    def fade_out(self, within_s: float | None = None) -> float:
+        """Begin the master fade-out now, while the show goes on; return the seconds until silence.
+
+        The fade takes ``fade_out_s`` (or ``within_s`` when that is shorter). Called
+        again, it changes nothing and returns the seconds left. :meth:`stop` then only
+        waits for what is left of it. Not for the ``manual`` backend (0 is returned).
+        """
+        if self._silent_at_s is not None:
+            return max(0.0, self._silent_at_s - time.perf_counter())
+        if self.server is None or self._fade is None or self.fade_out_s <= 0 or self.backend == "manual":
+            return 0.0
+        seconds = self.fade_out_s if within_s is None else max(0.0, min(self.fade_out_s, within_s))
+        with self._lock:
+            self._fade.setTime(max(seconds, 0.005))
+            self._fade.setValue(0.0)
+        self._silent_at_s = time.perf_counter() + seconds
+        return seconds
+
     def stop(self) -> None:
-        """Fade out, stop the audio, close the WAV file and shut the server down."""
+        """Fade out (or finish the fade :meth:`fade_out` began), stop the audio, close the WAV file
+        and shut the server down."""
         if self.server is None:
             return
-        if self._fade is not None and self.fade_out_s > 0:
+        if self._silent_at_s is not None:
+            time.sleep(max(0.0, self._silent_at_s - time.perf_counter()) + 0.05)
+        elif self._fade is not None and self.fade_out_s > 0:
             with self._lock:
                 self._fade.setTime(self.fade_out_s)
                 self._fade.setValue(0.0)

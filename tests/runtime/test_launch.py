@@ -208,3 +208,21 @@ def test_example_shows_play(tmp_path: Path, name: str) -> None:
         warnings.simplefilter("ignore", wavfile.WavFileWarning)
         rate, audio = wavfile.read(summary.wav_path)
     assert np.abs(audio[rate * 2 :]).max() > 0.01
+
+
+def test_duration_asked_is_duration_played(tmp_path: Path) -> None:
+    """``--duration 2`` plays 2 s of show, the fade-out included: the start-up (kernels, sound
+    server) and the shutdown are not counted, and the WAV is silent from 2 s on."""
+    summary = perform(load_show(SHOW), LaunchOptions(duration_s=2.0, participants=2, runs_dir=tmp_path, audio="file",
+                                                     visuals="none", live_edit=False),
+                      rehearsal=True, notify=lambda line: None, find_devices=lambda: [], has_display=lambda: False)
+    assert abs(summary.duration_s - 2.0) <= 0.5, summary.duration_s
+    assert summary.startup_s >= 0.0 and summary.shutdown_s >= 0.0
+    assert summary.wav_path is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wavfile.WavFileWarning)
+        rate, audio = wavfile.read(summary.wav_path)
+    heard = np.flatnonzero(np.abs(audio).max(axis=1) > 1e-3)
+    assert heard.size, "the WAV is silent"
+    assert abs(heard[-1] / rate - 2.0) <= 0.5, heard[-1] / rate  # the fade-out ends on time
+    assert audio.shape[0] / rate <= 2.0 + 1.0, audio.shape[0] / rate  # then only the shutdown's silence

@@ -213,7 +213,7 @@ def test_example_shows_play(tmp_path: Path, name: str) -> None:
 def test_duration_asked_is_duration_played(tmp_path: Path) -> None:
     """``--duration 2`` plays 2 s of show, the fade-out included: the start-up (kernels, sound
     server) and the shutdown are not counted, and the WAV is silent from 2 s on."""
-    summary = perform(load_show(SHOW), LaunchOptions(duration_s=2.0, participants=2, runs_dir=tmp_path, audio="file",
+    summary = perform(load_show(DEFAULT_SHOW), LaunchOptions(duration_s=2.0, participants=2, runs_dir=tmp_path, audio="file",
                                                      visuals="none", live_edit=False),
                       rehearsal=True, notify=lambda line: None, find_devices=lambda: [], has_display=lambda: False)
     assert abs(summary.duration_s - 2.0) <= 0.5, summary.duration_s

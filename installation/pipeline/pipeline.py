@@ -144,7 +144,6 @@ class Pipeline:
         self.visuals = VisualSink(renderer, clock.now_s)
         self.sinks: dict[str, Sink] = {"visual": self.visuals}
         self.taps: list[Sink] = []
-        self.sound: SoundEngine | None = None
         if sound is not None:
             self.attach_sound(sound)
         if recorder is not None:
@@ -174,13 +173,17 @@ class Pipeline:
 
     def attach_sound(self, engine: SoundEngine) -> None:
         """Route ``sound.*`` parameters to ``engine``."""
-        self.sound = engine
         self.sinks["sound"] = SoundSink(engine)
 
     def detach_sound(self) -> None:
         """Stop routing to the sound engine (it could not start); nothing is closed."""
-        self.sound = None
         self.sinks.pop("sound", None)
+
+    @property
+    def sound(self) -> SoundEngine | None:
+        """The sound engine the ``sound`` parameters go to (None: no sound)."""
+        sink = self.sinks.get("sound")
+        return sink.engine if isinstance(sink, SoundSink) else None
 
     @property
     def features(self) -> dict[str, float]:
@@ -198,7 +201,8 @@ class Pipeline:
         """
         outcome: object = None
         if isinstance(command, Panic):
-            outcome = self.sound.panic(command.on) if self.sound is not None else None
+            sound = self.sound
+            outcome = sound.panic(command.on) if sound is not None else None
             self.note(*record_row(command, outcome))
             return bool(outcome)
         if isinstance(command, Blackout):

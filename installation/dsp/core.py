@@ -22,7 +22,7 @@ from installation.dsp.eda import E_AROUSAL, E_LAST_ARRIVAL_S, E_PHASIC, E_SCL, E
 from installation.dsp.events import Event
 from installation.dsp.heart import H_LAST_ARRIVAL_S, HeartBank, Polarity
 from installation.dsp.quality import BAD_STATES, Q_QUALITY, Q_STATE, STATES, State, clean_block
-from installation.dsp.rhythm import MAX_IBI_S, MIN_IBI_S, Beat, BeatSeries
+from installation.dsp.rhythm import MAX_IBI_S, MIN_IBI_S, Beat, BeatSeries, median
 from installation.sensors.base import SampleBlock
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +69,39 @@ class _Heart:
     """A wearer's heart: a row of a :class:`HeartBank` (a waveform), or beats and rates the device reports."""
 
     __slots__ = ("bank", "row", "series", "last_beat_mono_s", "baseline_bpm", "device_bpm", "state", "quality",
-                 "last_arrival_s", "baseline_until_s")
+                 "last_arrival_s", "baseline_until_s", "_baseline_median")
 
     def __init__(self, bank: HeartBank | None, row: int, series: BeatSeries) -> None:
         self.bank, self.row, self.series = bank, row, series
         self.last_beat_mono_s = math.nan  # beat time on the monotonic clock
-        self.baseline_bpm: list[float] = []
+        self.baseline_bpm: list[float] = []  # change it through add_baseline / clear_baseline
+        self._baseline_median: float | None = math.nan
         self.device_bpm = math.nan
         # Device-reported beats only (a bank keeps these for its rows):
         self.state: State = "learning"
         self.quality = 0.0
         self.last_arrival_s = -math.inf
         self.baseline_until_s = math.inf
+
+    def add_baseline(self, bpm: float) -> None:
+        """A normal beat's rate within the baseline window, beats per minute."""
+        self.baseline_bpm.append(bpm)
+        self._baseline_median = None
+
+    def clear_baseline(self) -> None:
+        """Learn the baseline again (re-baseline)."""
+        self.baseline_bpm.clear()
+        self._baseline_median = math.nan
+
+    def baseline(self) -> float:
+        """The baseline heart rate: the median of the baseline beats' rates, bpm (NaN before any).
+
+        Worked out when a beat was added, not at every feature tick: features are read
+        a hundred times a second, baseline beats come about once a second for ten seconds.
+        """
+        if self._baseline_median is None:
+            self._baseline_median = median(self.baseline_bpm)
+        return self._baseline_median
 
 
 @dataclass(slots=True)
@@ -222,7 +243,7 @@ class SignalCore:
             assert h is not None
             h.last_beat_mono_s = block.arrival_s - (beat.reported_s - beat.time_s)
             if math.isfinite(beat.bpm) and beat.normal and beat.time_s <= bank.baseline_until_s(row):
-                h.baseline_bpm.append(beat.bpm)
+                h.add_baseline(beat.bpm)
             if bank.quality.state(row) not in BAD_STATES:
                 events += beat_events(block.wearer, beat, block.arrival_s)
         return events
@@ -263,7 +284,7 @@ class SignalCore:
                 continue
             h.last_beat_mono_s = block.arrival_s - (float(block.times_s[-1]) - t)
             if math.isfinite(beat.bpm) and beat.normal and t <= h.baseline_until_s:
-                h.baseline_bpm.append(beat.bpm)
+                h.add_baseline(beat.bpm)
             events += beat_events(block.wearer, beat, block.arrival_s)
         if h.baseline_until_s == math.inf and events:
             h.baseline_until_s = float(block.times_s[0]) + self.settings.baseline_s
@@ -279,7 +300,7 @@ class SignalCore:
             if w.eda is not None:
                 self._eda.rebaseline(w.eda.row)
             if w.heart is not None:
-                w.heart.baseline_bpm.clear()
+                w.heart.clear_baseline()
                 w.heart.baseline_until_s = math.inf
                 if w.heart.bank is not None:
                     w.heart.bank.rebaseline(w.heart.row)
@@ -344,7 +365,7 @@ class SignalCore:
                 good = state not in BAD_STATES and state != "learning"
                 bpm = series.bpm if math.isfinite(series.bpm) else h.device_bpm
                 out[f"{name}.heart.bpm"] = bpm
-                base = float(np.median(h.baseline_bpm)) if h.baseline_bpm else math.nan
+                base = h.baseline()
                 out[f"{name}.heart.bpm_change"] = series.bpm - base
                 out[f"{name}.heart.ibi"] = series.ibi_s
                 out[f"{name}.heart.rmssd"] = series.rmssd_ms()

@@ -18,8 +18,8 @@ MIN_IBI_S = 60.0 / 220.0
 MAX_IBI_S = 60.0 / 30.0
 
 
-def _median(values: deque[float] | list[float]) -> float:
-    """Median of a few numbers (numpy's call overhead dwarfs sorting eight of them)."""
+def median(values: deque[float] | list[float]) -> float:
+    """Median of a few numbers (numpy's call overhead dwarfs sorting a few dozen of them)."""
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
@@ -85,7 +85,7 @@ class BeatSeries:
 
     def median_ibi_s(self) -> float:
         """Median of the recent normal intervals in seconds (``nan`` with fewer than 3)."""
-        return _median(self._recent) if len(self._recent) >= 3 else math.nan
+        return median(self._recent) if len(self._recent) >= 3 else math.nan
 
     def add(self, time_s: float, reported_s: float) -> Beat | None:
         """Record a detected beat; None when it is rejected as not a beat."""
@@ -118,7 +118,7 @@ class BeatSeries:
         while self._nn and self._nn[0][0] < time_s - self.hrv_window_s:
             self._nn.popleft()
         if len(self._recent) >= 2:
-            self.bpm = 60.0 / _median(self._recent)
+            self.bpm = 60.0 / median(self._recent)
         self.last_s = time_s
         self.beats += 1
         self._hrv = None
@@ -132,7 +132,7 @@ class BeatSeries:
         """Predicted time in seconds of the next beat: the last one plus the recent median interval."""
         if not self._recent:
             return math.nan
-        return self.last_s + _median(self._recent)
+        return self.last_s + median(self._recent)
 
     def sdnn_ms(self) -> float:
         """Standard deviation of normal-to-normal intervals in the window, milliseconds."""

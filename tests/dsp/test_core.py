@@ -226,3 +226,26 @@ def test_pair_synchrony_fades_when_a_heart_goes_quiet() -> None:
             if i == 30 * rate - 10:
                 assert features["group.sync.p1.p2"] > 0.9
     assert features["group.sync.p1.p2"] < 0.2
+
+
+def test_the_heart_baseline_is_the_median_rate_of_its_window_and_is_learnt_again() -> None:
+    """``p1.heart.bpm_change``: the rate now minus the median rate of the baseline window."""
+    core = SignalCore(CoreSettings(baseline_s=10.0))
+    clock = FakeClock()
+    t = 0.0
+
+    def beats(ibi_s: float, seconds: float) -> None:
+        nonlocal t
+        end_s = t + seconds
+        while t < end_s:
+            t += ibi_s
+            clock.advance_s(ibi_s)
+            core.process(SampleBlock("p1", "ibi", np.array([t]), np.array([ibi_s]), "s", clock.now_s(), 0.0))
+
+    beats(1.0, 15.0)  # 60 bpm through the baseline window
+    beats(0.75, 15.0)  # then 80 bpm
+    assert core.features(clock.now_s())["p1.heart.bpm_change"] == pytest.approx(20.0, abs=0.5)
+    core.rebaseline("p1")
+    assert math.isnan(core.features(clock.now_s())["p1.heart.bpm_change"])  # nothing learnt yet
+    beats(0.75, 15.0)
+    assert core.features(clock.now_s())["p1.heart.bpm_change"] == pytest.approx(0.0, abs=0.5)

@@ -76,3 +76,12 @@ def test_nothing_known_before_beats() -> None:
     s = BeatSeries()
     assert math.isnan(s.bpm) and math.isnan(s.next_beat_s()) and math.isnan(s.rmssd_ms())
     assert s.regularity() == 0.0
+
+
+@pytest.mark.parametrize("values", [[72.0], [60.0, 80.0], [3.0, 1.0, 2.0], [70.5, 71.0, 69.0, 90.0, 72.5, 68.0], list(range(25))])
+def test_median_is_numpys(values: list[float]) -> None:
+    import numpy as np
+
+    from installation.dsp.rhythm import median
+
+    assert median(values) == float(np.median(values))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from installation.addresses import WEARER_RE, resolve_pair, slot_number, wearer_pairs
 from installation.config import LslOutputConfig, OscOutputConfig, OutputConfig, Show
@@ -65,7 +65,7 @@ class _OscOutput:
         self._now_s = 0.0
         self._feature_keys: tuple[int, list[str]] = (-1, [])
 
-    def update(self, now_s: float, features: dict[str, float], params: dict[str, float]) -> None:
+    def update(self, now_s: float, features: Mapping[str, float], params: Mapping[str, float]) -> None:
         self._now_s = now_s
         if now_s < self._due_s - 1e-6:  # (a microsecond of leeway for sums of floats)
             return
@@ -111,7 +111,7 @@ class _LslOutput:
         self.outlet = LslOutlet(cfg.name, cfg.type, list(channels), cfg.rate_hz)
         self.failed = 0
 
-    def update(self, now_s: float, features: dict[str, float], params: dict[str, float]) -> None:
+    def update(self, now_s: float, features: Mapping[str, float], params: Mapping[str, float]) -> None:
         try:
             self.outlet.update(now_s, features, params)
         except Exception as exc:  # liblsl trouble must not stop the show
@@ -162,7 +162,7 @@ class Outputs:
     def __len__(self) -> int:
         return len(self._outputs)
 
-    def update(self, now_s: float, features: dict[str, float], params: dict[str, float]) -> None:
+    def update(self, now_s: float, features: Mapping[str, float], params: Mapping[str, float]) -> None:
         """Send what is due; ``now_s``: the session's clock, seconds."""
         for output in self._outputs:
             output.update(now_s, features, params)

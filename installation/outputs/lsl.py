@@ -9,6 +9,7 @@ unit. A value not known yet is sent as NaN.
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import pylsl
 
@@ -70,7 +71,7 @@ class LslOutlet:
         self._sample = [math.nan] * len(channels)
         self.sent = 0
 
-    def update(self, now_s: float, features: dict[str, float], params: dict[str, float] | None = None) -> bool:
+    def update(self, now_s: float, features: Mapping[str, float], params: Mapping[str, float] | None = None) -> bool:
         """Push a sample if one is due (looked up by address in ``features``, then ``params``); True when pushed.
 
         ``now_s``: the caller's clock, seconds.

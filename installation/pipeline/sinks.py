@@ -197,12 +197,12 @@ class OutputsSink(Sink):
 
     def __init__(self, outputs: Outputs) -> None:
         self.outputs = outputs
-        self._features: dict[str, float] = {}
+        self._features: Mapping[str, float] = {}
         self._params: dict[str, float] = {}
         self._due = False
 
     def features(self, now_s: float, values: Mapping[str, float]) -> None:
-        self._features = dict(values) if not isinstance(values, dict) else values  # the core's own, fresh each tick
+        self._features = values  # the core's own dict, fresh each tick: kept, not copied
         self._due = True
 
     def set(self, address: str, value: float, now_s: float) -> None:

@@ -20,7 +20,9 @@ from installation.config import ConfigError, parse_source
 from installation.sensors.base import SampleBlock, Source, SourceBase
 from installation.sensors.parsers import native_encode
 
-from installation.sensors.scripted import ScriptedAudience, WireFormat
+from installation.sensors.scripted import ScriptedAudience
+
+WireFormat = Literal["native", "emotibit", "pulsesensor", "openbci"]
 
 
 def _slot_index(wearer: str) -> int:

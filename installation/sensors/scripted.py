@@ -20,7 +20,6 @@ from installation.sensors.simulated import SimulatedAudience
 
 Mood = Literal["calm", "excite", "startle"]
 Fault = Literal["lift_off", "flatline", "motion", "saturate", "dropout", "wifi_gap"]
-WireFormat = Literal["native", "emotibit", "pulsesensor", "openbci"]
 
 
 class ScenarioEvent(BaseModel):

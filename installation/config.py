@@ -187,6 +187,12 @@ class SoundConfig(_Strict):
     fade_in_s: float = Field(2.0, ge=0.0, le=60.0)
     fade_out_s: float = Field(1.0, ge=0.0, le=60.0)
     settings: dict[str, float | str] = Field(default_factory=dict, description="patch settings")
+    process: bool = Field(True, description="run pyo and the patch in a supervised process of their own "
+                          "(false: inside the show process, as before; for debugging a patch)")
+    crossfade_s: float = Field(2.0, ge=0.0, le=30.0, description="a patch file saved while the show plays "
+                               "crossfades to the new patch over this many seconds (under JACK)")
+    jack_connect_to: list[str] = Field(default_factory=list, description="JACK input ports the outputs also "
+                                       "connect to, one per channel (a recorder), jack backend")
 
 
 class VisualConfig(_Strict):

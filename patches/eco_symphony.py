@@ -65,6 +65,7 @@ from typing import Any, Mapping
 import numpy as np
 import pyo
 
+from installation.sound.inputs import PatchInputs
 from installation.sound.patch import Patch, PatchError
 
 
@@ -285,10 +286,11 @@ class EcoSymphony(Patch):
 
     # -- building -----------------------------------------------------------------------
 
-    def build(self) -> Any:
+    TRIGGER_VOICES = STRIKE_VOICES  # copies of each bell and grain burst, taking turns
+
+    def build(self, inputs: PatchInputs) -> Any:
         self._params: dict[str, Any] = {
-            name: pyo.SigTo(default, time=glide_s, init=default)
-            for name, (default, glide_s) in self.GLOBAL_DEFAULTS.items()
+            name: self._glide(inputs, name, default, glide_s) for name, (default, glide_s) in self.GLOBAL_DEFAULTS.items()
         }
         self._voices: dict[str, dict[str, Any]] = {}
         n = max(1, len(self.wearers))
@@ -305,12 +307,17 @@ class EcoSymphony(Patch):
         }
         self._noise = pyo.Noise()  # one noise source for every strike (pyo's Noise is costly)
         self._build_rhythm_clock()
-        layers = [self._build_wearer(w, i, n) for i, w in enumerate(self.wearers)]
+        layers = [self._build_wearer(inputs, w, i, n) for i, w in enumerate(self.wearers)]
         pad = self._build_pad()
         ambient = self._build_ambient()
         self._dry = pyo.Mix([*layers, pad, ambient], voices=2)
         self._reverb = pyo.Freeverb(self._dry, size=0.9, damp=0.55, bal=self._params["reverb.mix"])
         return self._reverb
+
+    @staticmethod
+    def _glide(inputs: PatchInputs, address: str, default: float, glide_s: float) -> Any:
+        """A continuous parameter, clipped to 0..1 and glided over ``glide_s`` (no jump clicks)."""
+        return pyo.SigTo(pyo.Clip(inputs.value(address, default), 0.0, 1.0), time=glide_s, init=default)
 
     def _build_rhythm_clock(self) -> None:
         tempo = self._params["rhythm.tempo"]
@@ -318,9 +325,9 @@ class EcoSymphony(Patch):
         self._grid = pyo.Metro(time=self._step_s).play()
         self._step = pyo.Counter(self._grid, min=0, max=16)
 
-    def _build_wearer(self, wearer: str, i: int, n: int) -> Any:
+    def _build_wearer(self, inputs: PatchInputs, wearer: str, i: int, n: int) -> Any:
         t = self._tables
-        sig = {name: pyo.SigTo(default, time=glide_s, init=default)
+        sig = {name: self._glide(inputs, f"{wearer}.{name}", default, glide_s)
                for name, (default, glide_s) in self.WEARER_DEFAULTS.items()}
         level, tone, rate, hrv = sig["level"], sig["tone"], sig["rate"], sig["hrv"]
         pan_pos = (i + 0.5) / n
@@ -329,8 +336,9 @@ class EcoSymphony(Patch):
         # The bell: FM whose index decays faster than its amplitude (bright strike, pure tail),
         # with a short band of noise for the material's strike. Beats take turns between
         # STRIKE_VOICES copies, so that a new beat never cuts a ringing one short (a click).
-        trig = [pyo.Trig().stop() for _ in range(STRIKE_VOICES)]  # fire only when a beat plays them
-        strength = [pyo.Sig(0.5) for _ in range(STRIKE_VOICES)]
+        pulses = inputs.trigger(f"{wearer}.pulse")
+        trig = [v.fire for v in pulses]
+        strength = [pyo.Clip(v.strength, 0.0, 1.0) for v in pulses]
         voice_gain = 0.3 / math.sqrt(max(1.0, n / 2.0))  # a crowd's bells add up: keep their sum steady
         decay_s = min(2.5, max(0.7, 1.8 * math.sqrt(220.0 / bell_hz)))
         env = pyo.TrigEnv(trig, table=t["bell"], dur=decay_s, mul=strength)
@@ -363,8 +371,9 @@ class EcoSymphony(Patch):
         tick_out = pyo.Pan(tick, outs=2, pan=pan_pos, spread=0.4)
 
         # The grain burst of a skin-conductance response, at the wearer's place.
-        texture_trig = [pyo.Trig().stop() for _ in range(STRIKE_VOICES)]
-        texture_strength = [pyo.Sig(0.5) for _ in range(STRIKE_VOICES)]
+        textures = inputs.trigger(f"{wearer}.texture")
+        texture_trig = [v.fire for v in textures]
+        texture_strength = [pyo.Clip(v.strength, 0.0, 1.0) for v in textures]
         bursts = pyo.TrigEnv(texture_trig, table=t["burst"], dur=3.0, mul=texture_strength)
         burst = pyo.Mix(bursts, voices=1, mul=level)
         base = self.plan.grain_base_hz
@@ -387,7 +396,6 @@ class EcoSymphony(Patch):
             "weight_table": weight_table, "weight": weight, "chance": chance, "tick_trig": tick_trig,
             "tick_dur_s": tick_dur_s, "tick_env": tick_env, "tick_mod": tick_mod, "tick": tick, "tick_hz": tick_hz, "tick_out": tick_out,
             "texture_trig": texture_trig, "texture_strength": texture_strength, "bursts": bursts, "burst": burst,
-            "turn": {"pulse": 0, "texture": 0},
             "pitch": pitch, "grain_pos": grain_pos, "grain_dur": grain_dur, "grain_pan": grain_pan,
             "grains": grains,
         }
@@ -465,27 +473,3 @@ class EcoSymphony(Patch):
             "tension": [f for layer in "ab" for tab in self._pad[layer]["tension_tables"] for f in tab.getTable()],
             "grains": [base * r for choice in grain_choices for r in choice],
         }
-
-    # -- playing ------------------------------------------------------------------------
-
-    def set(self, address: str, value: float) -> None:
-        value = min(1.0, max(0.0, float(value)))
-        target = self._params.get(address)
-        if target is None:
-            wearer, _, name = address.partition(".")
-            voice = self._voices.get(wearer)
-            if voice is None or name not in self.WEARER_DEFAULTS:
-                raise KeyError(f"sound.{address}: not a continuous parameter of the eco-symphony")
-            target = voice[name]
-        target.setValue(value)
-
-    def trigger(self, address: str, value: float) -> None:
-        wearer, _, name = address.partition(".")
-        voice = self._voices.get(wearer)
-        if voice is None or name not in ("pulse", "texture"):
-            raise KeyError(f"sound.{address}: not a trigger of the eco-symphony")
-        strength = min(1.0, max(0.0, float(value)))
-        k = voice["turn"][name] = (voice["turn"][name] + 1) % STRIKE_VOICES  # the copy that rang longest ago
-        prefix = "" if name == "pulse" else "texture_"
-        voice[f"{prefix}strength"][k].setValue(strength)
-        voice[f"{prefix}trig"][k].play()

@@ -38,6 +38,7 @@ from installation.sensors.playback import PlaybackSource
 from installation.runtime.session import Session
 from installation.sound.engine import SoundEngine
 from installation.sound.jack_server import DummyJackServer, JackError
+from installation.sound.inputs import PatchInputs
 from installation.sound.patch import Patch
 
 os.environ.setdefault("PYO_GUI_WX", "0")
@@ -56,21 +57,18 @@ class StampPatch(Patch):
         super().__init__(wearers, settings)
         self.stamps_s: dict[str, list[float]] = {"p1": [], "p2": []}
 
-    def build(self) -> Any:
-        self._signs = [1.0, 1.0]
-        self._levels = [pyo.Sig(LEVEL), pyo.Sig(LEVEL)]
+    def build(self, inputs: PatchInputs) -> Any:
+        self._levels, self._stamps = [], []
+        for wearer in ("p1", "p2"):
+            (voice,) = inputs.trigger(f"{wearer}.pulse")
+            self._levels.append(LEVEL * (1.0 - 2.0 * voice.toggle))
+            # Stamped from pyo's audio thread, at the buffer that carries the sound.
+            self._stamps.append(pyo.TrigFunc(voice.fire, self._stamp, arg=wearer))
         self._mix = pyo.Mix(self._levels, voices=2)
         return self._mix
 
-    def set(self, address: str, value: float) -> None:
-        raise KeyError(address)
-
-    def trigger(self, address: str, value: float) -> None:
-        wearer = address.split(".", 1)[0]
+    def _stamp(self, wearer: str) -> None:
         self.stamps_s.setdefault(wearer, []).append(time.perf_counter())
-        k = 0 if wearer == "p1" else 1
-        self._signs[k] = -self._signs[k]
-        self._levels[k].setValue(self._signs[k] * LEVEL)
 
 
 def data_dir() -> Path:

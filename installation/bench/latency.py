@@ -11,9 +11,10 @@ ours
     The whole program: the real source (``OscSource`` on a UDP port, or
     ``SerialSource`` on a pseudo-terminal) -> its reader thread -> the
     session's core thread (a device-reported beat: an inter-beat interval) ->
-    the mapper (``p*.heart.beat`` -> ``sound.p*.pulse``) -> the sound engine
-    (``jack`` backend) -> a patch whose trigger flips its output level -> the
-    master chain (DC blocker, fade, limiter, clip) -> JACK.
+    the mapper (``p*.heart.beat`` -> ``sound.p*.pulse``) -> an OSC datagram on
+    loopback -> the sound process (pyo's own ``OscReceive``, ``jack`` backend) -> a
+    patch whose trigger flips its output level -> the watchdog and the master chain
+    (DC blocker, fade, limiter, clip) -> JACK.
 
 Events go to eight wearers in turn, so each wearer's beats are further apart
 than the shortest interval a heart makes (beats closer than that are refused).
@@ -35,6 +36,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from installation.bench import BenchError
 from installation.bench.probe import Measurement, Probe, Target
 from installation.bench.stats import LatencyStats, latency_stats, ratio
+from installation.bench import step_patch
 from installation.bench.step_patch import StepPatch
 from installation.config import Show, parse_source
 from installation.mapping.mapper import Mapper, compile_mappings
@@ -42,7 +44,8 @@ from installation.sensors.base import Source
 from installation.sensors.factory import source_from_config
 from installation.sensors.osc_source import OscSource
 from installation.runtime.session import Session
-from installation.sound.engine import SoundEngine
+from installation.sound.process import SoundProcess, SoundSettings
+from installation.sound.wire import expand_parameters
 from installation.sound.jack_server import DummyJackServer, ServerSettings
 
 os.environ.setdefault("PYO_GUI_WX", "0")
@@ -206,9 +209,12 @@ def measure_ours(probe: Probe, settings: ServerSettings, transport: Transport, g
     parameters = {f"sound.{address}": kind for address, kind in StepPatch.PARAMETERS.items()}
     mapper = Mapper(compile_mappings(show.mappings, parameters, "<latency benchmark>"))
     name = f"{OURS_CLIENT}-{os.getpid()}"
-    engine = SoundEngine(StepPatch(WEARERS, {}), "jack", sample_rate_hz=settings.sample_rate_hz,
-                         buffer_frames=settings.buffer_frames, ceiling_db=show.sound.ceiling_db,
-                         fade_in_s=0.0, fade_out_s=0.0, jack_name=name, jack_connect_outputs=False)
+    engine = SoundProcess(
+        SoundSettings(patch_path=step_patch.__file__, wearers=WEARERS, backend="jack",
+                      sample_rate_hz=settings.sample_rate_hz, buffer_frames=settings.buffer_frames,
+                      ceiling_db=show.sound.ceiling_db, fade_in_s=0.0, fade_out_s=0.0, jack_name=name,
+                      jack_connect_outputs=False),
+        expand_parameters(StepPatch.PARAMETERS, WEARERS), StepPatch.TRIGGER_VOICES, crossfade_s=0.0)
     source: Source
     osc: OscSource | None = None
     if transport == "osc":

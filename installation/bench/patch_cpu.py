@@ -25,6 +25,7 @@ import numpy as np
 os.environ.setdefault("PYO_GUI_WX", "0")
 
 from installation.sound.engine import SoundEngine  # noqa: E402
+from installation.sound.inputs import PatchInputs  # noqa: E402
 from installation.sound.patch import Patch, load_patch  # noqa: E402
 
 PATCH = Path(__file__).resolve().parents[2] / "patches" / "eco_symphony.py"
@@ -34,7 +35,7 @@ SAMPLE_RATE_HZ = 48000
 class Silent(Patch):
     """The baseline: no sound of its own, only the engine's chain."""
 
-    def build(self) -> Any:
+    def build(self, inputs: PatchInputs) -> Any:
         import pyo
 
         self._out = pyo.Sig([0.0, 0.0])

@@ -31,7 +31,7 @@ from installation.pipeline.pipeline import Pipeline
 from installation.pipeline.sinks import ParameterLog
 from installation.record.writer import EVENT_COLUMNS, csv_lines, event_fields
 from installation.sensors.base import SampleBlock
-from installation.sound.engine import SoundEngine
+from installation.sound.output import SoundOutput
 from installation.visuals.process import Renderer
 
 IDLE_TICK_S = 0.02  # the live core thread ticks at least this often (its queue wait)
@@ -154,7 +154,7 @@ def replay(
     progress: Progress | None = None,
     feature_period_s: float | None = None,
     prepared: PreparedShow | None = None,
-    sound: SoundEngine | None = None,
+    sound: SoundOutput | None = None,
     renderer: Renderer | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     live_outputs: bool = False,

@@ -40,7 +40,7 @@ from installation.pipeline.sinks import (
 )
 from installation.record.writer import RecordSink
 from installation.sensors.base import SampleBlock
-from installation.sound.engine import SoundEngine
+from installation.sound.output import SoundOutput
 from installation.visuals.process import Renderer
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class Pipeline:
         Wearer slots (the patch and the scene have a voice and an organism for each).
     clock : Clock
         The show's clock (monotonic live; moved by a replay or a render).
-    sound : SoundEngine, optional
+    sound : SoundOutput, optional
         The ``sound`` sink's engine (started by the caller, stopped by :meth:`close`).
     renderer : Renderer, optional
         The visuals process (started by the caller, stopped by :meth:`close`); without
@@ -130,7 +130,7 @@ class Pipeline:
         mapper: Mapper,
         wearers: list[str],
         clock: Clock,
-        sound: SoundEngine | None = None,
+        sound: SoundOutput | None = None,
         renderer: Renderer | None = None,
         recorder: RecordSink | None = None,
         live_outputs: bool = True,
@@ -171,7 +171,7 @@ class Pipeline:
         self.taps.append(sink)
         return sink
 
-    def attach_sound(self, engine: SoundEngine) -> None:
+    def attach_sound(self, engine: SoundOutput) -> None:
         """Route ``sound.*`` parameters to ``engine``."""
         self.sinks["sound"] = SoundSink(engine)
 
@@ -180,7 +180,7 @@ class Pipeline:
         self.sinks.pop("sound", None)
 
     @property
-    def sound(self) -> SoundEngine | None:
+    def sound(self) -> SoundOutput | None:
         """The sound engine the ``sound`` parameters go to (None: no sound)."""
         sink = self.sinks.get("sound")
         return sink.engine if isinstance(sink, SoundSink) else None

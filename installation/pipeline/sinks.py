@@ -25,7 +25,7 @@ from typing import Callable, Mapping
 from installation.outputs.fanout import Outputs
 from installation.outputs.osc import OscOutLink
 from installation.record.writer import RECORDED_EVENTS, RecordSink
-from installation.sound.engine import SoundEngine
+from installation.sound.output import SoundOutput
 from installation.status import OperatorStatus
 from installation.visuals.feed import Snapshot
 from installation.visuals.process import Renderer
@@ -98,11 +98,12 @@ class Sink:
 
 
 class SoundSink(Sink):
-    """The ``sound`` family: a :class:`SoundEngine` (the patch behind its safety chain)."""
+    """The ``sound`` family: a sound engine (the patch behind its safety chain), in this
+    process or in the sound process."""
 
     delays_triggers = True  # on the audio clock, to a buffer
 
-    def __init__(self, engine: SoundEngine) -> None:
+    def __init__(self, engine: SoundOutput) -> None:
         self.engine = engine
 
     def set(self, address: str, value: float, now_s: float) -> None:
@@ -110,6 +111,9 @@ class SoundSink(Sink):
 
     def trigger(self, firing: Firing) -> None:
         self.engine.trigger(firing.address, firing.value, delay_s=firing.delay_s)
+
+    def flush(self, now_s: float) -> None:
+        self.engine.flush()
 
     def close(self) -> None:
         self.engine.stop()  # the master fade-out

@@ -31,6 +31,9 @@ from installation.sensors.scripted import Scenario, ScriptedAudience, load_scena
 from installation.runtime.session import Session
 from installation.sound.devices import AudioDevice, choose_output_device, output_devices
 from installation.sound.engine import Backend, SoundEngine
+from installation.sound.output import SoundOutput
+from installation.sound.process import SoundProcess, SoundSettings
+from installation.sound.wire import expand_parameters
 from installation.sound.jack_server import JackError, ServerSettings, server_settings
 from installation.sound.patch import Patch, PatchError, load_patch
 from installation.visuals.process import Renderer, RendererSettings
@@ -336,13 +339,25 @@ def make_recorder(show: Show, options: LaunchOptions, mode: str) -> Recorder | N
     return Recorder(stamped_folder(root, mode), text, mode, show.path)
 
 
-def make_engine(prepared: PreparedShow, wearers: list[str], plan: OutputPlan) -> SoundEngine | None:
-    """The sound engine a plan asks for (not started), or None for no sound."""
+def make_engine(prepared: PreparedShow, wearers: list[str], plan: OutputPlan) -> SoundOutput | None:
+    """The sound a plan asks for (not started): in its own supervised process unless the
+    show's ``[sound] process = false``; None for no sound."""
     if plan.audio_backend is None:
         return None
     s = prepared.show.sound
     if plan.wav_path is not None:
         plan.wav_path.parent.mkdir(parents=True, exist_ok=True)
+    if s.process:
+        settings = SoundSettings(
+            patch_path=str(prepared.show.patch_path()), wearers=list(wearers), patch_settings=dict(s.settings),
+            backend=plan.audio_backend, sample_rate_hz=s.sample_rate_hz, buffer_frames=s.buffer_frames,
+            ceiling_db=s.ceiling_db, fade_in_s=s.fade_in_s, fade_out_s=s.fade_out_s,
+            device_index=plan.device.index if plan.device else None,
+            wav_path=str(plan.wav_path) if plan.wav_path is not None else None,
+            jack_connect_to=list(s.jack_connect_to),
+        )
+        return SoundProcess(settings, expand_parameters(prepared.patch_class.PARAMETERS, wearers),
+                            prepared.patch_class.TRIGGER_VOICES, crossfade_s=s.crossfade_s)
     return SoundEngine(
         prepared.patch_class(wearers, s.settings),
         plan.audio_backend,
@@ -353,6 +368,7 @@ def make_engine(prepared: PreparedShow, wearers: list[str], plan: OutputPlan) ->
         fade_out_s=s.fade_out_s,
         device_index=plan.device.index if plan.device else None,
         wav_path=plan.wav_path,
+        jack_connect_to=list(s.jack_connect_to),
     )
 
 

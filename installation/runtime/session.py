@@ -35,7 +35,7 @@ from installation.operator_commands import Command, Quit, parse_action
 from installation.pipeline.pipeline import FEATURE_PERIOD_S, Pipeline, PipelineStats
 from installation.record.writer import RecordSink
 from installation.sensors.base import SampleBlock, Source
-from installation.sound.engine import SoundEngine
+from installation.sound.output import SoundOutput
 from installation.status import Fault, OperatorStatus, SourceStatus, WearerStatus
 from installation.visuals.process import Renderer
 
@@ -68,7 +68,7 @@ class Session:
         Opened by the session, read by one thread each.
     wearers : list of str
         Wearer slots the patch and the scene prepare voices and organisms for.
-    sound : SoundEngine, optional
+    sound : SoundOutput, optional
         Started by the session; None for no sound.
     renderer : Renderer, optional
         Started by the session; None for no visuals.
@@ -85,7 +85,7 @@ class Session:
         mapper: Mapper,
         sources: list[Source],
         wearers: list[str],
-        sound: SoundEngine | None,
+        sound: SoundOutput | None,
         renderer: Renderer | None,
         clock: Clock | None = None,
         recorder: RecordSink | None = None,
@@ -117,7 +117,7 @@ class Session:
         self._recording_fault_told = False
 
     @property
-    def sound(self) -> SoundEngine | None:
+    def sound(self) -> SoundOutput | None:
         """The sound engine while it plays (None: no sound, or it could not start)."""
         return self.pipeline.sound
 
@@ -172,7 +172,7 @@ class Session:
         for name in self._thread_targets:
             self._start_thread(name)
 
-    def _start_sound(self, engine: SoundEngine) -> None:
+    def _start_sound(self, engine: SoundOutput) -> None:
         """Start the sound; if it cannot start, the show goes on without it (visuals, outputs), said loudly."""
         try:
             engine.start()
@@ -222,6 +222,20 @@ class Session:
             self._recording_fault_told = True
             self.fault("recording", f"stopped ({failed}); the show goes on")
         self.watch_renderer(now_s)
+        self.watch_sound()
+
+    def watch_sound(self) -> None:
+        """Let a sound process supervise itself (restart, patch changes) and log what it says as faults."""
+        poll = getattr(self.pipeline.sound, "poll", None)
+        if poll is None:
+            return
+        try:
+            said = poll()
+        except Exception as exc:  # supervising must never stop the show
+            self.fault("sound", f"supervising the sound process failed: {type(exc).__name__}: {exc}", logging.ERROR)
+            return
+        for sentence in said:
+            self.fault("sound", sentence)
 
     def run(
         self,

@@ -14,24 +14,33 @@ Backends
 ``manual``
     Tests: nothing runs by itself; :meth:`SoundEngine.process` computes buffers.
 
-Master chain (applied to every patch): denormal guard -> DC blocker -> master
-fade -> panic mute -> look-ahead limiter at the show's ceiling -> hard clip at the
-same ceiling.
+The patch reads its parameters from inputs (:mod:`installation.sound.inputs`):
+set from Python here by :meth:`SoundEngine.set` and :meth:`SoundEngine.trigger`
+(the offline render, the tests), or read by pyo from OSC in the sound process
+(:mod:`installation.sound.process`).
+
+Master chain (applied to every patch): watchdog (bad samples silenced; a patch
+that goes bad is muted and rebuilt) -> denormal guard -> DC blocker -> master fade
+-> panic mute -> look-ahead limiter at the show's ceiling -> hard clip at the same
+ceiling -> watchdog mute.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 import logging
 import os
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
-from installation.sound.patch import Patch
+from installation.sound.inputs import PatchInputs, SigInputs
+from installation.sound.patch import Patch, patch_location
+from installation.sound.watchdog import Watchdog
 
 os.environ.setdefault("PYO_GUI_WX", "0")
 import pyo  # noqa: E402  (after the environment that silences its GUI notice)
@@ -40,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds over which the panic mute ramps the output down (short, yet no click).
 PANIC_RAMP_S = 0.01
+#: Seconds over which a patch rebuilt by the watchdog fades back in.
+REBUILD_FADE_S = 0.3
 
 Backend = Literal["portaudio", "jack", "wav", "manual"]
 
@@ -87,9 +98,18 @@ class SoundEngine:
         JACK client name (``jack`` backend); its ports are ``<jack_name>:output_1``, ...
     jack_connect_outputs : bool
         Connect the outputs to the physical playback ports (``jack`` backend).
+    jack_connect_to : list of str, optional
+        JACK input ports to connect the outputs to as well, one per channel
+        (``["recorder:in_1", "recorder:in_2"]``; ``jack`` backend).
     seed : int, optional
         Seed of pyo's random objects (grains, ticks), for a repeatable render;
         default: the clock's, a new piece every time.
+    inputs : PatchInputs, optional
+        Where the patch's parameters come from; default: :class:`SigInputs`, set by
+        :meth:`set` and :meth:`trigger`.
+    on_fault : callable, optional
+        Told (a sentence) when the watchdog trips and when the rebuilt patch plays;
+        default: logged.
     """
 
     def __init__(
@@ -106,6 +126,9 @@ class SoundEngine:
         jack_name: str = "ecosymphony",
         jack_connect_outputs: bool = True,
         seed: int | None = None,
+        inputs: PatchInputs | None = None,
+        on_fault: Callable[[str], None] | None = None,
+        jack_connect_to: list[str] | None = None,
     ) -> None:
         if backend == "wav" and wav_path is None:
             raise SoundError("the wav backend needs a wav_path")
@@ -121,11 +144,21 @@ class SoundEngine:
         self.jack_name = jack_name
         self.jack_connect_outputs = jack_connect_outputs
         self.seed = seed
+        self.jack_connect_to = list(jack_connect_to or [])
+        self.inputs = inputs if inputs is not None else SigInputs(patch.TRIGGER_VOICES)
+        self.on_fault = on_fault or (lambda message: log.error("sound: %s", message))
+        self.watchdog: Watchdog | None = None
+        self.watchdog_trips = 0
+        #: Called (from the audio thread) when the watchdog trips, so that an owner waiting can call :meth:`service`.
+        self.on_trip: Callable[[], None] | None = None
+        self._tripped: str | None = None
+        self._guard: Any = None
         self.server: Any = None
         self.errors = 0
         self.late_buffers = 0
         self.buffers_done = 0
         self._nodes: list[Any] = []
+        self._later: list[Any] = []
         self._fade: Any = None
         self._mute: Any = None
         self.panicked = False
@@ -155,6 +188,8 @@ class SoundEngine:
         )
         if self.backend == "jack":
             server.setJackAuto(False, self.jack_connect_outputs)
+            if self.jack_connect_to:
+                server.setJackAutoConnectOutputPorts([[p] for p in self.jack_connect_to])
         if self.backend in ("portaudio", "jack"):
             _share_the_interpreter(self.buffer_frames / self.sample_rate_hz)
         server.deactivateMidi()
@@ -184,12 +219,13 @@ class SoundEngine:
             self._pacer = threading.Thread(target=self._pace, name="audio-wav-pacer", daemon=True)
             self._pacer.start()
 
-    def _build_chain(self) -> None:
-        out = self.patch.build()
-        fade = pyo.SigTo(0.0, time=max(self.fade_in_s, 0.005), init=0.0)
+    def _build_chain(self, fade_in_s: float | None = None) -> None:
+        out = self.patch.build(self.inputs)
+        self.watchdog = Watchdog(out, self.sample_rate_hz, self._trip)
+        fade = pyo.SigTo(0.0, time=max(self.fade_in_s if fade_in_s is None else fade_in_s, 0.005), init=0.0)
         fade.setValue(1.0)
-        mute = pyo.SigTo(1.0, time=PANIC_RAMP_S, init=1.0)
-        guarded = pyo.Denorm(out)  # a whisper of noise keeps decaying filters out of denormal numbers
+        mute = pyo.SigTo(0.0 if self.panicked else 1.0, time=PANIC_RAMP_S, init=0.0 if self.panicked else 1.0)
+        guarded = pyo.Denorm(self.watchdog.out)  # a whisper of noise keeps decaying filters out of denormal numbers
         dc = pyo.DCBlock(guarded)
         pre = pyo.Sig(dc, mul=fade * mute)
         # Look-ahead is kept tiny (0.1 ms, 5 samples): every millisecond of it is
@@ -199,9 +235,55 @@ class SoundEngine:
         limiter = pyo.Compress(
             pre, thresh=self.ceiling_db - 3.0, ratio=40, risetime=0.001, falltime=0.2, lookahead=0.1, knee=0.2
         )
-        clip = pyo.Clip(limiter, min=-self.ceiling, max=self.ceiling).out()
-        self._fade, self._mute = fade, mute
-        self._nodes = [out, fade, mute, guarded, dc, pre, limiter, clip]
+        clip = pyo.Clip(limiter, min=-self.ceiling, max=self.ceiling)
+        guard = pyo.Sig(1.0)  # the watchdog's mute: 0 from the buffer after a trip
+        final = pyo.Sig(clip, mul=guard).out()
+        self._fade, self._mute, self._guard = fade, mute, guard
+        self._nodes = [out, fade, mute, guarded, dc, pre, limiter, clip, guard, final]
+
+    def _trip(self, what: str) -> None:
+        """The watchdog saw ``what`` (audio thread): mute from the next buffer on; :meth:`service` rebuilds."""
+        if self._tripped is not None:
+            return
+        if self._guard is not None:
+            self._guard.setValue(0.0)
+        self._tripped = what
+        self.watchdog_trips += 1
+        if self.on_trip is not None:
+            self.on_trip()
+
+    def service(self) -> bool:
+        """Rebuild the patch if the watchdog tripped (not from the audio thread); True when it did.
+
+        The rebuilt patch reads the same inputs (every parameter keeps its value)
+        and fades in over ``REBUILD_FADE_S``.
+        """
+        what = self._tripped
+        if what is None or self.server is None:
+            return False
+        with self._lock:
+            self._release_chain()
+            try:
+                self._build_chain(REBUILD_FADE_S)
+            except Exception as exc:  # the same patch built before; say why, and stay silent
+                where = patch_location(Path(inspect.getsourcefile(type(self.patch)) or "patch"), exc)
+                self.on_fault(f"watchdog: {what}; the patch could not be rebuilt ({where}: {type(exc).__name__}: {exc})")
+                self.errors += 1
+                return False
+            self._tripped = None
+        self.on_fault(f"watchdog: {what}; output muted, patch rebuilt, fading back in")
+        return True
+
+    def _release_chain(self) -> None:
+        for node in self._nodes:
+            with contextlib.suppress(Exception):
+                node.stop()
+        self._nodes.clear()
+        self._fade = self._mute = self._guard = None
+        if self.watchdog is not None:
+            self.watchdog.release()
+            self.watchdog = None
+        self.patch.release()
 
     def _pace(self) -> None:
         buffer_s = self.buffer_frames / self.sample_rate_hz
@@ -218,6 +300,7 @@ class SoundEngine:
                 with self._lock:
                     self.server.process()
             self.buffers_done += max(0, behind)
+            self.service()
             next_s = start + (self.buffers_done + 1) * buffer_s
             time.sleep(max(0.0, min(0.01, next_s - time.perf_counter())))
 
@@ -228,32 +311,50 @@ class SoundEngine:
         for _ in range(buffers):
             with self._lock:
                 self.server.process()
-        self.buffers_done += buffers
+            self.buffers_done += 1
+            self.service()
 
     def process_seconds(self, seconds: float) -> None:
         """Compute ``seconds`` of audio now (``manual`` backend only)."""
         self.process(max(1, round(seconds * self.sample_rate_hz / self.buffer_frames)))
 
     def set(self, address: str, value: float) -> None:
-        """Set a continuous patch parameter; a failing patch call is counted, not raised."""
-        self._call_patch("set", address, value)
+        """Set a continuous patch parameter (an address the patch does not read is counted, not raised)."""
+        inputs = self._sig_inputs()
+        with self._lock:
+            known = inputs.set(address, value)
+        if not known:
+            self._unknown(address)
 
     def trigger(self, address: str, value: float, delay_s: float = 0.0) -> None:
-        """Fire a patch trigger, now or ``delay_s`` seconds from now on the audio clock; a failing
-        patch call is counted, not raised."""
+        """Fire a patch trigger, now or ``delay_s`` seconds from now on the audio clock (to a buffer)."""
+        inputs = self._sig_inputs()
+        if address not in inputs.triggers:
+            self._unknown(address)
+            return
         if delay_s > 0.0:
-            self._call_patch("trigger_later", address, value, delay_s)
-        else:
-            self._call_patch("trigger", address, value)
-
-    def _call_patch(self, method: str, address: str, value: float, *more: float) -> None:
-        try:
             with self._lock:
-                getattr(self.patch, method)(address, value, *more)
-        except Exception as exc:  # the artist's patch: count and log, never stop the show
-            self.errors += 1
-            if self.errors <= 5:
-                log.warning("patch failed on sound.%s: %s: %s", address, type(exc).__name__, exc)
+                self._later[:] = [c for c in self._later if c.isPlaying()]  # those that fired stop by themselves
+                self._later.append(pyo.CallAfter(self._fire_now, time=max(delay_s, 1e-4), arg=(address, value)))
+            return
+        with self._lock:
+            inputs.fire(address, value)
+
+    def _fire_now(self, pair: tuple[str, float]) -> None:
+        self.inputs.fire(*pair)  # type: ignore[attr-defined]  (audio thread: the lock is the caller's)
+
+    def _sig_inputs(self) -> SigInputs:
+        if not isinstance(self.inputs, SigInputs):
+            raise SoundError("this engine's patch reads its parameters from OSC; send them there")
+        return self.inputs
+
+    def _unknown(self, address: str) -> None:
+        self.errors += 1
+        if self.errors <= 5:
+            log.warning("the patch has no parameter sound.%s", address)
+
+    def flush(self) -> None:
+        """End of a tick (values set here take effect at the next buffer already)."""
 
     def panic(self, on: bool | None = None) -> bool:
         """Silence the output within ``PANIC_RAMP_S`` (a ramp, so no click), or bring it back.
@@ -324,8 +425,8 @@ class SoundEngine:
                 server.process()  # lets pyo flush and close the file
         server.stop()
         # Free every pyo object now, in this thread, while its server still exists.
-        self._nodes.clear()
-        self._fade = self._mute = None
-        self.patch.release()
+        self._later.clear()
+        self._release_chain()
+        self.inputs.release()
         gc.collect()
         server.shutdown()

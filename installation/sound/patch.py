@@ -11,9 +11,12 @@ import importlib.util
 import inspect
 import sys
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from installation.addresses import ParameterKind
+
+if TYPE_CHECKING:
+    from installation.sound.inputs import PatchInputs
 
 
 class PatchError(RuntimeError):
@@ -33,13 +36,23 @@ class Patch:
     Notes
     -----
     Subclasses declare ``PARAMETERS`` (address pattern without the ``sound.``
-    prefix -> ``"continuous"`` or ``"trigger"``; ``p*`` stands for each wearer),
-    build their pyo graph in :meth:`build` and return its stereo output.
-    Continuous values arrive already mapped by the show file; patches smooth them
-    (``SigTo``) so that no jump clicks. Triggers must not be smoothed.
+    prefix -> ``"continuous"`` or ``"trigger"``; ``p*`` stands for each wearer) and
+    build their pyo graph in :meth:`build`, returning its stereo output.
+
+    A patch gets no Python call while it plays: in :meth:`build` it takes a pyo
+    stream for each parameter from its inputs (``inputs.value("p1.tone", 0.3)``)
+    and the copies of each trigger (``inputs.trigger("p1.pulse")``: a firing
+    stream and a strength each, ``TRIGGER_VOICES`` copies taking turns), and wires
+    them into its graph. Values arrive already mapped by the show file, stepping
+    at buffer boundaries; patches smooth them (``pyo.Port``) so that no jump clicks.
+    Triggers must not be smoothed. In the live show pyo reads the streams from
+    OSC on loopback (no Python between socket and sample); in the offline render
+    and the tests they are set from Python; the patch cannot tell.
     """
 
     PARAMETERS: ClassVar[dict[str, ParameterKind]] = {}
+    #: Copies of every trigger that take turns, so that a new firing never cuts a ringing one short.
+    TRIGGER_VOICES: ClassVar[int] = 1
 
     def __init__(self, wearers: list[str], settings: Mapping[str, float | str]) -> None:
         self.wearers = list(wearers)
@@ -55,39 +68,33 @@ class Patch:
             Naming the setting (``sound.settings.scale``) and what is wrong with it.
         """
 
-    def build(self) -> Any:
-        """Create the pyo objects (server already booted); return the stereo output."""
+    def build(self, inputs: PatchInputs) -> Any:
+        """Create the pyo objects (server already booted), reading parameters from ``inputs``;
+        return the stereo output."""
         raise NotImplementedError
-
-    def set(self, address: str, value: float) -> None:
-        """Set a continuous parameter (``"drone.brightness"``, ``"p2.tone"``)."""
-        raise NotImplementedError
-
-    def trigger(self, address: str, value: float) -> None:
-        """Fire a trigger parameter (``"p1.pulse"``) with a value in its mapped range."""
-        raise NotImplementedError
-
-    def trigger_later(self, address: str, value: float, delay_s: float) -> None:
-        """Fire a trigger ``delay_s`` seconds from now, timed by the audio clock (to one buffer).
-
-        Used for beats that are predicted (``p*.heart.predicted``), so that a sound lands
-        on the heartbeat rather than after it. Patches may override it with a
-        sample-accurate version (e.g. a ``pyo.SDelay`` in front of the voice).
-        """
-        import pyo  # the engine imports it first, with its GUI notice silenced
-
-        pending = self.__dict__.setdefault("_later", [])
-        pending[:] = [c for c in pending if c.isPlaying()]  # those that fired stop by themselves
-        pending.append(pyo.CallAfter(lambda pair: self.trigger(*pair), time=max(delay_s, 1e-4), arg=(address, value)))
 
     def release(self) -> None:
-        """Drop every pyo object the patch holds (the engine calls this before its server goes).
+        """Drop every pyo object the patch holds (the engine calls this before its server goes,
+        and before a rebuild).
 
         pyo objects freed later, by the garbage collector in whatever thread, while
         another server computes audio, can crash the process.
         """
         for name in [n for n in vars(self) if n not in ("wearers", "settings")]:
             delattr(self, name)
+
+
+def patch_location(path: Path, exc: BaseException) -> str:
+    """Where in the patch file ``exc`` came from: ``file:line`` (the deepest line of that file), or the file."""
+    import traceback
+
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == path.resolve():
+            line = frame.lineno
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == path.resolve():
+        line = exc.lineno
+    return f"{path}:{line}" if line is not None else str(path)
 
 
 def load_patch(path: Path) -> type[Patch]:
@@ -111,7 +118,7 @@ def load_patch(path: Path) -> type[Patch]:
         spec.loader.exec_module(module)
     except Exception as exc:  # the artist's file: report any failure with its name
         sys.modules.pop(spec.name, None)
-        raise PatchError(f"{path}: failed to import: {type(exc).__name__}: {exc}") from exc
+        raise PatchError(f"{patch_location(path, exc)}: failed to import: {type(exc).__name__}: {exc}") from exc
     found = [
         obj
         for obj in vars(module).values()

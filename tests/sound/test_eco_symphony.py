@@ -18,6 +18,7 @@ from installation.config import ConfigError, load_show, parse_show
 from installation.runtime.launch import prepare_show
 from installation.sound.engine import SoundEngine
 from installation.sound.patch import Patch, PatchError, load_patch
+from installation.sound.wire import expand_parameters
 
 from tests.helpers import DEFAULT_SHOW, REPO
 
@@ -284,12 +285,22 @@ def test_every_declared_parameter_is_accepted(tmp_path: Path) -> None:
                 else:
                     engine.set(address, value)
                 engine.process(2)
-    with pytest.raises(KeyError, match="sound.drone.colour: not a continuous parameter"):
-        engine.patch.set("drone.colour", 0.5)
-    with pytest.raises(KeyError, match="sound.p9.pulse: not a trigger"):
-        engine.patch.trigger("p9.pulse", 0.5)
-    x = finish(engine)  # no call failed (errors == 0)
+    # The patch reads every parameter it declares, and nothing else.
+    declared = expand_parameters(EcoSymphony.PARAMETERS, ["p1", "p2"])
+    assert set(engine.inputs.defaults) == {a for a, k in declared.items() if k == "continuous"}
+    assert set(engine.inputs.triggers) == {a for a, k in declared.items() if k == "trigger"}
+    x = finish(engine)  # no address was refused (errors == 0)
     assert np.all(np.isfinite(x)) and np.abs(x).max() > 0.01
+
+
+@pytest.mark.parametrize("call", [("set", "drone.colour"), ("trigger", "p9.pulse"), ("set", "p1.pulse")])
+def test_an_address_the_patch_does_not_read_is_counted_not_raised(tmp_path: Path, call: tuple[str, str]) -> None:
+    engine = start_engine(tmp_path, ["p1", "p2"])
+    method, address = call
+    getattr(engine, method)(address, 0.5)
+    engine.process(2)
+    engine.stop()
+    assert engine.errors == 1
 
 
 def max_step(x: np.ndarray) -> float:

@@ -118,16 +118,6 @@ def test_fade_in_starts_silent(tmp_path: Path) -> None:
     assert rms(x[: RATE // 20]) < 0.1 * rms(x[int(1.2 * RATE) : int(1.8 * RATE)])
 
 
-def test_failing_patch_call_is_counted_not_raised(tmp_path: Path) -> None:
-    engine = make_engine(tmp_path, ["p1"])
-    engine.start()
-    engine.patch.trigger = None  # type: ignore[assignment,method-assign]  # a broken patch
-    engine.trigger("p1.pulse", 1.0)
-    engine.process(4)
-    engine.stop()
-    assert engine.errors == 1
-
-
 def test_wav_backend_needs_a_path() -> None:
     with pytest.raises(SoundError, match="wav_path"):
         SoundEngine(load_patch(PATCH)(["p1"], {}), "wav")

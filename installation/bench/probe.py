@@ -103,6 +103,25 @@ class _Recorder:
         if self.recording:
             self.xruns += 1
 
+    def record(self, seconds: float) -> tuple[np.ndarray, np.ndarray, int]:
+        """Record whatever is connected to the input port for ``seconds``.
+
+        Returns
+        -------
+        tuple
+            The samples (one row per cycle), each cycle's start on the monotonic clock
+            in seconds, and the xruns seen.
+        """
+        capacity = int(math.ceil(seconds * self.sample_rate_hz / self.buffer_frames)) + 64
+        self.buffers = np.zeros((capacity, self.buffer_frames), dtype=np.float32)
+        self.starts_ns = np.zeros(capacity, dtype=np.int64)
+        self.count, self.xruns, self.overflow = 0, 0, False
+        self.recording = True
+        time.sleep(seconds)
+        self.recording = False
+        n = self.count
+        return self.buffers[:n].copy(), self.starts_ns[:n] / 1e9, self.xruns
+
     def measure(self, output_port: str, send: Any, payloads: list[bytes], gaps_s: list[float],
                 threshold: float, max_latency_s: float, settle_s: float) -> Measurement:
         """Record ``output_port`` while sending ``payloads``, each ``gaps_s`` after the one before."""
@@ -170,6 +189,8 @@ def _serve(conn: Connection, client_name: str) -> None:
                         os.set_blocking(master, False)
                         pty = (master, slave)
                     conn.send(("pty", os.ttyname(pty[1])))
+                elif command == "record":
+                    conn.send(("recorded", *recorder.record(float(args[0]))))
                 elif command == "measure":
                     output_port, target, payloads, gaps_s, threshold, max_latency_s, settle_s = args
                     if target[0] == "udp":
@@ -214,6 +235,7 @@ class Probe:
         self.settings: ServerSettings | None = None
         self._conn: Connection | None = None
         self._process: Any = None
+        self._recording_s = 0.0
 
     def start(self) -> ServerSettings:
         """Start the probe; its JACK client is active when this returns."""
@@ -272,6 +294,18 @@ class Probe:
         self._conn.send(("measure", output_port, target, payloads, list(gaps_s), threshold, max_latency_s, settle_s))
         timeout_s = settle_s + float(sum(gaps_s)) + max_latency_s + 30.0
         return self._receive(timeout_s, "measure")[1]  # type: ignore[no-any-return]
+
+    def start_recording(self, seconds: float) -> None:
+        """Record the probe's input port (``<client>:in``) for ``seconds``, from now; collect with :meth:`recorded`."""
+        assert self._conn is not None
+        self._conn.send(("record", seconds))
+        self._recording_s = seconds
+
+    def recorded(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """The recording begun by :meth:`start_recording`: samples (a row per cycle), cycle starts
+        (monotonic seconds) and xruns."""
+        reply = self._receive(self._recording_s + 30.0, "record")
+        return reply[1], reply[2], int(reply[3])
 
     def close(self) -> None:
         """Ask the probe to quit; terminate it (by its handle) if it does not within 5 s."""

@@ -188,8 +188,8 @@ class SoundEngine:
         )
         if self.backend == "jack":
             server.setJackAuto(False, self.jack_connect_outputs)
-            if self.jack_connect_to:
-                server.setJackAutoConnectOutputPorts([[p] for p in self.jack_connect_to])
+            if self.jack_connect_to:  # one list of ports per output channel
+                server.setJackAutoConnectOutputPorts([self.jack_connect_to[i:i + 1] for i in range(2)])
         if self.backend in ("portaudio", "jack"):
             _share_the_interpreter(self.buffer_frames / self.sample_rate_hz)
         server.deactivateMidi()

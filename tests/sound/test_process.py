@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
+from installation.bench import fault_patch
 from installation.sound.jack_server import DummyJackServer, open_client, server_running
 from installation.sound.patch import load_patch
 from installation.sound.process import SoundProcess, SoundProcessError, SoundSettings, segment_path
 from installation.sound.wire import expand_parameters
 
-PATCH = Path(__file__).parent / "patches" / "probe_patch.py"
+PATCH = Path(fault_patch.__file__)
 PROBE = load_patch(PATCH)
 RATE = 48000
 
@@ -123,8 +124,8 @@ def test_a_saved_patch_replaces_the_playing_one_and_a_broken_save_leaves_it_play
     try:
         first = sound.pid
         time.sleep(0.3)
-        patch.write_text(PATCH.read_text().replace("class ProbePatch(Patch):", "class ProbePatch(Patch)\n"))
-        line = patch.read_text().splitlines().index("class ProbePatch(Patch)") + 1
+        patch.write_text(PATCH.read_text().replace("class FaultPatch(Patch):", "class FaultPatch(Patch)\n"))
+        line = patch.read_text().splitlines().index("class FaultPatch(Patch)") + 1
         said = poll_for(sound, "not playing")
         failed = [s for s in said if "not playing" in s]
         assert failed and f"live.py:{line}" in failed[0] and "SyntaxError" in failed[0], said
@@ -145,8 +146,7 @@ def test_the_watchdogs_word_reaches_the_show(tmp_path: Path) -> None:
     sound.start()
     try:
         time.sleep(0.2)
-        sound.set("cue.nan", 1.0)
-        sound.flush()
+        sound.trigger("cue.nan", 1.0)
         said = poll_for(sound, "watchdog")
         assert said_any(said, "watchdog: non-finite sample") and said_any(said, "patch rebuilt")
         assert sound.restarts == 0  # the process itself went on

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
+from installation.bench import fault_patch
 from installation.sound.engine import REBUILD_FADE_S, SoundEngine
 from installation.sound.patch import load_patch
 
@@ -18,7 +19,7 @@ from tests.helpers import REPO
 
 RATE = 48000
 BUFFER = 256
-PROBE = load_patch(Path(__file__).parent / "patches" / "probe_patch.py")
+PROBE = load_patch(Path(fault_patch.__file__))
 
 
 def read(path: Path) -> np.ndarray:
@@ -49,13 +50,14 @@ def test_a_patch_gone_bad_is_muted_within_a_buffer_rebuilt_and_heard_again(
 
     def fault(message: str) -> None:
         faults.append((engine.buffers_done, message))
-        engine.set(cue, 0.0)  # the operator's fix; the rebuilt patch starts clean
+        if cue != "cue.nan":  # (a trigger: fired once)
+            engine.set(cue, 0.0)  # the operator's fix; the rebuilt patch starts clean
 
     engine.on_fault = fault
     engine.start()
     engine.process_seconds(1.0)
     cued_at = engine.buffers_done * BUFFER
-    engine.set(cue, value)
+    engine.trigger(cue, value) if cue == "cue.nan" else engine.set(cue, value)
     for _ in range(int(3.0 * RATE / BUFFER)):
         engine.process(1)
         if faults:

@@ -1,10 +1,10 @@
-"""A test patch that can be made to fail on cue: a tone at a settable level, and three faults.
+"""A sound patch that fails on cue, for the watchdog's tests and benchmark: a tone at a settable
+level, and three faults.
 
 ``level``     the tone's amplitude (default 0.2)
-``cue.nan``   1: the tone goes through a power that turns it NaN, into a reverb that keeps the NaN
+``cue.nan``   a trigger: one sample of the tone turns NaN, in a reverb that keeps it for good
 ``cue.dc``    the output's DC offset, in full scale (0.9 runs away)
 ``cue.full``  1: a square wave beyond full scale is added (full scale held)
-``p*.pulse``  a trigger: each firing flips the sign of a small step, for timing
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from installation.sound.patch import Patch
 TONE_HZ = 440.0
 
 
-class ProbePatch(Patch):
+class FaultPatch(Patch):
     """A tone, and faults on cue."""
 
-    PARAMETERS = {"level": "continuous", "cue.nan": "continuous", "cue.dc": "continuous", "cue.full": "continuous",
-                  "p*.pulse": "trigger"}
+    PARAMETERS = {"level": "continuous", "cue.nan": "trigger", "cue.dc": "continuous", "cue.full": "continuous"}
 
     def build(self, inputs: PatchInputs) -> Any:
         level = inputs.value("level", 0.2)
-        nan = pyo.Clip(inputs.value("cue.nan", 0.0), 0.0, 1.0)
+        (nan_cue,) = inputs.trigger("cue.nan")
+        nan = nan_cue.fire  # 1 for one sample when cued (a rebuilt patch is not cued again)
         dc = inputs.value("cue.dc", 0.0)
         full = inputs.value("cue.full", 0.0)
         tone = pyo.Sine(TONE_HZ, mul=level)

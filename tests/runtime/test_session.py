@@ -180,3 +180,46 @@ def test_a_beat_the_device_found_fires_from_its_reader_thread() -> None:
     beats = [thread for address, thread in watching.fired_on if address == "osc.out./cue/beat"]
     assert len(beats) == 6
     assert set(beats) == {"reader-0"}
+
+
+def test_the_visuals_and_the_recording_carry_on_and_the_sound_comes_back_when_its_process_dies(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import os
+    import signal
+
+    from installation.record.reader import load_recording
+    from installation.record.writer import Recorder
+    from installation.sound.process import SoundProcess, SoundSettings, segment_path
+    from installation.sound.wire import expand_parameters
+    from installation.visuals.process import Renderer, RendererSettings
+
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
+    wearers = ["p1", "p2"]
+    s = prepared.show.sound
+    wav = tmp_path / "show.wav"
+    sound = SoundProcess(
+        SoundSettings(patch_path=str(prepared.show.patch_path()), wearers=wearers, patch_settings=dict(s.settings),
+                      backend="wav", wav_path=str(wav), fade_in_s=0.1, fade_out_s=0.1),
+        expand_parameters(prepared.patch_class.PARAMETERS, wearers), prepared.patch_class.TRIGGER_VOICES)
+    renderer = Renderer(RendererSettings(wearers, (160, 90), headless=True))
+    recorder = Recorder(tmp_path / "rec", DEFAULT_SHOW.read_text(), "run", DEFAULT_SHOW)
+    session = Session(prepared.show, prepared.mapper, [SimulatedAudience(2, seed=3)], wearers, sound, renderer,
+                      recorder=recorder)
+    with caplog.at_level(logging.WARNING, logger="installation.runtime.session"):
+        with session:
+            first = renderer.wait_started()
+            assert first is not None
+            session.run(1.0)
+            killed = sound.pid
+            assert killed is not None
+            os.kill(killed, signal.SIGKILL)  # the sound's process dies mid-show
+            session.run(3.0)
+            assert sound.restarts == 1 and sound.alive and sound.pid != killed
+            assert renderer.alive and renderer.restarts == 0  # nothing else restarted
+    assert "sound: sound process stopped (killed by SIGKILL); starting a new one" in caplog.text
+    assert [f.part for f in session.faults] == ["sound"]
+    assert not any(f.part.startswith("thread") for f in session.faults)
+    recorded = load_recording(tmp_path / "rec")
+    assert len(recorded.samples) == session.stats.samples > 0  # the recording lost nothing
+    assert recorded.meta["complete"] is True
+    assert Path(segment_path(str(wav), 1)).stat().st_size > 44_100  # the new process played, in its own file

@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) -m installation bench latency --transport osc
 	$(PY) -m installation bench latency --transport serial
 	$(PY) -m installation.bench.beat_lock
+	$(PY) -m installation.bench.sound_faults
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)

@@ -673,7 +673,9 @@ def bench_soak(args: argparse.Namespace, console: Console, errors: Console) -> i
         ("beats found / simulated", f"{report.beats} / {report.true_beats}"),
         ("block -> trigger p50 / p99 ms", f"{finite_or_dash(report.latency_p50_ms, '{:.2f}')} / "
                                           f"{finite_or_dash(report.latency_p99_ms, '{:.2f}')}"),
-        ("program CPU, % of one core", finite_or_dash(report.cpu_percent)),
+        ("CPU, % of one core: show / sound / visuals process", f"{finite_or_dash(report.cpu_percent)} / "
+         f"{finite_or_dash(report.sound_cpu_percent)} / {finite_or_dash(report.visuals_cpu_percent)}"),
+        ("sound process restarts", str(report.sound_restarts)),
         ("visuals restarts", str(report.visuals_restarts)),
         ("faults", str(len(report.faults))),
     ]

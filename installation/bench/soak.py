@@ -2,9 +2,10 @@
 
 The whole live program runs as at a venue: a simulated audience of ``wearers``
 (the default show's, heart and skin conductance) -> reader thread -> core thread
--> mapper -> the sound engine (on JACK, its dummy driver started here when no
+-> mapper -> the sound process (on JACK, its dummy driver started here when no
 server runs; or the real-time WAV fallback) and the visuals process (the dummy
-video driver, drawing at the show's frame rate, a PNG now and then). Every
+video driver, drawing at the show's frame rate, a PNG now and then). The CPU of
+each process is reported apart. Every
 ``sample_every_s`` the benchmark notes the resident memory of the program and of
 its visuals process, the xruns JACK reported (or the WAV pacer's late buffers),
 the blocks analysed, the beats found and the faults logged.
@@ -71,6 +72,10 @@ class SoakReport:
     recorded_samples: int = 0
     recording_dropped: int = 0
     recording_failed: str | None = None
+    #: CPU of the sound and the visuals processes over the run, percent of one core.
+    sound_cpu_percent: float = math.nan
+    visuals_cpu_percent: float = math.nan
+    sound_restarts: int = 0
 
     @property
     def rss_start_mb(self) -> float:
@@ -142,7 +147,9 @@ class SoakReport:
             "idle_xruns_per_min": clean(self.idle_xruns_per_min), "idle_s": self.idle_s, "beats": self.beats, "true_beats": self.true_beats,
             "visuals_restarts": self.visuals_restarts, "frames_written": self.frames_written,
             "latency_p50_ms": clean(self.latency_p50_ms), "latency_p99_ms": clean(self.latency_p99_ms),
-            "cpu_percent": clean(self.cpu_percent), "faults": list(self.faults),
+            "cpu_percent": clean(self.cpu_percent), "sound_cpu_percent": clean(self.sound_cpu_percent),
+            "visuals_cpu_percent": clean(self.visuals_cpu_percent), "sound_restarts": self.sound_restarts,
+            "faults": list(self.faults),
             "recording": self.recording, "recorded_samples": self.recorded_samples,
             "recording_dropped": self.recording_dropped, "recording_failed": self.recording_failed,
             "samples": [{k: clean(v) for k, v in asdict(s).items()} for s in self.samples],
@@ -161,6 +168,18 @@ def rss_mb(pid: int | None) -> float:
     except (OSError, ValueError):
         pass
     return math.nan
+
+
+def cpu_s(pid: int | None) -> float:
+    """CPU time (user and system) a process has used, seconds (``/proc``; NaN when gone or unknown)."""
+    if pid is None:
+        return math.nan
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return math.nan
 
 
 class XrunCounter:
@@ -248,6 +267,9 @@ def run_soak(
         try:
             if session.renderer is not None and session.renderer.wait_started() is None:
                 raise BenchError("the visuals process did not start")
+            sound_pid = getattr(session.sound, "pid", None)
+            visuals_pid = session.renderer.pid if session.renderer is not None else None
+            sound_cpu0, visuals_cpu0, children_from_s = cpu_s(sound_pid), cpu_s(visuals_pid), time.monotonic()
             while True:
                 elapsed = time.monotonic() - started
                 if elapsed >= seconds:
@@ -270,6 +292,12 @@ def run_soak(
                 notify(f"  {sample.elapsed_s:7.0f} s  memory {sample.rss_mb:6.1f} MB (visuals "
                        f"{sample.visuals_rss_mb:5.1f} MB)  xruns {sample.xruns}  beats {sample.beats}  "
                        f"faults {sample.faults}")
+            took_s = time.monotonic() - children_from_s
+            if getattr(session.sound, "pid", None) == sound_pid:  # (a restarted process's time starts again)
+                report.sound_cpu_percent = 100.0 * (cpu_s(sound_pid) - sound_cpu0) / took_s
+            if session.renderer is not None and session.renderer.pid == visuals_pid:
+                report.visuals_cpu_percent = 100.0 * (cpu_s(visuals_pid) - visuals_cpu0) / took_s
+            report.sound_restarts = int(getattr(session.sound, "restarts", 0))
         finally:
             session.stop()
         if session.renderer is not None:

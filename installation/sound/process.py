@@ -23,6 +23,7 @@ their own process; the patch is the same.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -53,8 +54,6 @@ QUICK_DEATH_S = 2.0
 RETRY_S = 1.0
 #: A failure that repeats is logged again only after this, seconds.
 REPEAT_LOG_S = 30.0
-#: Without a buffer computed for this long, the child takes its audio for stopped, seconds.
-STALL_S = 1.0
 #: The child looks at its audio's health this often when nothing else wakes it, seconds.
 HEALTH_PERIOD_S = 0.25
 #: The child reports its figures this often, seconds.
@@ -199,16 +198,12 @@ def _child_main(settings: SoundSettings, events_fd: int) -> int:
     # The main thread sleeps until a command, a watchdog trip or a look at the audio's health:
     # every wake takes the interpreter lock that pyo's audio callback needs too.
     engine.on_trip = lambda: commands.put({"cmd": "service"})
-    import pyo
-
-    beat = {"s": time.monotonic()}
-
-    def heartbeat() -> None:
-        beat["s"] = time.monotonic()
-
     live = settings.backend in ("jack", "portaudio")
-    metro = pyo.Metro(0.1).play() if live else None
-    pulse = pyo.TrigFunc(metro, heartbeat) if metro is not None else None
+    # pyo's audio callback takes the interpreter lock every buffer: a garbage collection of the
+    # patch's thousands of objects, run from this thread, would hold it for milliseconds (an
+    # xrun). They live as long as the patch: keep them out of the collector's way.
+    gc.collect()
+    gc.freeze()
     emit("ready", sample_rate_hz=engine.sample_rate_hz, buffer_frames=engine.buffer_frames,
          port=settings.port, pid=os.getpid(), jack_name=settings.jack_name, trigger_voices=patch_class.TRIGGER_VOICES)
     next_stats_s = time.monotonic()
@@ -232,9 +227,11 @@ def _child_main(settings: SoundSettings, events_fd: int) -> int:
                     engine.fade_out_s = float(cmd["time_s"])
                 within = cmd.get("within_s")
                 engine.fade_out(None if within is None else float(within))
-            engine.service()
+            if engine.service():  # a rebuilt patch: its objects out of the collector's way too
+                gc.collect()
+                gc.freeze()
             now = time.monotonic()
-            if live and (engine.server is None or not engine.server.getIsBooted() or now - beat["s"] > STALL_S):
+            if live and (engine.server is None or not engine.server.getIsBooted()):
                 emit("failed", error="the audio stopped (did the JACK server go away?)", stage="audio")
                 code = EXIT_AUDIO_STOPPED
                 break
@@ -243,9 +240,6 @@ def _child_main(settings: SoundSettings, events_fd: int) -> int:
                 emit("stats", late_buffers=engine.late_buffers, errors=engine.errors,
                      watchdog_trips=engine.watchdog_trips, panicked=engine.panicked)
     finally:
-        if pulse is not None:
-            pulse.stop()
-        metro = pulse = None
         if code == 0:
             engine.stop()
             emit("stopped")

@@ -5,7 +5,6 @@ that goes away and comes back."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 import warnings

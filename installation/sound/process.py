@@ -55,9 +55,13 @@ RETRY_S = 1.0
 #: A failure that repeats is logged again only after this, seconds.
 REPEAT_LOG_S = 30.0
 #: The child looks at its audio's health this often when nothing else wakes it, seconds.
-HEALTH_PERIOD_S = 0.25
+HEALTH_PERIOD_S = 0.5
 #: The child reports its figures this often, seconds.
-STATS_PERIOD_S = 0.5
+STATS_PERIOD_S = 2.0
+#: The sound process's niceness where it may raise its priority (root, or a raised RLIMIT_NICE):
+#: a thread of its own holding the interpreter lock is then not put aside for other work while
+#: pyo's audio callback waits for that lock.
+NICENESS = -10
 #: Exit codes of the child.
 EXIT_FAILED_TO_START = 3
 EXIT_AUDIO_STOPPED = 4
@@ -256,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)  # pyo's own messages go to standard error: the show's standard output may be JSON
     logging.basicConfig(level=logging.WARNING, format="sound process: %(levelname)s %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the show process, which stops us in turn
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, NICENESS)
+    except OSError:  # not allowed here: the default priority
+        pass
     settings = SoundSettings(**json.loads(args[0]))
     code = _child_main(settings, int(args[1]))
     sys.stdout.flush()

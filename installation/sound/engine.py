@@ -210,8 +210,10 @@ class SoundEngine:
             if self.wav_path is not None:
                 server.recordOptions(filename=str(self.wav_path), fileformat=0, sampletype=3)  # 32-bit float WAV
                 server.recstart(str(self.wav_path))
-            server.start()
+            # Built before the audio starts: until then pyo's JACK callback writes zeros without
+            # the interpreter lock, so a long build cannot make it late (xruns at start-up).
             self._build_chain()
+            server.start()
         except Exception:
             self._shutdown_server()
             raise

@@ -486,6 +486,9 @@ def perform(
         audio = "JACK"
     elif plan.wav_path is not None:
         audio = f"WAV file {plan.wav_path}"
+        more = int(getattr(session.sound, "processes_started", 1)) - 1
+        if more > 0:  # each sound process that replaced one that died wrote its own file
+            audio += f" (and {more} more after restarts: {plan.wav_path.stem}.2{plan.wav_path.suffix}, ...)"
     visuals = "none" if plan.headless_visuals is None else ("PNG frames" if frames_written else "window")
     wrote_files = (plan.wav_path is not None) or frames_written > 0
     return Summary(

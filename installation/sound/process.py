@@ -345,6 +345,11 @@ class SoundProcess:
 
     # ---- what the pipeline calls -------------------------------------------------------
     @property
+    def processes_started(self) -> int:
+        """Sound processes started so far (each writes its own WAV file without a sound card)."""
+        return self._spawned
+
+    @property
     def fade_out_s(self) -> float:
         """The master fade-out, seconds."""
         return self.settings.fade_out_s

@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 PANIC_RAMP_S = 0.01
 #: Seconds over which a patch rebuilt by the watchdog fades back in.
 REBUILD_FADE_S = 0.3
+#: A patch that goes bad this many times within ``REPEAT_WINDOW_S`` is not rebuilt again: it
+#: stays muted (saving the patch file, or a restart, brings a new one).
+REPEAT_TRIPS = 3
+REPEAT_WINDOW_S = 10.0
 
 Backend = Literal["portaudio", "jack", "wav", "manual"]
 
@@ -152,6 +156,8 @@ class SoundEngine:
         #: Called (from the audio thread) when the watchdog trips, so that an owner waiting can call :meth:`service`.
         self.on_trip: Callable[[], None] | None = None
         self._tripped: str | None = None
+        self._trip_times_s: list[float] = []
+        self.gave_up = False
         self._guard: Any = None
         self.server: Any = None
         self.errors = 0
@@ -261,7 +267,16 @@ class SoundEngine:
         and fades in over ``REBUILD_FADE_S``.
         """
         what = self._tripped
-        if what is None or self.server is None:
+        if what is None or self.server is None or self.gave_up:
+            return False
+        now_s = (self.buffers_done * self.buffer_frames / self.sample_rate_hz if self.backend in ("wav", "manual")
+                 else time.monotonic())
+        self._trip_times_s = [t for t in self._trip_times_s if now_s - t < REPEAT_WINDOW_S] + [now_s]
+        if len(self._trip_times_s) >= REPEAT_TRIPS:
+            self.gave_up = True
+            self.on_fault(f"watchdog: {what}; the patch went bad {len(self._trip_times_s)} times within "
+                          f"{REPEAT_WINDOW_S:g} s: the sound stays muted until the patch file is saved again "
+                          "or the show restarts")
             return False
         with self._lock:
             self._release_chain()

@@ -12,7 +12,7 @@ import pytest
 from scipy.io import wavfile
 
 from installation.bench import fault_patch
-from installation.sound.engine import REBUILD_FADE_S, SoundEngine
+from installation.sound.engine import REBUILD_FADE_S, REPEAT_TRIPS, SoundEngine
 from installation.sound.patch import load_patch
 
 from tests.helpers import REPO
@@ -107,3 +107,20 @@ def test_the_eco_symphony_at_full_tilt_is_left_alone(tmp_path: Path) -> None:
     assert engine.watchdog_trips == 0 and engine.errors == 0
     x = read(tmp_path / "o.wav")
     assert np.all(np.isfinite(x)) and np.abs(x).max() > 0.1
+
+
+def test_a_patch_that_keeps_going_bad_stays_muted_and_says_so(tmp_path: Path) -> None:
+    faults: list[str] = []
+    engine = SoundEngine(PROBE(["p1"], {}), "manual", RATE, BUFFER, fade_in_s=0.01, fade_out_s=0.01,
+                         wav_path=tmp_path / "out.wav", on_fault=faults.append)
+    engine.start()
+    engine.process_seconds(0.5)
+    engine.set("cue.dc", 0.9)  # left on: every rebuilt patch runs away again
+    engine.process_seconds(8.0)
+    tail_from = engine.buffers_done * BUFFER
+    engine.process_seconds(2.0)
+    engine.stop()
+    assert engine.watchdog_trips == REPEAT_TRIPS and engine.gave_up
+    assert [f for f in faults if "rebuilt" in f] == faults[: REPEAT_TRIPS - 1]
+    assert "stays muted until the patch file is saved again" in faults[-1] and len(faults) == REPEAT_TRIPS
+    assert np.abs(read(tmp_path / "out.wav")[tail_from:]).max() == 0.0  # muted, not rebuilt again

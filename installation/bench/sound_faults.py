@@ -1,4 +1,5 @@
-"""The sound process's faults, measured from the sound itself: a SIGKILL, and a patch that turns NaN.
+"""The sound process measured from the sound itself: a SIGKILL, a patch that turns NaN, and
+triggers stamped for later.
 
     python -m installation.bench.sound_faults [--wearers 4] [--buffer 256] [--json]
 
@@ -20,6 +21,10 @@ nan
     to turn one sample NaN inside its reverb. The bad sample is the first of the
     buffer the cue reached pyo in; silence in the recording starts within that
     buffer, and the sound is back when the rebuilt patch fades in.
+scheduled
+    Triggers sent ``SCHEDULE_AHEAD_S`` before they are due (as a predicted heartbeat
+    is), in OSC bundles stamped with their time: liblo holds each in the sound
+    process until its buffer. The error is the step heard minus the time it was due.
 
 Needs Debian's jackd2 (``apt-get install jackd2``).
 """
@@ -51,6 +56,8 @@ from installation.sound.wire import expand_parameters
 SILENT = 1e-4
 #: A run of silence shorter than this many samples is a zero crossing, not a gap.
 MIN_RUN = 48
+#: Scheduled triggers are sent this long before they are due, seconds.
+SCHEDULE_AHEAD_S = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +85,18 @@ class NanReport:
     back_ms: float
     watchdog_trips: int
     said: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledReport:
+    """Triggers stamped for later, as heard: step time minus due time."""
+
+    buffer_frames: int
+    count: int
+    found: int
+    median_ms: float
+    p90_abs_ms: float
+    sd_ms: float
 
 
 def silent_runs(x: np.ndarray) -> list[tuple[int, int]]:
@@ -189,6 +208,38 @@ def measure_nan(probe: Probe, probe_port: str, rate_hz: int) -> NanReport:
                      back_ms=1000.0 * (end - start) / rate_hz, watchdog_trips=trips, said=said)
 
 
+def measure_scheduled(probe: Probe, probe_port: str, rate_hz: int, count: int = 20) -> ScheduledReport:
+    """Triggers sent ahead of their time to a sound process playing the step patch; when each was heard."""
+    from installation.bench import step_patch
+    from installation.bench.detect import event_latencies_ms
+
+    sound = SoundProcess(
+        SoundSettings(patch_path=step_patch.__file__, wearers=["p1"], backend="jack", fade_in_s=0.0, fade_out_s=0.0,
+                      jack_name=f"ecosymphony-scheduled-{os.getpid()}", jack_connect_outputs=False,
+                      jack_connect_to=[probe_port]),
+        expand_parameters(step_patch.StepPatch.PARAMETERS, ["p1"]), 1, crossfade_s=0.0)
+    sound.start()
+    due_s: list[float] = []
+    try:
+        gap_s = SCHEDULE_AHEAD_S + 0.1
+        probe.start_recording(0.5 + count * gap_s + 0.5)
+        time.sleep(0.5)
+        for _ in range(count):
+            due_s.append(time.monotonic() + SCHEDULE_AHEAD_S)
+            sound.trigger("p1.pulse", 1.0, delay_s=SCHEDULE_AHEAD_S)
+            time.sleep(gap_s)
+        buffers, starts_s, _ = probe.recorded()
+    finally:
+        sound.stop()
+    early_s = 0.05  # looked for from this long before its time (a step that came early is found too)
+    lat_ms = event_latencies_ms(buffers, starts_s, np.asarray(due_s) - early_s, rate_hz, 0.2, 2 * early_s)
+    err = lat_ms[np.isfinite(lat_ms)] - early_s * 1000.0
+    return ScheduledReport(buffer_frames=int(buffers.shape[1]), count=count, found=int(err.size),
+                           median_ms=round(float(np.median(err)), 2) if err.size else math.nan,
+                           p90_abs_ms=round(float(np.quantile(np.abs(err), 0.9)), 2) if err.size else math.nan,
+                           sd_ms=round(float(np.std(err)), 2) if err.size else math.nan)
+
+
 def run(wearers: int, buffer_frames: int) -> dict[str, object]:
     """Both measurements under one JACK server."""
     with DummyJackServer(48000, buffer_frames) as settings:
@@ -197,7 +248,8 @@ def run(wearers: int, buffer_frames: int) -> dict[str, object]:
             port = f"{name}:in"
             kill = measure_kill(probe, port, settings.sample_rate_hz, wearers, settings.buffer_frames)
             nan = measure_nan(probe, port, settings.sample_rate_hz)
-    return {"kill": asdict(kill), "nan": asdict(nan)}
+            scheduled = measure_scheduled(probe, port, settings.sample_rate_hz)
+    return {"kill": asdict(kill), "nan": asdict(nan), "scheduled": asdict(scheduled)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,6 +275,11 @@ def main(argv: list[str] | None = None) -> int:
           f"sound back after {n['back_ms']:.0f} ms; watchdog trips {n['watchdog_trips']}")
     for line in n["said"]:  # type: ignore[union-attr]
         print(f"  said: {line}")
+    d = result["scheduled"]
+    assert isinstance(d, dict)
+    print(f"Triggers stamped {SCHEDULE_AHEAD_S:g} s ahead ({d['buffer_frames']} frames a cycle): {d['found']} of "
+          f"{d['count']} heard; heard - due: median {d['median_ms']} ms, 90 % within {d['p90_abs_ms']} ms, "
+          f"SD {d['sd_ms']} ms")
     return 0
 
 

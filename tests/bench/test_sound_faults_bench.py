@@ -1,6 +1,6 @@
 """The sound-faults benchmark, run for real on JACK's dummy driver: it checks that it measures (a
-gap heard, nothing else restarted, every sample recorded, a NaN silenced and the sound back), not
-the figures it prints."""
+gap heard, nothing else restarted, every sample recorded, a NaN silenced and the sound back, stamped
+triggers heard near their time), not the figures it prints."""
 
 from __future__ import annotations
 
@@ -23,3 +23,5 @@ def test_the_sound_faults_benchmark_hears_a_kill_and_a_nan(jackd: str) -> None:
     assert nan["watchdog_trips"] == 1 and any("non-finite" in line for line in nan["said"])
     assert 0 <= nan["silence_after_buffer_start_samples"] < nan["buffer_frames"]
     assert 0.0 < nan["back_ms"] < 1000.0
+    scheduled = report["scheduled"]  # held by liblo until due: a bundle passed on at once would be 300 ms early
+    assert scheduled["found"] == scheduled["count"] > 0 and abs(scheduled["median_ms"]) < 20.0

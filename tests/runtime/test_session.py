@@ -220,6 +220,7 @@ def test_the_visuals_and_the_recording_carry_on_and_the_sound_comes_back_when_it
     assert [f.part for f in session.faults] == ["sound"]
     assert not any(f.part.startswith("thread") for f in session.faults)
     recorded = load_recording(tmp_path / "rec")
-    assert len(recorded.samples) == session.stats.samples > 0  # the recording lost nothing
+    # The recording lost nothing (it may also hold the last blocks read as the show stopped).
+    assert len(recorded.samples) >= session.stats.samples > 0
     assert recorded.meta["complete"] is True
     assert Path(segment_path(str(wav), 1)).stat().st_size > 44_100  # the new process played, in its own file

@@ -8,7 +8,8 @@ Threads and processes
   once, under the lock the core thread holds for its own pass);
 * the core thread: :meth:`Pipeline.tick` with whatever the queue held, and, at the
   feature rate, the channels' fault changes and the operator's figures;
-* pyo's audio thread (native; or the WAV pacer thread without a sound card);
+* the sound process (or, with ``[sound] process = false``, pyo's audio thread here),
+  fed with OSC datagrams, supervised from :meth:`Session.supervise`;
 * the visuals process, fed with snapshots it draws at its own rate;
 * the caller's thread waits in :meth:`Session.run`, supervises (restarts what died)
   and stops everything.

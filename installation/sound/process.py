@@ -488,6 +488,8 @@ class SoundProcess:
         threading.Thread(target=_read_events, args=(read_fd, events), name="sound-events", daemon=True).start()
         child = _Child(proc, port, events, time.monotonic())
         if listen:
+            if not self._children:  # alone, it starts with every copy at rest: so do the turns
+                self._turns = TriggerTurns(self.trigger_voices)
             self._children.append(child)
             self._children_changed()
         return child
@@ -575,11 +577,9 @@ class SoundProcess:
         if not self._children:
             if not math.isnan(self._spawn_when_alone_s):
                 fade_s, self._spawn_when_alone_s = self._spawn_when_alone_s, math.nan
-                self._turns = TriggerTurns(self.trigger_voices)
                 self._spawn(fade_s)
             elif not math.isnan(self._retry_at_s) and now >= self._retry_at_s:
                 self._retry_at_s = math.nan
-                self._turns = TriggerTurns(self.trigger_voices)  # the new process's copies start at rest
                 self.restarts += 1
                 self._spawn(RESTART_FADE_S)
         return said

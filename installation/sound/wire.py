@@ -21,7 +21,6 @@ Timing
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import struct
 import time
@@ -60,14 +59,6 @@ def expand_parameters(parameters: Mapping[str, ParameterKind], wearers: Iterable
         else:
             out[pattern] = kind
     return out
-
-
-def matches(address: str, parameters: Mapping[str, ParameterKind]) -> ParameterKind | None:
-    """The kind of ``address`` among a patch's parameter patterns, or None when it is not one."""
-    for pattern, kind in parameters.items():
-        if fnmatch.fnmatchcase(address, pattern.replace("p*", "p[0-9]*")):
-            return kind
-    return None
 
 
 class TriggerTurns:

@@ -15,7 +15,7 @@ kill
     around the kill (the eco-symphony's pad never rests), and "back to half" is
     when a 50 ms window's level is again half what it was before. It also checks
     that nothing else restarted (the visuals, the threads) and that the recording
-    holds every sample the show analysed (and the last few read as it stopped).
+    holds every sample the show analysed.
 nan
     A sound process playing :mod:`installation.bench.fault_patch` (a tone) is cued
     to turn one sample NaN inside its reverb. The bad sample is the first of the

@@ -312,12 +312,30 @@ class Session:
             if t.is_alive():
                 log.error("thread %s did not stop within 5 s", t.name)
         self._threads.clear()
+        self._drain()  # what the readers queued after the core thread's last pass is analysed too
         for source in self.sources:
             try:
                 source.close()
             except Exception as exc:  # a broken source must not block shutdown
                 log.warning("closing %s failed: %s", getattr(source, "name", source), exc)
         self.pipeline.close()  # the recording, the visuals, the sound (fading out), the outputs
+
+    def _drain(self) -> None:
+        """Analyse the blocks still queued once every thread has stopped, so that the recording
+        (written by the readers) and the analysis (the core thread) hold the same samples."""
+        batch: list[SampleBlock] = []
+        while True:
+            try:
+                batch.append(self._blocks.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return
+        try:
+            with self._tick_lock:
+                self.pipeline.tick(batch)
+        except Exception as exc:  # shutting down: say so, and go on closing
+            self.fault("core", f"the last pass at stop failed ({type(exc).__name__}: {exc})", logging.ERROR)
 
     def __enter__(self) -> "Session":
         self.start()

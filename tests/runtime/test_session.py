@@ -220,7 +220,35 @@ def test_the_visuals_and_the_recording_carry_on_and_the_sound_comes_back_when_it
     assert [f.part for f in session.faults] == ["sound"]
     assert not any(f.part.startswith("thread") for f in session.faults)
     recorded = load_recording(tmp_path / "rec")
-    # The recording lost nothing (it may also hold the last blocks read as the show stopped).
-    assert len(recorded.samples) >= session.stats.samples > 0
+    assert len(recorded.samples) == session.stats.samples > 0  # the recording lost nothing
     assert recorded.meta["complete"] is True
     assert Path(segment_path(str(wav), 1)).stat().st_size > 44_100  # the new process played, in its own file
+
+
+def test_blocks_read_as_the_show_stops_are_analysed_as_well_as_recorded(tmp_path: Path) -> None:
+    """A read that returns after the stop was asked for (the core thread may be gone by then):
+    its blocks are recorded by the reader, so the stop analyses them too."""
+    from installation.record.reader import load_recording
+    from installation.record.writer import Recorder
+
+    class LateAtStop(SimulatedAudience):
+        """A read that is still waiting when the stop is asked for returns late, with samples."""
+
+        stopping: threading.Event
+
+        def read(self, timeout_s: float):  # type: ignore[override]
+            if self.stopping.wait(timeout_s):
+                time.sleep(0.1)  # the core thread sees the stop and leaves meanwhile
+                return super().read(0.0) or super().read(0.05)
+            return super().read(0.0)
+
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
+    source = LateAtStop(1, seed=5)
+    recorder = Recorder(tmp_path / "rec", DEFAULT_SHOW.read_text(), "run", DEFAULT_SHOW)
+    session = Session(prepared.show, prepared.mapper, [source], ["p1"], None, None, recorder=recorder)
+    source.stopping = session._stop
+    with session:
+        session.run(1.0)
+        time.sleep(0.05)  # the simulated audience has samples waiting for the last read
+    recorded = load_recording(tmp_path / "rec")
+    assert len(recorded.samples) == session.stats.samples > 0

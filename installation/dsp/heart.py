@@ -7,7 +7,10 @@ filtered signal (the systolic peak, the R peak). An ECG beat is reported a fixed
 time after its R apex, so the report delay is the same for narrow and wide
 complexes; when the QRS energy of one candidate grows again over a second
 complex (a noise spike, a wide wave's tail), the complex that opened it stays the
-beat if it stands as tall. Interval plausibility, heart
+beat if it stands as tall. An ECG candidate that comes soon after a beat (within
+Pan-Tompkins' 200-360 ms T-wave window, or before 0.7 of the running interval)
+must be at least half as steep as the beats' QRS complexes, or it is a T wave or
+noise. Interval plausibility, heart
 rate, HRV and the next-beat prediction live in :class:`~installation.dsp.rhythm.BeatSeries`.
 
 Any sampling rate from 25 Hz to a few kHz and any units work: thresholds adapt to
@@ -47,6 +50,16 @@ WEAK_WAIT = 1.3
 FIRST_TALL = 0.9
 #: ECG: the R apex is looked for from this long before to this long after the QRS energy's maximum, seconds.
 APEX_BEFORE_S, APEX_AFTER_S = 0.15, 0.03
+#: ECG (Pan-Tompkins' T-wave rule): a candidate whose R apex comes this soon after the
+#: last beat, seconds, is a beat only if its steepest slope is at least ``T_WAVE_SLOPE``
+#: times the running slope of the beats' QRS complexes; otherwise it is a T wave or noise.
+T_WAVE_WINDOW_S = (0.2, 0.36)
+T_WAVE_SLOPE = 0.5
+#: ECG: a complex's steepest slope is looked for within this many seconds either side of its R apex.
+SLOPE_SPAN_S = 0.06
+#: ECG: the slope rule also holds for a candidate sooner than this share of the running interval (noise
+#: that comes premature and gentle); a premature beat with a QRS's slope stays a beat.
+PREMATURE = 0.7
 #: PPG: seconds between beats that no heart at rest undercuts, before the rhythm is known.
 PPG_MIN_REFRACTORY_S = 0.27
 #: Seconds of signal kept for placing a beat on its apex.
@@ -57,8 +70,8 @@ PPG_HISTORY_S, ECG_HISTORY_S = 2.0, 1.0
  H_LAST_ACTIVITY_S, H_LAST_BEAT_S, H_REFRACTORY_S, H_EXCURSION, H_TYPICAL, H_NOISY_UNTIL_S, H_MEDIAN_IBI_S, H_BEATS,
  H_REGULARITY, H_BASELINE_UNTIL_S, H_BASELINE_S, H_HIST_CAP, H_HIST_WRITE, H_HIST_COUNT, H_APEX_WIDTH, H_PREV,
  H_WIN_SUM, H_WIN_LEN, H_WIN_WRITE, H_CONFIRM_S, H_LAST_ARRIVAL_S, H_FIRST_T, H_CAND_APEX_S,
- H_CAND_HEIGHT, H_REPORT_S) = range(36)
-H_COLUMNS = 36
+ H_CAND_HEIGHT, H_REPORT_S, H_BEAT_SLOPE) = range(37)
+H_COLUMNS = 37
 POLARITIES: tuple[Polarity, ...] = ("auto", "normal", "inverted")
 
 
@@ -114,6 +127,21 @@ def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: 
         return times[best_j + width // 2], best
     j = np.argmax(x)
     return times[j], x[j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _window_max(st: np.ndarray, hist_t: np.ndarray, hist_v: np.ndarray, r: int, lo_s: float, hi_s: float) -> float:
+    """The largest kept value of ``hist_v`` (a ring beside ``hist_t``) in ``[lo_s, hi_s]``; 0 when none is kept there."""
+    cap, write, count = int(st[r, H_HIST_CAP]), int(st[r, H_HIST_WRITE]), int(st[r, H_HIST_COUNT])
+    best = 0.0
+    for k in range(count):  # newest first, until the window is passed
+        i = (write - 1 - k) % cap
+        if hist_t[r, i] > hi_s:
+            continue
+        if hist_t[r, i] < lo_s:
+            break
+        best = max(best, hist_v[r, i])
+    return best
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -229,7 +257,7 @@ def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _ecg_kernel(st, sos, zi, sos_clean, zi_clean, learn, hist_t, hist_x, win, q, ring, rows, banks, bank, starts, ends, pos, done, n_bad,
+def _ecg_kernel(st, sos, zi, sos_clean, zi_clean, learn, hist_t, hist_x, hist_slope, win, q, ring, rows, banks, bank, starts, ends, pos, done, n_bad,
                 arrival, t, x, clean, work, out):  # type: ignore[no-untyped-def]
     """Analyse a batch of ECG blocks; stop a channel after each beat. Returns the beats written to ``out``."""
     n_out = 0
@@ -254,6 +282,7 @@ def _ecg_kernel(st, sos, zi, sos_clean, zi_clean, learn, hist_t, hist_x, win, q,
                 if write == 0:  # once round the ring: add up afresh, so rounding never builds up
                     total = win[r, :width].sum()
                 work[i] = total / width
+                hist_slope[r, int(st[r, H_HIST_WRITE])] = slope  # beside the sample _history_push keeps next
                 _history_push(st, hist_t, hist_x, r, t[i], sos_step(sos_clean, zi_clean, r, clean[i]))  # baseline-free
             st[r, H_WIN_WRITE], st[r, H_WIN_SUM] = write, total
             if st[r, H_LEARNED] == 0.0:
@@ -301,6 +330,16 @@ def _ecg_kernel(st, sos, zi, sos_clean, zi_clean, learn, hist_t, hist_x, win, q,
                         r_s = first_s
                 if r_s - st[r, H_LAST_BEAT_S] < st[r, H_REFRACTORY_S]:
                     continue
+                slope = _window_max(st, hist_t, hist_slope, r, r_s - SLOPE_SPAN_S, r_s + SLOPE_SPAN_S)
+                since_s = r_s - st[r, H_LAST_BEAT_S]
+                soon_s = T_WAVE_WINDOW_S[1]
+                if st[r, H_BEATS] > 3 and PREMATURE * st[r, H_MEDIAN_IBI_S] > soon_s:
+                    soon_s = PREMATURE * st[r, H_MEDIAN_IBI_S]
+                if (T_WAVE_WINDOW_S[0] <= since_s <= soon_s
+                        and slope < T_WAVE_SLOPE * st[r, H_BEAT_SLOPE]):
+                    continue  # too soon and too gentle for a QRS: a T wave or noise, not a beat
+                beat_slope = st[r, H_BEAT_SLOPE]
+                st[r, H_BEAT_SLOPE] = slope if beat_slope == 0.0 else beat_slope + 0.125 * (min(slope, 3.0 * beat_slope) - beat_slope)
                 st[r, H_LEVEL] += 0.125 * (min(cand_v, 3.0 * st[r, H_LEVEL]) - st[r, H_LEVEL])
                 out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = s, r_s, ti, cand_v
                 n_out += 1
@@ -378,6 +417,7 @@ class HeartBank:
         self._learn = np.zeros((0, 8))
         self._hist_t = np.zeros((0, 8))
         self._hist_x = np.zeros((0, 8))
+        self._hist_slope = np.zeros((0, 8))  # ECG: the QRS band's absolute slope beside each kept sample
         self._win = np.zeros((0, 1))
 
     def add(self, sampling_rate_hz: float, first_value: float) -> int:
@@ -416,6 +456,7 @@ class HeartBank:
         self._learn = append_row(self._learn, np.zeros(int(math.ceil(self.learn_s * rate * 1.25)) + 64))
         self._hist_t = append_row(self._hist_t, np.zeros(hist_cap))
         self._hist_x = append_row(self._hist_x, np.zeros(hist_cap))
+        self._hist_slope = append_row(self._hist_slope, np.zeros(hist_cap if self.kind == "ecg" else 1))
         self._win = append_row(self._win, np.zeros(int(row[H_WIN_LEN]) or 1))
         self.quality.add(rate, railing=True)
         self.series.append(series)
@@ -447,7 +488,7 @@ class HeartBank:
                                 batch.arrival_s, batch.times_s, batch.values, batch.clean, batch.work, out)
             else:
                 n = _ecg_kernel(st, self._sos, self._zi, self._sos_clean, self._zi_clean, self._learn, self._hist_t,
-                                self._hist_x, self._win, self.quality.rows, self.quality.ring, batch.rows, batch.banks, self.number, batch.starts,
+                                self._hist_x, self._hist_slope, self._win, self.quality.rows, self.quality.ring, batch.rows, batch.banks, self.number, batch.starts,
                                 batch.ends, batch.pos, batch.done, batch.n_bad, batch.arrival_s, batch.times_s, batch.values,
                                 batch.clean, batch.work, out)
             if n == 0:
@@ -524,7 +565,10 @@ class EcgBeatDetector(_SingleChannel):
     The QRS feature is the moving average of the absolute slope of a 5-20 Hz
     band-pass. A candidate opens above ``noise + 0.25 * (signal - noise)`` (running
     levels, Pan-Tompkins style); the R peak is the apex of the ECG (less its
-    baseline) just before the feature maximum, and the beat is reported
+    baseline) just before the feature maximum. A candidate 200-360 ms after the
+    last beat (or sooner than 0.7 of the running interval) whose steepest slope is
+    under half the running slope of the beats' complexes is a T wave or noise
+    (Pan-Tompkins' rule), not a beat. The beat is reported
     ``report_s`` after it (and at least ``confirm_s`` after the feature maximum),
     so the report delay is steady.
 

@@ -168,3 +168,23 @@ def test_ecg_spike_right_after_a_complex_does_not_take_its_place(second_height: 
     near = np.array([found[np.argmin(np.abs(found - r_s - 0.075))] for r_s in odd])
     want = odd if expected == "first" else odd + 0.15
     assert np.all(np.abs(near - want) < 0.02), near - odd
+
+
+@pytest.mark.parametrize(("after_s", "height_mv", "width_s", "is_beat"), [
+    (0.22, 0.45, 0.01, False),  # a noise bump (R/3 tall) 220 ms after a beat (a "beat" at 270 bpm): too gentle
+    (0.30, 0.6, 0.006, False),  # inside Pan-Tompkins' T-wave window (200-360 ms)
+    (0.50, 0.45, 0.015, False),  # premature (under 0.7 of the running interval) and gentle
+    (0.30, 1.2, 0.012, True),  # as steep as the beats: an early beat (R on T), kept
+    (0.50, 1.2, 0.012, True),  # a premature beat with a QRS's slope, kept
+])
+def test_ecg_gentle_bump_soon_after_a_beat_is_not_a_beat(after_s: float, height_mv: float, width_s: float,
+                                                         is_beat: bool) -> None:
+    rate_hz = 360.0
+    rr = np.full(60, 0.87)
+    t, x, r = synthetic_ecg(rate_hz, rr, seed=2)
+    bumps = r[10:-2:5] + after_s
+    x = x + (height_mv * np.exp(-0.5 * ((t[:, None] - bumps[None, :]) / width_s) ** 2)).sum(axis=1)
+    found = np.array([b.time_s for b in ecg_detect(rate_hz, t, x)])
+    assert match_events(found, r, 0.03, start_s=3.0).sensitivity == 1.0  # every true beat is still found
+    at_bumps = match_events(found, bumps, 0.03, start_s=3.0).hits
+    assert at_bumps == (bumps.size if is_beat else 0), at_bumps

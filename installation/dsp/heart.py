@@ -10,7 +10,11 @@ complex (a noise spike, a wide wave's tail), the complex that opened it stays th
 beat if it stands as tall. An ECG candidate that comes soon after a beat (within
 Pan-Tompkins' 200-360 ms T-wave window, or before 0.7 of the running interval)
 must be at least half as steep as the beats' QRS complexes, or it is a T wave or
-noise. Interval plausibility, heart
+noise. A PPG pulse under the threshold (a smaller pulse after tall ones) is found
+by searching back, as Pan-Tompkins do for the QRS: when 1.5 running intervals pass
+with no beat in a regular rhythm, the largest pulse since 0.7 intervals after the
+last beat counts if it reached 0.3 of the running pulse level; it is reported late.
+Interval plausibility, heart
 rate, HRV and the next-beat prediction live in :class:`~installation.dsp.rhythm.BeatSeries`.
 
 Any sampling rate from 25 Hz to a few kHz and any units work: thresholds adapt to
@@ -62,6 +66,16 @@ SLOPE_SPAN_S = 0.06
 PREMATURE = 0.7
 #: PPG: seconds between beats that no heart at rest undercuts, before the rhythm is known.
 PPG_MIN_REFRACTORY_S = 0.27
+#: PPG search-back (as Pan-Tompkins' for the QRS): when this many running intervals pass with
+#: no beat, the largest pulse since the last beat counts if it reached ``SEARCH_BACK_LEVEL``
+#: times the running pulse level (the detection threshold being 0.4 times it).
+SEARCH_BACK_AFTER, SEARCH_BACK_LEVEL = 1.5, 0.3
+#: PPG search-back: only a pulse at least this share of the running interval after the last
+#: beat can be found again (not the last beat's own dicrotic wave).
+SEARCH_BACK_FROM = 0.7
+#: PPG search-back only where the rhythm is known and regular (this share of the last 8 intervals
+#: normal): the running interval it relies on is then the pulse's, not noise's.
+SEARCH_BACK_REGULARITY = 0.75
 #: Seconds of signal kept for placing a beat on its apex.
 PPG_HISTORY_S, ECG_HISTORY_S = 2.0, 1.0
 
@@ -70,8 +84,8 @@ PPG_HISTORY_S, ECG_HISTORY_S = 2.0, 1.0
  H_LAST_ACTIVITY_S, H_LAST_BEAT_S, H_REFRACTORY_S, H_EXCURSION, H_TYPICAL, H_NOISY_UNTIL_S, H_MEDIAN_IBI_S, H_BEATS,
  H_REGULARITY, H_BASELINE_UNTIL_S, H_BASELINE_S, H_HIST_CAP, H_HIST_WRITE, H_HIST_COUNT, H_APEX_WIDTH, H_PREV,
  H_WIN_SUM, H_WIN_LEN, H_WIN_WRITE, H_CONFIRM_S, H_LAST_ARRIVAL_S, H_FIRST_T, H_CAND_APEX_S,
- H_CAND_HEIGHT, H_REPORT_S, H_BEAT_SLOPE) = range(37)
-H_COLUMNS = 37
+ H_CAND_HEIGHT, H_REPORT_S, H_BEAT_SLOPE, H_BACK_V, H_BACK_T) = range(39)
+H_COLUMNS = 39
 POLARITIES: tuple[Polarity, ...] = ("auto", "normal", "inverted")
 
 
@@ -216,6 +230,7 @@ def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, 
                     top = np.max(st[r, H_SIGN] * settled) if settled.size else 0.0
                     st[r, H_LEVEL] = max(top, 1e-12)
                     st[r, H_LEARNED] = 1.0
+                    st[r, H_LAST_ACTIVITY_S] = t[b - 1]  # the level is fresh: not yet a pulse lost
             if st[r, H_LEARNED] > 0.0:
                 sign = st[r, H_SIGN]
                 largest = 0.0
@@ -234,13 +249,30 @@ def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, 
                 st[r, H_LEVEL] *= 0.6  # lost the pulse (moved, pressed): relax the threshold
                 st[r, H_LAST_ACTIVITY_S] = ti
             if st[r, H_ACTIVE] == 0.0:
-                if v > 0.4 * st[r, H_LEVEL] and ti - st[r, H_LAST_BEAT_S] > st[r, H_REFRACTORY_S]:
+                since_s = ti - st[r, H_LAST_BEAT_S]
+                if v > 0.4 * st[r, H_LEVEL] and since_s > st[r, H_REFRACTORY_S]:
                     st[r, H_ACTIVE], st[r, H_CAND_V], st[r, H_CAND_T] = 1.0, v, ti
+                    continue
+                if since_s > SEARCH_BACK_FROM * st[r, H_MEDIAN_IBI_S] and v > st[r, H_BACK_V]:
+                    st[r, H_BACK_V], st[r, H_BACK_T] = v, ti  # the largest pulse under the threshold so far
+                if (st[r, H_REGULARITY] >= SEARCH_BACK_REGULARITY and since_s > SEARCH_BACK_AFTER * st[r, H_MEDIAN_IBI_S]
+                        and st[r, H_BACK_V] > SEARCH_BACK_LEVEL * st[r, H_LEVEL] and v < 0.5 * st[r, H_BACK_V]):
+                    # Search back: a pulse smaller than the threshold (after tall ones) is a beat.
+                    back_v, back_t, level = st[r, H_BACK_V], st[r, H_BACK_T], st[r, H_LEVEL]
+                    st[r, H_BACK_V] = 0.0
+                    st[r, H_LAST_ACTIVITY_S] = ti
+                    st[r, H_LEVEL] = 0.8 * level + 0.2 * back_v
+                    out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = s, _apex(
+                        st, hist_t, hist_x, r, back_t - 0.2, back_t + 0.02, back_t)[0], ti, back_v
+                    n_out += 1
+                    pos[s] = i + 1
+                    stopped = True
+                    break
             elif v > st[r, H_CAND_V]:
                 st[r, H_CAND_V], st[r, H_CAND_T] = v, ti
             elif v < 0.5 * st[r, H_CAND_V]:
                 cand_v, cand_t, level = st[r, H_CAND_V], st[r, H_CAND_T], st[r, H_LEVEL]
-                st[r, H_ACTIVE] = 0.0
+                st[r, H_ACTIVE], st[r, H_BACK_V] = 0.0, 0.0
                 st[r, H_LAST_ACTIVITY_S] = ti
                 st[r, H_LEVEL] = 0.8 * level + 0.2 * min(cand_v, 2.0 * level)
                 out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = s, _apex(
@@ -536,6 +568,11 @@ class _SingleChannel:
 
 class PpgBeatDetector(_SingleChannel):
     """Streaming systolic-peak detector for one PPG channel.
+
+    A pulse opens a candidate above 0.4 of the running pulse level and is a beat
+    once the wave falls to half its top. When 1.5 running intervals pass with no
+    beat (in a regular rhythm), the largest pulse since the last beat is searched
+    back with a lower threshold (0.3 of the level) and reported then.
 
     Parameters
     ----------

@@ -188,3 +188,48 @@ def test_ecg_gentle_bump_soon_after_a_beat_is_not_a_beat(after_s: float, height_
     assert match_events(found, r, 0.03, start_s=3.0).sensitivity == 1.0  # every true beat is still found
     at_bumps = match_events(found, bumps, 0.03, start_s=3.0).hits
     assert at_bumps == (bumps.size if is_beat else 0), at_bumps
+
+
+def pulse_train(rate_hz: float, beats_s: np.ndarray, heights: np.ndarray, dicrotic: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A PPG-like wave: a Gaussian systolic pulse of ``heights`` at each beat, and a dicrotic wave 300 ms after it."""
+    t = np.arange(0.0, beats_s[-1] + 1.0, 1.0 / rate_hz)
+    dt = t[:, None] - beats_s[None, :]
+    x = heights[None, :] * (np.exp(-0.5 * (dt / 0.07) ** 2) + dicrotic * np.exp(-0.5 * ((dt - 0.3) / 0.07) ** 2))
+    return t, x.sum(axis=1) + np.random.default_rng(3).normal(0.0, 0.005, t.size)
+
+
+@pytest.mark.parametrize(("small", "found"), [(0.3, True), (0.25, True), (0.0, False)])
+def test_a_smaller_pulse_after_tall_ones_is_found_by_searching_back(small: float, found: bool) -> None:
+    """Every fifth pulse is a quarter to a third as tall as the four before: the threshold, high after
+    the tall ones, misses it; 1.5 intervals on with no beat, the search back finds it (and nothing
+    when there was no pulse)."""
+    rate_hz = 100.0
+    beats = 0.5 + np.arange(80) * 0.8
+    heights = np.where(np.arange(80) % 5 == 4, small, 1.0)
+    t, x = pulse_train(rate_hz, beats, heights)
+    got = detect(PpgBeatDetector(rate_hz), t, x, 2)
+    small_ones = beats[(np.arange(80) % 5 == 4) & (beats > 8.0)]
+    hits = match_events(got, small_ones, 0.05, start_s=8.0).hits
+    assert hits == (small_ones.size if found else 0), (hits, small_ones.size)
+    tall = beats[(heights == 1.0) & (beats > 8.0)]
+    assert match_events(got, tall, 0.05, start_s=8.0).sensitivity == 1.0
+    assert match_events(got, beats[heights > 0], 0.05, start_s=8.0).ppv == 1.0  # nothing else
+
+
+def test_the_first_pulses_after_learning_keep_the_learnt_threshold() -> None:
+    """The threshold learnt from the first seconds holds from the first pulse on. On a real finger
+    PPG with a tall diastolic wave, the level was once relaxed at once after learning (as if the
+    pulse had been lost for the whole learning time), and the diastolic waves of the next seconds
+    counted as beats."""
+    from pathlib import Path
+
+    from installation.commands.analyze import analyze_recording, load_recording
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    t, v = load_recording(data / "ppg_heartpy_data3.csv.gz")
+    first = t < 20.0
+    analysis = analyze_recording(t[first], v[first], "ppg")
+    found = np.array([e.time_s for e in analysis.events if e.address.endswith(".heart.beat")])
+    reference = np.loadtxt(data / "ppg_heartpy_data3.beats.csv", skiprows=1)
+    m = match_events(found, reference, 0.1, start_s=5.0, end_s=19.0)
+    assert m.sensitivity == 1.0 and m.ppv == 1.0, m

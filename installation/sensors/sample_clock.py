@@ -193,35 +193,51 @@ class SampleClock:
         return out
 
     def _judge(self, stamps: np.ndarray) -> None:
-        diffs = np.diff(stamps) if self._last_stamp is None else np.diff(stamps, prepend=self._last_stamp)
-        equal, off = _counts(diffs, self.nominal_period_s)
-        self._diffs += int(diffs.size)
-        self._equal += equal
-        self._off += off
+        if stamps.size == 1:
+            if self._last_stamp is None:
+                return
+            d = float(stamps[0]) - self._last_stamp
+            period = self.nominal_period_s
+            self._diffs += 1
+            self._equal += d <= 0.0
+            self._off += abs(d - period) > max(0.1 * period, 1e-3)
+        else:
+            diffs = np.diff(stamps) if self._last_stamp is None else np.diff(stamps, prepend=self._last_stamp)
+            equal, off = _counts(diffs, self.nominal_period_s)
+            self._diffs += int(diffs.size)
+            self._equal += equal
+            self._off += off
         reason = _verdict(self._diffs, self._equal, self._off)
         if reason is not None:
             self.fitting, self.reason = True, reason
 
     def _fitted(self, stamps: np.ndarray) -> np.ndarray:
         n = int(stamps.size)
-        ends = np.flatnonzero(np.diff(stamps) != 0.0)
-        ends = np.append(ends, n - 1)  # the last sample of every run of equal stamps
+        first = float(stamps[0])
         if self._w == 0.0 and not self._pending:
-            self._t0 = float(stamps[0])
-        xs = (self._count + ends).astype(float).tolist()
-        ys = (stamps[ends] - self._t0).tolist()
-        intercepts, slopes = [], []
-        for x, y in zip(xs, ys):
-            self._point(x, y)
-            intercepts.append(self._my - self._slope * self._mx)
-            slopes.append(self._slope)
-        lengths = np.diff(ends, prepend=-1)
-        index = self._count + np.arange(n, dtype=float)
-        line = np.repeat(intercepts, lengths) + np.repeat(slopes, lengths) * index + self._t0
-        if self._last is None:
-            return line
-        # Never back: out[i] = max(line[i], out[i-1] + step), as a running maximum.
+            self._t0 = first
+        single = first == float(stamps[-1])
+        if single:  # one packet: the common case, kept cheap (scalars and one line)
+            self._point(float(self._count + n - 1), first - self._t0)
+            start = self._my + self._slope * (self._count - self._mx) + self._t0
+            line = start + self._slope * np.arange(n, dtype=float)
+        else:
+            ends = np.flatnonzero(np.diff(stamps) != 0.0)
+            ends = np.append(ends, n - 1)  # the last sample of every run of equal stamps
+            xs = (self._count + ends).astype(float).tolist()
+            ys = (stamps[ends] - self._t0).tolist()
+            intercepts, slopes = [], []
+            for x, y in zip(xs, ys):
+                self._point(x, y)
+                intercepts.append(self._my - self._slope * self._mx)
+                slopes.append(self._slope)
+            lengths = np.diff(ends, prepend=-1)
+            index = self._count + np.arange(n, dtype=float)
+            line = np.repeat(intercepts, lengths) + np.repeat(slopes, lengths) * index + self._t0
         step = 0.5 * self.nominal_period_s
+        if self._last is None or (single and line[0] >= self._last + step):
+            return line  # one straight line (slope > step) that starts after the last time: nothing to hold back
+        # Never back: out[i] = max(line[i], out[i-1] + step), as a running maximum.
         ramp = step * np.arange(n, dtype=float)
         floor = np.maximum.accumulate(np.maximum(line - ramp, self._last + step))
         return floor + ramp

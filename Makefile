@@ -30,7 +30,7 @@ test: $(STAMP)
 # Benchmarks print figures (accuracy on real recordings, cost per sample against
 # NeuroKit2 and HeartPy measured in the same run, the sound patch's CPU share;
 # event -> sound latency against a bare pyo OscReceive, under JACK: needs jackd);
-# they are not tests.
+# beat times from packet-stamped samples, offline and live over OSC; they are not tests.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m installation.bench.core_accuracy $(ARGS)

@@ -39,7 +39,8 @@ from installation.sensors.parsers import LINE_FORMATS, FormatError
 from installation.sensors.simulated import SimulatedAudience
 from installation.sensors.emitters import Emitter, LslEmitter, OscEmitter, SerialPtyEmitter, Simulation
 from installation.sensors.scripted import Scenario, ScriptedAudience, load_scenario
-from installation.commands.analyze import EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording, summarize
+from installation.commands.analyze import (EVENT_COLUMNS, RecordingError, analyze_recording, event_rows, load_recording,
+                                           nominal_rate_hz, recording_clock, summarize)
 from installation.runtime.session import SessionError
 from installation.commands.starter import StarterError, write_starter
 from installation.commands.render import VisualsOutput, render_offline
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print a one-line JSON summary on standard output")
     a.add_argument("--block-ms", type=float, default=20.0, help="milliseconds of signal per block, as it would arrive (default 20)")
     a.add_argument("--polarity", choices=["auto", "normal", "inverted"], default="auto", help="PPG waveform polarity")
+    a.add_argument("--clock", choices=["auto", "keep", "fit"], default="auto",
+                   help="sample times: rebuilt from packet, coarse or arrival stamps (auto), kept as recorded, or always rebuilt")
     a.add_argument("--unit", default="", help="unit of the values, e.g. uS for calibrated skin conductance")
     rd = sub.add_parser("render", help="render a simulated or recorded session's sound to a WAV file, faster than real time")
     rd.add_argument("show", nargs="?", type=Path, help="show file (default: patches/default.toml)")
@@ -238,6 +241,7 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
     try:
         if given is not None and given.name.endswith((".csv", ".csv.gz")):
             times_s, values = load_recording(given)
+            times_s, _ = recording_clock(times_s, nominal_rate_hz(times_s))  # packet or coarse stamps: the rebuilt clock
             replay = PlaybackSource("p1", args.signal, times_s, values, args.unit, clock=clock)
             sources, wearers = [replay], ["p1"]
             duration_s = args.duration or replay.duration_s
@@ -554,7 +558,7 @@ def analyze(args: argparse.Namespace, console: Console, errors: Console) -> int:
                   disable=not errors.is_terminal) as bar:
         task = bar.add_task("analyse", total=times_s.size)
         analysis = analyze_recording(times_s, values, args.signal, args.block_ms / 1000.0, args.unit, settings,
-                                     progress=lambda done, _total: bar.update(task, completed=done))
+                                     progress=lambda done, _total: bar.update(task, completed=done), clock=args.clock)
     header = ",".join(EVENT_COLUMNS[args.signal])
     lines = [header] + [",".join(f"{v:.4f}" if math.isfinite(v) else "" for v in row) for row in event_rows(analysis, args.signal)]
     text = "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ import numpy as np
 from installation.dsp.core import CoreSettings, SignalCore, compile_kernels
 from installation.dsp.events import Event
 from installation.sensors.base import SampleBlock, SignalKind
+from installation.sensors.sample_clock import ClockMode, SampleClock, stamp_problem
 
 
 class RecordingError(ValueError):
@@ -86,6 +87,40 @@ class Analysis:
     samples: int = 0
     processing_s: float = 0.0
     sampling_rate_hz: float = 0.0
+    clock: str = "as recorded"
+
+
+def recording_clock(times_s: np.ndarray, rate_hz: float, mode: ClockMode = "auto") -> tuple[np.ndarray, str]:
+    """The sample times to analyse a recording with, and how they were made.
+
+    Stamps that are equal within packets, coarse or arrival-based
+    (:func:`~installation.sensors.sample_clock.stamp_problem`) are replaced by
+    the clock a live source would rebuild from them (a running fit of the sample
+    count against the stamps, :class:`~installation.sensors.sample_clock.SampleClock`),
+    sample by sample in order, as if they arrived; good stamps are kept.
+
+    Parameters
+    ----------
+    times_s : numpy.ndarray
+        The recording's time stamps in seconds.
+    rate_hz : float
+        Its mean sampling rate in hertz.
+    mode : {"auto", "fit", "keep"}
+        Rebuild when the stamps need it, always, or never.
+
+    Returns
+    -------
+    times_s : numpy.ndarray
+        Sample times in seconds.
+    clock : str
+        ``"as recorded"`` or ``"rebuilt (<why>)"``.
+    """
+    if mode == "keep":
+        return times_s, "as recorded"
+    problem = stamp_problem(times_s, rate_hz) if mode == "auto" else "asked for"
+    if problem is None:
+        return times_s, "as recorded"
+    return SampleClock(rate_hz, "fit").times(times_s), f"rebuilt ({problem})"
 
 
 def analyze_recording(
@@ -96,18 +131,22 @@ def analyze_recording(
     unit: str = "",
     settings: CoreSettings | None = None,
     progress: Callable[[int, int], None] | None = None,
+    clock: ClockMode = "auto",
 ) -> Analysis:
     """Feed a recording through :class:`SignalCore` in live-sized blocks.
 
     Blocks hold ``block_s`` seconds of samples; each is stamped as arriving at
     its last sample's time, so ``reported_s`` is in recording time. ``progress``
-    is called now and then with (samples done, samples in all).
+    is called now and then with (samples done, samples in all). ``clock``: the
+    sample times are rebuilt from packet-level, coarse or arrival stamps
+    (``auto``, see :func:`recording_clock`), always (``fit``) or never (``keep``).
     """
     rate_hz = nominal_rate_hz(times_s)
     compile_kernels()  # not part of the processing time
     core = SignalCore(settings)
     step = max(1, int(round(block_s * rate_hz)))
-    out = Analysis(sampling_rate_hz=rate_hz, samples=int(times_s.size))
+    times_s, how = recording_clock(times_s, rate_hz, clock)
+    out = Analysis(sampling_rate_hz=rate_hz, samples=int(times_s.size), clock=how)
     report_every = max(step, times_s.size // 100)
     started = time.perf_counter()
     for i in range(0, times_s.size, step):
@@ -161,6 +200,7 @@ def summarize(analysis: Analysis, signal: SignalKind, times_s: np.ndarray) -> di
         "samples": analysis.samples,
         "duration_s": rounded(duration_s, 3),
         "sampling_rate_hz": rounded(analysis.sampling_rate_hz, 3),
+        "clock": analysis.clock,
         "processing_s": rounded(analysis.processing_s),
         "us_per_sample": rounded(analysis.processing_s / analysis.samples * 1e6, 3) if analysis.samples else None,
     }

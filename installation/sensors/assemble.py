@@ -1,8 +1,12 @@
 """Turning parsed readings into sample blocks, per wearer and signal.
 
-Shared by the serial, OSC and LSL sources: it maps a device's sensor numbers
-to wearer slots, gives samples without a device clock evenly spaced times that
-end at their arrival, and keeps every channel's times increasing.
+Shared by the serial and OSC sources: it maps a device's sensor numbers to
+wearer slots and gives every waveform (ppg, ecg, eda) a sample clock of its own
+(:class:`~installation.sensors.sample_clock.SampleClock`): samples without a
+device clock get times from a running fit of their count against the arrival
+times of their blocks, and device stamps are kept unless they are equal within
+packets or irregular (then they are fitted the same way). Derived readings (bpm,
+ibi) keep their arrival spacing. Every channel's times keep increasing.
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ import numpy as np
 
 from installation.sensors.base import SampleBlock
 from installation.sensors.parsers import Reading
+from installation.sensors.sample_clock import SampleClock
 
 #: Nominal rates (Hz) assumed for readings that carry no device time.
 DEFAULT_RATES_HZ: dict[str, float] = {"ppg": 100.0, "ecg": 250.0, "eda": 25.0, "bpm": 1.0, "ibi": 1.0}
+
+#: Reading kinds that are sampled waveforms, whose clock is rebuilt; the others come at events.
+SAMPLED_KINDS = frozenset({"ppg", "ecg", "eda"})
 
 
 class BlockAssembler:
@@ -37,6 +45,7 @@ class BlockAssembler:
         self._filled: dict[tuple[int, str, str], None] = {}  # keys with readings since the last blocks(), in order
         self._last_time: dict[tuple[int, str], float] = {}
         self._device_offset: dict[int, float] = {}
+        self.clocks: dict[tuple[int, str], SampleClock] = {}
         self.unmapped = 0
 
     def add(self, readings: list[Reading]) -> None:
@@ -60,17 +69,27 @@ class BlockAssembler:
             rate = self.rates_hz[kind]
             values = np.array([r.value for r in readings])
             device = [r.device_time_s for r in readings]
-            if all(t is not None for t in device):
+            stamped = all(t is not None for t in device)
+            if stamped:
                 # Device clock: keep its spacing, anchor it to our clock at the first sight.
                 offset = self._device_offset.setdefault(sensor, arrival_s - float(device[-1]))  # type: ignore[arg-type]
-                times = np.array(device, dtype=float) + offset
+                stamps = np.array(device, dtype=float) + offset
             else:
-                times = arrival_s - (len(readings) - 1 - np.arange(len(readings))) / rate
+                stamps = np.full(len(readings), arrival_s)  # the block's arrival, for every sample in it
             key = (sensor, kind)
-            last = self._last_time.get(key)
-            if last is not None and times[0] <= last:
-                times = times + (last - times[0]) + 1.0 / rate  # never go back in time
-            self._last_time[key] = float(times[-1])
+            if kind in SAMPLED_KINDS:
+                clock = self.clocks.get(key)
+                if clock is None:
+                    clock = self.clocks[key] = SampleClock(rate, "auto" if stamped else "fit")
+                if not stamped:
+                    clock.force()
+                times = clock.times(stamps)
+            else:
+                times = stamps if stamped else arrival_s - (len(readings) - 1 - np.arange(len(readings))) / rate
+                last = self._last_time.get(key)
+                if last is not None and times[0] <= last:
+                    times = times + (last - times[0]) + 1.0 / rate  # never go back in time
+                self._last_time[key] = float(times[-1])
             out.append(SampleBlock(self.wearers[sensor], kind, times, values, unit, arrival_s, rate))  # type: ignore[arg-type]
             readings.clear()
         return out

@@ -15,7 +15,8 @@ from installation.sensors.base import SampleBlock
 from installation.sensors.parsers import Reading
 
 #: Nominal rates (Hz) assumed for readings that carry no device time.
-DEFAULT_RATES_HZ: dict[str, float] = {"ppg": 100.0, "ecg": 250.0, "eda": 25.0, "bpm": 1.0, "ibi": 1.0}
+DEFAULT_RATES_HZ: dict[str, float] = {"ppg": 100.0, "ecg": 250.0, "eda": 25.0, "bpm": 1.0, "ibi": 1.0,
+                                      "acc": 25.0, "acc_x": 25.0, "acc_y": 25.0, "acc_z": 25.0}
 
 
 class BlockAssembler:

@@ -34,6 +34,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m installation.bench.core_accuracy $(ARGS)
+	$(PY) -m installation.bench.motion
 	$(PY) -m installation.bench.reconnect
 	$(PY) -m installation.bench.mapping_cost
 	$(PY) -m installation.bench.patch_cpu

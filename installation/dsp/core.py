@@ -284,9 +284,21 @@ class SignalCore:
             h.last_beat_mono_s = block.arrival_s - (beat.reported_s - beat.time_s)
             if math.isfinite(beat.bpm) and beat.normal and beat.time_s <= bank.baseline_until_s(row):
                 h.add_baseline(beat.bpm)
-            if bank.quality.state(row) not in BAD_STATES:
+            if self._heart_state(block.wearer, bank.quality.state(row)) not in BAD_STATES:
                 events += beat_events(block.wearer, beat, block.arrival_s)
         return events
+
+    def _heart_state(self, wearer: str, state: State) -> State:
+        """A heart channel's state, told what the wearer's accelerometer says: ``noisy`` while they
+        move, and not ``no_contact`` while the movement's peaks mask the beats."""
+        w = self._wearers[wearer]
+        if w.motion_arrival_s is None or w.heart is None or w.heart.bank is None:
+            return state
+        if state == "no_contact" and self._motion.masking(wearer, self._motion.last_time_s(wearer)):
+            return "noisy"
+        if state == "ok" and self._motion.level(wearer) >= VETO_LEVEL:
+            return "noisy"
+        return state
 
     def _eda_events(self, bank: EdaBank, rows: list[int], blocks: list[SampleBlock], scrs: list[tuple[int, Scr]]) -> list[Event]:
         events = []
@@ -352,10 +364,7 @@ class SignalCore:
         for name, w in self._wearers.items():
             if w.heart is not None:
                 h = w.heart
-                state = h.state if h.bank is None else h.bank.quality.state(h.row)
-                if state == "ok" and w.motion_arrival_s is not None and self._motion.level(name) >= VETO_LEVEL:
-                    state = "noisy"  # the accelerometer says the wearer moves
-                out[f"{name}.heart"] = state
+                out[f"{name}.heart"] = h.state if h.bank is None else self._heart_state(name, h.bank.quality.state(h.row))
             if w.eda is not None:
                 out[f"{name}.eda"] = self._eda.quality.state(w.eda.row)
         return out
@@ -397,10 +406,9 @@ class SignalCore:
                     last_arrival_s = heart_rows[h.row][H_LAST_ARRIVAL_S]
                     state, quality = STATES[int(heart_quality[h.row][Q_STATE])], heart_quality[h.row][Q_QUALITY]
                 if w.motion_arrival_s is not None and now_s - w.motion_arrival_s <= stale_s:
-                    moving = self._motion.level(name)
-                    quality *= 1.0 - MOTION_QUALITY_DROP * moving
-                    if state == "ok" and moving >= VETO_LEVEL:
-                        state = "noisy"
+                    quality *= 1.0 - MOTION_QUALITY_DROP * self._motion.level(name)
+                    if h.bank is not None:
+                        state = self._heart_state(name, state)
                 if now_s - last_arrival_s > stale_s:
                     state, quality = "dropout", 0.0
                     if h.bank is None:

@@ -137,6 +137,7 @@ class _Wearer:
     candidate_s: float = -math.inf  # the last candidate asked about, and the answer
     follows: bool = False
     rejected: int = 0
+    rejected_s: float = -math.inf  # the last rejected candidate's time
 
 
 class MotionBank:
@@ -222,6 +223,12 @@ class MotionBank:
         w = self._wearers.get(wearer)
         return 0 if w is None else w.rejected
 
+    def masking(self, wearer: str, time_s: float, within_s: float = 3.0) -> bool:
+        """True when ``wearer`` moves and a peak was rejected as the movement's within ``within_s``
+        of ``time_s``: a pulse wave with no beat then is masked by the movement, not off the skin."""
+        w = self._wearers.get(wearer)
+        return w is not None and w.level >= VETO_LEVEL and time_s - w.rejected_s <= within_s
+
     def last_time_s(self, wearer: str) -> float:
         """Source-clock time of the wearer's newest acceleration sample (-inf before any)."""
         w = self._wearers.get(wearer)
@@ -289,7 +296,9 @@ class MotionBank:
             return w.follows  # the same peak again (a rejected candidate leaves the detector free to reopen it)
         w.candidate_s = time_s
         w.follows = self._follows(w, wearer, time_s, heart_ibi_s, last_beat_s)
-        w.rejected += w.follows
+        if w.follows:
+            w.rejected += 1
+            w.rejected_s = time_s
         return w.follows
 
     def _follows(self, w: _Wearer, wearer: str, time_s: float, heart_ibi_s: float, last_beat_s: float) -> bool:

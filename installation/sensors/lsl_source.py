@@ -20,6 +20,7 @@ from installation.sensors.base import SampleBlock, SourceBase
 
 os.environ.setdefault("LSLAPICFG", "")  # no config file lookups beyond the defaults
 import pylsl  # noqa: E402
+from pylsl.util import LostError, TimeoutError as LslTimeoutError  # noqa: E402  (not exported by pylsl itself)
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,10 @@ class LslSource(SourceBase):
         kind, unit = LSL_TYPES.get(info.type().lower(), ("", ""))
         self._kind = self.kind or kind
         inlet = pylsl.StreamInlet(info, max_buflen=10, processing_flags=pylsl.proc_clocksync | pylsl.proc_dejitter)
-        labels = _labels(inlet.info(timeout=2.0))  # the full description (what resolving gives has no channels)
+        try:
+            labels = _labels(inlet.info(timeout=2.0))  # the full description (what resolving gives has no channels)
+        except (LslTimeoutError, LostError):
+            labels = []  # no description in time: one wearer a channel, as the stream's type says
         self._channels = labelled_channels(labels, self._kind)
         if self._channels is not None:
             self._kind = self._kind or "labelled"
@@ -157,7 +161,7 @@ class LslSource(SourceBase):
             return []
         try:
             samples, stamps = self._inlet.pull_chunk(timeout=timeout_s)
-        except pylsl.LostError:
+        except LostError:
             log.warning("%s: stream lost; looking for it again", self.name)
             self._inlet = None
             return []

@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m installation.bench.core_accuracy $(ARGS)
 	$(PY) -m installation.bench.noise_stress
+	$(PY) -m installation.bench.motion
 	$(PY) -m installation.bench.reconnect
 	$(PY) -m installation.bench.mapping_cost
 	$(PY) -m installation.bench.patch_cpu

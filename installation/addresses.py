@@ -12,9 +12,10 @@ from typing import Literal, get_args
 
 ParameterKind = Literal["continuous", "trigger"]
 WEARER_RE = re.compile(r"p(\d+|\*)")
-#: What a block of samples (or a reading) holds: a waveform (``ppg``, ``ecg``, ``eda``) or a
-#: device's own figures (``bpm``; ``ibi``, a beat it found, in seconds).
-SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi"]
+#: What a block of samples (or a reading) holds: a waveform (``ppg``, ``ecg``, ``eda``), a
+#: device's own figures (``bpm``; ``ibi``, a beat it found, in seconds) or acceleration (``acc``,
+#: its magnitude, or one axis: ``acc_x``, ``acc_y``, ``acc_z``).
+SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi", "acc", "acc_x", "acc_y", "acc_z"]
 SIGNAL_KINDS: tuple[SignalKind, ...] = get_args(SignalKind)
 
 #: Features every wearer publishes, with their units.
@@ -32,6 +33,7 @@ WEARER_FEATURES: dict[str, str] = {
     "eda.scr_rate": "skin-conductance responses in the last minute",
     "eda.quality": "skin-conductance signal quality, 0..1",
     "quality": "the wearer's best channel quality, 0..1 (0 when nothing arrives)",
+    "motion.level": "how much the wearer moves, from their accelerometer, 0..1 (0 at rest; only with an accelerometer)",
 }
 #: Events every wearer emits.
 WEARER_EVENTS: dict[str, str] = {

@@ -60,6 +60,8 @@ class SimulatedSource(_Strict):
     ppg_rate_hz: float = Field(100.0, ge=25.0, le=2000.0)
     ecg_rate_hz: float = Field(250.0, ge=100.0, le=2000.0)
     eda_rate_hz: float = Field(25.0, ge=4.0, le=2000.0)
+    acc_rate_hz: float | None = Field(None, ge=10.0, le=2000.0,
+                                      description="wrist accelerometers at this rate (acc_x, acc_y, acc_z); none when unset")
 
 
 _SLOT = re.compile(r"p[1-9][0-9]*")

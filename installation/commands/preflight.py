@@ -42,7 +42,8 @@ Result = Literal["GO", "WARN", "NO-GO"]
 SEVERITY: dict[str, int] = {"GO": 0, "WARN": 1, "NO-GO": 2}
 #: Quality below which a channel cannot drive the show (the mapper's fallback threshold).
 MIN_QUALITY = 0.3
-CHANNEL_OF_SIGNAL = {"ppg": "heart", "ecg": "heart", "bpm": "heart", "ibi": "heart", "eda": "eda"}
+CHANNEL_OF_SIGNAL = {"ppg": "heart", "ecg": "heart", "bpm": "heart", "ibi": "heart", "eda": "eda",
+                     "acc": "motion", "acc_x": "motion", "acc_y": "motion", "acc_z": "motion"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +59,12 @@ class Check:
 # ---- sensors ------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class ChannelSeen:
-    """What arrived on one channel (``heart`` or ``eda``) of a wearer while listening."""
+    """What arrived on one channel (``heart``, ``eda`` or ``motion``) of a wearer while listening."""
 
     samples: int
     state: str
     quality: float
-    value: float = math.nan  # heart: bpm; eda: skin-conductance level
+    value: float = math.nan  # heart: bpm; eda: skin-conductance level; motion: its level
 
 
 @dataclass(slots=True)
@@ -159,6 +160,9 @@ def _heard_from(core: SignalCore, heard: SourceHeard, samples: dict[tuple[str, s
     states = core.states()
     for (wearer, channel), n in samples.items():
         key = f"{wearer}.{channel}"
+        if channel == "motion":  # an accelerometer: heard is all it needs to be; its figure is the level
+            heard.wearers.setdefault(wearer, {})[channel] = ChannelSeen(n, "ok", 1.0, float(features.get(f"{key}.level", math.nan)))
+            continue
         value = features.get(f"{key}.bpm" if channel == "heart" else f"{key}.scl", math.nan)
         heard.wearers.setdefault(wearer, {})[channel] = ChannelSeen(
             n, states.get(key, "ok"), float(features.get(f"{key}.quality", 0.0)), float(value))

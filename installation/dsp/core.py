@@ -4,6 +4,11 @@ features at dotted addresses (``p1.heart.bpm``, ``group.sync``) and events
 
 A channel whose quality is bad (flat, saturated, lifted off, no data) emits no
 events and its quality feature falls to 0, so mappings fade the wearer out.
+
+A wearer with an accelerometer (``acc`` or ``acc_x``/``acc_y``/``acc_z`` blocks) also
+gets ``pN.motion.level``; while they move, their heart quality is lowered and PPG
+peaks that follow the movement are not beats (:mod:`installation.dsp.motion`).
+Without one, nothing of that runs.
 """
 
 from __future__ import annotations
@@ -21,9 +26,16 @@ from installation.dsp.bank import Batch
 from installation.dsp.eda import E_AROUSAL, E_LAST_ARRIVAL_S, E_PHASIC, E_SCL, EdaBank, Scr
 from installation.dsp.events import Event
 from installation.dsp.heart import H_LAST_ARRIVAL_S, HeartBank, Polarity
+from installation.dsp.motion import ACC_SIGNALS, VETO_LEVEL, MotionBank
 from installation.dsp.quality import BAD_STATES, Q_QUALITY, Q_STATE, STATES, State, clean_block
 from installation.dsp.rhythm import MAX_IBI_S, MIN_IBI_S, Beat, BeatSeries, median
 from installation.sensors.base import SampleBlock
+
+#: The bank number of accelerometer channels in the core's routes.
+MOTION_BANK = 3
+#: Share of the heart quality taken away at full motion.
+MOTION_QUALITY_DROP = 0.6
+
 
 @dataclass(frozen=True, slots=True)
 class CoreSettings:
@@ -114,6 +126,7 @@ class _Eda:
 class _Wearer:
     heart: _Heart | None = None
     eda: _Eda | None = None
+    motion_arrival_s: float | None = None  # newest accelerometer block's arrival; None without one
 
 
 def beat_events(wearer: str, beat: Beat, arrival_s: float) -> list[Event]:
@@ -163,6 +176,8 @@ class SignalCore:
         self._pair_last_s = math.nan
         self._pair_order: list[str] = []
         self._pending: list[Event] = []
+        self._motion = MotionBank()
+        self._ppg_wearers: list[str] = []  # wearer of each PPG row
 
     @property
     def wearers(self) -> list[str]:
@@ -186,6 +201,7 @@ class SignalCore:
         banks: list[int] = []
         routed: list[SampleBlock] = []
         used = [False, False, False]
+        motion: list[tuple[str, int, np.ndarray, np.ndarray]] = []
         for block in blocks:  # the hot loop: a look-up and three appends a block
             route = routes.get((block.wearer, block.signal))
             if route is None:
@@ -196,10 +212,16 @@ class SignalCore:
                     else:
                         self.ignored_blocks += 1
                     continue
+            if route[0] == MOTION_BANK:
+                motion.append((block.wearer, route[1], block.times_s, block.values))
+                self._wearers[block.wearer].motion_arrival_s = block.arrival_s
+                continue
             banks.append(route[0])
             rows.append(route[1])
             routed.append(block)
             used[route[0]] = True
+        if motion:  # before the hearts: a candidate beat is judged against the movement up to now
+            self._motion.process(motion)
         if not routed:
             return events
         batch = Batch(rows, banks, [b.times_s for b in routed], [b.values for b in routed], [b.arrival_s for b in routed])
@@ -226,14 +248,32 @@ class SignalCore:
             row = heart.add(block.sampling_rate_hz, first)
             w.heart = _Heart(heart, row, heart.series[row])  # a waveform wins over device beats
             route = (heart.number, row)
+            if block.signal == "ppg":
+                self._ppg_wearers.append(block.wearer)
         elif block.signal == "eda":
             row = self._eda.add(block.sampling_rate_hz, first, block.unit)
             w.eda = _Eda(row)
             route = (self._eda.number, row)
+        elif block.signal in ACC_SIGNALS:
+            row = self._motion.add(block.wearer, block.signal, block.sampling_rate_hz, first)  # type: ignore[arg-type]
+            route = (MOTION_BANK, row)
+            self._banks[0].veto = self._follows_movement
         else:
             return None
         self._routes[(block.wearer, block.signal)] = route
         return route
+
+    def _follows_movement(self, row: int, time_s: float, reported_s: float) -> bool:
+        """The PPG bank's veto: True for a candidate beat that follows its wearer's movement."""
+        wearer = self._ppg_wearers[row]
+        if self._wearers[wearer].motion_arrival_s is None:
+            return False
+        series = self._banks[0].series[row]
+        return self._motion.follows_movement(wearer, time_s, series.median_ibi_s(), series.last_s)
+
+    def motion_rejected(self, wearer: str) -> int:
+        """PPG candidate beats of ``wearer`` rejected so far as following their movement."""
+        return self._motion.rejected(wearer)
 
     def _heart_events(self, bank: HeartBank, rows: list[int], blocks: list[SampleBlock], beats: list[tuple[int, Beat]]) -> list[Event]:
         events = []
@@ -244,9 +284,21 @@ class SignalCore:
             h.last_beat_mono_s = block.arrival_s - (beat.reported_s - beat.time_s)
             if math.isfinite(beat.bpm) and beat.normal and beat.time_s <= bank.baseline_until_s(row):
                 h.add_baseline(beat.bpm)
-            if bank.quality.state(row) not in BAD_STATES:
+            if self._heart_state(block.wearer, bank.quality.state(row)) not in BAD_STATES:
                 events += beat_events(block.wearer, beat, block.arrival_s)
         return events
+
+    def _heart_state(self, wearer: str, state: State) -> State:
+        """A heart channel's state, told what the wearer's accelerometer says: ``noisy`` while they
+        move, and not ``no_contact`` while the movement's peaks mask the beats."""
+        w = self._wearers[wearer]
+        if w.motion_arrival_s is None or w.heart is None or w.heart.bank is None:
+            return state
+        if state == "no_contact" and self._motion.masking(wearer, self._motion.last_time_s(wearer)):
+            return "noisy"
+        if state == "ok" and self._motion.level(wearer) >= VETO_LEVEL:
+            return "noisy"
+        return state
 
     def _eda_events(self, bank: EdaBank, rows: list[int], blocks: list[SampleBlock], scrs: list[tuple[int, Scr]]) -> list[Event]:
         events = []
@@ -312,7 +364,7 @@ class SignalCore:
         for name, w in self._wearers.items():
             if w.heart is not None:
                 h = w.heart
-                out[f"{name}.heart"] = h.state if h.bank is None else h.bank.quality.state(h.row)
+                out[f"{name}.heart"] = h.state if h.bank is None else self._heart_state(name, h.bank.quality.state(h.row))
             if w.eda is not None:
                 out[f"{name}.eda"] = self._eda.quality.state(w.eda.row)
         return out
@@ -353,6 +405,10 @@ class SignalCore:
                     heart_rows, heart_quality = rows[h.bank]
                     last_arrival_s = heart_rows[h.row][H_LAST_ARRIVAL_S]
                     state, quality = STATES[int(heart_quality[h.row][Q_STATE])], heart_quality[h.row][Q_QUALITY]
+                if w.motion_arrival_s is not None and now_s - w.motion_arrival_s <= stale_s:
+                    quality *= 1.0 - MOTION_QUALITY_DROP * self._motion.level(name)
+                    if h.bank is not None:
+                        state = self._heart_state(name, state)
                 if now_s - last_arrival_s > stale_s:
                     state, quality = "dropout", 0.0
                     if h.bank is None:
@@ -399,6 +455,9 @@ class SignalCore:
                 qualities.append(quality)
                 if state not in BAD_STATES:
                     arousals.append(row[E_AROUSAL])
+            if w.motion_arrival_s is not None:
+                fresh = now_s - w.motion_arrival_s <= stale_s
+                out[f"{name}.motion.level"] = self._motion.level(name) if fresh else 0.0
             out[f"{name}.quality"] = max(qualities, default=0.0)
             present += sending
             if self._present.get(name, False) != sending:

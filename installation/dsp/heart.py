@@ -31,7 +31,7 @@ of state and analyses a tick's blocks of all of them in one compiled call (see
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 from numba import njit
@@ -451,6 +451,9 @@ class HeartBank:
         self._hist_x = np.zeros((0, 8))
         self._hist_slope = np.zeros((0, 8))  # ECG: the QRS band's absolute slope beside each kept sample
         self._win = np.zeros((0, 1))
+        #: Asked about every candidate beat before the rhythm sees it: ``veto(row, time_s, reported_s)``
+        #: True drops it (the signal core rejects PPG peaks that follow the wearer's movement).
+        self.veto: Callable[[int, float, float], bool] | None = None
 
     def add(self, sampling_rate_hz: float, first_value: float) -> int:
         """Add a channel; ``first_value`` seeds its filters (no start transient). Returns its row."""
@@ -528,6 +531,8 @@ class HeartBank:
             for k, time_s, reported_s, size in out[:n].tolist():
                 block = int(k)
                 r = int(batch.rows[block])
+                if self.veto is not None and self.veto(r, time_s, reported_s):
+                    continue
                 series = self.series[r]
                 beat = series.add(time_s, reported_s)
                 if beat is None:

@@ -69,3 +69,28 @@ def match_events(found_s: np.ndarray, reference_s: np.ndarray, tolerance_s: floa
                 best[j + 1] = previous[j] + 1
         np.maximum.accumulate(best, out=best)
     return Match(int(best[-1]), int(n), int(m))
+
+
+def reference_bpm(reference_s: np.ndarray, at_s: np.ndarray, window_s: float = 8.0) -> np.ndarray:
+    """The reference heart rate at each time of ``at_s``: 60 over the median interval between the
+    reference beats of the ``window_s`` seconds before it, beats per minute (NaN with fewer than 3 beats)."""
+    reference = np.sort(np.asarray(reference_s, dtype=float))
+    out = np.full(np.shape(at_s), np.nan)
+    for i, t in enumerate(np.asarray(at_s, dtype=float)):
+        beats = reference[(reference <= t) & (reference > t - window_s)]
+        if beats.size >= 3:
+            out[i] = 60.0 / float(np.median(np.diff(beats)))
+    return out
+
+
+def heart_rate_error(at_s: np.ndarray, bpm: np.ndarray, reference_s: np.ndarray, window_s: float = 8.0) -> float:
+    """Median absolute error in beats per minute of heart rates ``bpm`` read at ``at_s`` against the
+    reference beats' rate (:func:`reference_bpm`); a rate not known (NaN) while the reference is
+    counts as the reference rate's own size. NaN when nothing can be scored."""
+    reference = reference_bpm(reference_s, at_s, window_s)
+    scored = np.isfinite(reference)
+    if not scored.any():
+        return float("nan")
+    error = np.abs(np.asarray(bpm, dtype=float)[scored] - reference[scored])
+    error = np.where(np.isfinite(error), error, reference[scored])
+    return float(np.median(error))

@@ -23,10 +23,11 @@ class SampleBlock:
     ----------
     wearer : str
         Wearer slot id, e.g. ``"p1"``. Never a person's name.
-    signal : {"ppg", "ecg", "eda", "bpm", "ibi"}
+    signal : {"ppg", "ecg", "eda", "bpm", "ibi", "acc", "acc_x", "acc_y", "acc_z"}
         What was measured: a waveform (``ppg``, ``ecg``), skin conductance
-        (``eda``), or a value the device derived: a heart rate (``bpm``) or the
-        interval ending at a beat, in seconds (``ibi``).
+        (``eda``), a value the device derived: a heart rate (``bpm``) or the
+        interval ending at a beat, in seconds (``ibi``), or acceleration: its
+        magnitude (``acc``) or one axis (``acc_x``, ``acc_y``, ``acc_z``).
     times_s : numpy.ndarray
         Sample times in seconds on the source's own clock (device time when the
         device stamps samples, otherwise reconstructed from the sampling rate).

@@ -25,6 +25,10 @@ from installation.sensors.scripted import ScriptedAudience
 WireFormat = Literal["native", "emotibit", "pulsesensor", "openbci"]
 
 
+#: What a simulated EmotiBit sends, by signal: its OSC type tags.
+EMOTIBIT_SENDS = {"ppg": "PPG:IR", "eda": "EDA", "acc_x": "ACC:X", "acc_y": "ACC:Y", "acc_z": "ACC:Z"}
+
+
 def _slot_index(wearer: str) -> int:
     return int(wearer[1:]) - 1
 
@@ -51,8 +55,8 @@ class OscEmitter:
         for b in blocks:
             if self.fmt == "native":
                 self._send(f"/eco/{b.wearer}/{b.signal}", b.values.tolist())
-            elif self.fmt == "emotibit" and b.signal in ("ppg", "eda"):  # EmotiBit has no ECG
-                tag = {"ppg": "PPG:IR", "eda": "EDA"}[b.signal]
+            elif self.fmt == "emotibit" and b.signal in EMOTIBIT_SENDS:  # EmotiBit has no ECG
+                tag = EMOTIBIT_SENDS[b.signal]
                 self._send(f"/EmotiBit/{_slot_index(b.wearer)}/{tag}", b.values.tolist())
             elif self.fmt == "openbci" and b.signal == "ecg":
                 self._send(f"/openbci/time-series-raw/ch{_slot_index(b.wearer)}", b.values.tolist())

@@ -55,7 +55,8 @@ def source_from_config(cfg: SourceConfig, first_slot: int = 0, clock: Clock | No
         prop, value = ("name", cfg.stream_name) if cfg.stream_name is not None else ("type", cfg.stream_type)
         return LslSource(prop, value or "", list(cfg.wearers), cfg.signal)
     return SimulatedAudience(cfg.wearers, cfg.seed, clock=clock, ppg_rate_hz=cfg.ppg_rate_hz, eda_rate_hz=cfg.eda_rate_hz,
-                             first_slot=first_slot, heart=cfg.heart, ecg_rate_hz=cfg.ecg_rate_hz)
+                             first_slot=first_slot, heart=cfg.heart, ecg_rate_hz=cfg.ecg_rate_hz,
+                             acc_rate_hz=cfg.acc_rate_hz)
 
 
 def source_slots(cfg: SourceConfig, first_slot: int = 0) -> list[str]:

@@ -6,7 +6,10 @@ was wrong; the source counts the line as corrupt and carries on.
 
 Reading kinds: ``ppg``, ``ecg`` (raw waveform samples), ``eda`` (skin conductance,
 microsiemens when converted, else raw counts), ``bpm`` (a rate the device
-computed), ``ibi`` (an inter-beat interval in seconds, reported at a beat).
+computed), ``ibi`` (an inter-beat interval in seconds, reported at a beat),
+``acc`` (the magnitude of an accelerometer's reading) or ``acc_x``, ``acc_y``,
+``acc_z`` (one axis each; the signal core combines them). The axes stay apart here:
+rigs send them in separate messages (EmotiBit) and a parser sees one at a time.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class Reading:
     value : float
         The value (see the module notes for units).
     unit : str
-        ``"uS"``, ``"adc"``, ``"bpm"``, ``"s"`` or ``""``.
+        ``"uS"``, ``"adc"``, ``"bpm"``, ``"s"``, ``"g"`` or ``""``.
     device_time_s : float or None
         The device's own timestamp in seconds, when it sends one.
     seq : int or None
@@ -182,7 +185,8 @@ class CsvColumns:
     ----------
     columns : list of str
         What each column is: a kind with an optional sensor number,
-        e.g. ``["ppg", "eda"]`` or ``["ppg1", "ppg2", "eda1"]`` (1-based).
+        e.g. ``["ppg", "eda"]``, ``["ppg1", "ppg2", "eda1"]`` (1-based) or
+        ``["ppg", "acc_x", "acc_y", "acc_z"]`` (an accelerometer's axes; ``acc``, its magnitude).
         A header line of names is skipped.
     """
 
@@ -201,17 +205,18 @@ class CsvColumns:
 
 
 def _channel(name: str) -> tuple[str, int]:
-    m = re.fullmatch(r"(ppg|ecg|eda|bpm|ibi)(\d*)", name.strip().lower())
+    m = re.fullmatch(r"(ppg|ecg|eda|bpm|ibi|acc_x|acc_y|acc_z|acc)(\d*)", name.strip().lower())
     if not m:
-        raise FormatError(f"unknown channel {name!r}: use ppg, ecg, eda, bpm or ibi, optionally with a sensor number")
+        raise FormatError(f"unknown channel {name!r}: use ppg, ecg, eda, bpm, ibi, acc or acc_x, acc_y, acc_z, "
+                          "optionally with a sensor number")
     return m.group(1), (int(m.group(2)) - 1 if m.group(2) else 0)
 
 
 class KeyValue:
-    """``key=value`` pairs, e.g. ``ppg=512 eda=3.2`` or ``ppg2:498, eda2:4.1``."""
+    """``key=value`` pairs, e.g. ``ppg=512 eda=3.2``, ``ppg2:498, eda2:4.1`` or ``ppg=512 acc_x=0.02``."""
 
     name = "key-value"
-    _PAIR = re.compile(r"([A-Za-z]+\d*)\s*[=:]\s*([^\s,;]+)")
+    _PAIR = re.compile(r"([A-Za-z][A-Za-z_]*\d*)\s*[=:]\s*([^\s,;]+)")
 
     def parse(self, line: str) -> list[Reading]:
         pairs = self._PAIR.findall(line)
@@ -225,7 +230,8 @@ class KeyValue:
 
 
 #: Field names of the native protocol -> (kind, unit).
-NATIVE_FIELDS: dict[str, tuple[str, str]] = {"ppg": ("ppg", "adc"), "ecg": ("ecg", "adc"), "gsr": ("eda", "adc"), "eda": ("eda", "uS")}
+NATIVE_FIELDS: dict[str, tuple[str, str]] = {"ppg": ("ppg", "adc"), "ecg": ("ecg", "adc"), "gsr": ("eda", "adc"), "eda": ("eda", "uS"),
+                                            "acc": ("acc", "g"), "ax": ("acc_x", "g"), "ay": ("acc_y", "g"), "az": ("acc_z", "g")}
 
 
 def native_checksum(body: str) -> str:
@@ -295,10 +301,12 @@ def detect_format(lines: list[str]) -> str | None:
 
 
 # ---- OSC ---------------------------------------------------------------------------
-#: EmotiBit Oscilloscope type tags -> reading kind (PPG:IR is the pulse channel used).
-EMOTIBIT_TAGS: dict[str, tuple[str, str]] = {"PPG:IR": ("ppg", "adc"), "EDA": ("eda", "uS"), "HR": ("bpm", "bpm")}
+#: EmotiBit Oscilloscope type tags -> reading kind (PPG:IR is the pulse channel used; the
+#: accelerometer's axes in g).
+EMOTIBIT_TAGS: dict[str, tuple[str, str]] = {"PPG:IR": ("ppg", "adc"), "EDA": ("eda", "uS"), "HR": ("bpm", "bpm"),
+                                             "ACC:X": ("acc_x", "g"), "ACC:Y": ("acc_y", "g"), "ACC:Z": ("acc_z", "g")}
 _EMOTIBIT = re.compile(r"/?EmotiBit/(\d+)/([A-Z]+(?::[A-Z]+)?)$")
-_NATIVE_OSC = re.compile(r"/?eco/p(\d+)/(ppg|ecg|eda|bpm|ibi)$")
+_NATIVE_OSC = re.compile(r"/?eco/p(\d+)/(ppg|ecg|eda|bpm|ibi|acc_x|acc_y|acc_z|acc)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,8 +350,8 @@ def _floats(address: str, params: list[object]) -> tuple[float, ...]:
 def osc_readings(address: str, params: list[object]) -> OscReadings | None:
     """Readings in one OSC message, None for an address we do not use.
 
-    Understood: EmotiBit Oscilloscope ``/EmotiBit/<n>/PPG:IR|EDA|HR`` (any number
-    of samples); OpenBCI GUI ``/openbci/pulse/bpm`` and ``/openbci/pulse/ibi``
+    Understood: EmotiBit Oscilloscope ``/EmotiBit/<n>/PPG:IR|EDA|HR|ACC:X|ACC:Y|ACC:Z``
+    (any number of samples); OpenBCI GUI ``/openbci/pulse/bpm`` and ``/openbci/pulse/ibi``
     (milliseconds); Mind Monitor / Muse ``/muse/ppg`` (the IR channel, the second
     value; also without the leading slash); OpenBCI ``/openbci/time-series-raw/ch<i>``
     (channel ``i`` is sensor ``i``, read as ECG); our own ``/eco/p<N>/<signal>``.
@@ -396,7 +404,8 @@ def _osc_route(address: str) -> tuple[str, int, str, str, str] | str | None:
         if index < 0:
             return "wearer slots start at p1"
         kind = m.group(2)
-        return ("native", index, kind, {"eda": "uS", "bpm": "bpm", "ibi": "s"}.get(kind, "adc"), "all")
+        unit = "g" if kind.startswith("acc") else {"eda": "uS", "bpm": "bpm", "ibi": "s"}.get(kind, "adc")
+        return ("native", index, kind, unit, "all")
     return None
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from installation.config import ConfigError
 from installation.sensors.base import SampleBlock, SourceBase
-from installation.sensors.simulated import SimulatedAudience
+from installation.sensors.simulated import ArmSwing, SimulatedAudience
 
 Mood = Literal["calm", "excite", "startle"]
 Fault = Literal["lift_off", "flatline", "motion", "saturate", "dropout", "wifi_gap"]
@@ -61,7 +61,11 @@ def load_scenario(path: Path) -> Scenario:
 @dataclass(slots=True)
 class ScriptedAudience(SourceBase):
     """A simulated audience with a scenario applied: moods change the physiology,
-    faults change (or remove) what the sensors send. A source like any other."""
+    faults change (or remove) what the sensors send. A source like any other.
+
+    ``motion`` on an audience with accelerometers (``acc_rate_hz``) is walking: an arm
+    swing at a cadence of its own that the accelerometer sees and the pulse wave picks
+    up; without accelerometers, irregular swings of the pulse wave alone."""
 
     audience: SimulatedAudience
     scenario: Scenario
@@ -77,11 +81,15 @@ class ScriptedAudience(SourceBase):
         # Movement: several incommensurate swings between 0.3 and 3 Hz, so it never looks like a rhythm.
         self._motion = [(float(self._rng.uniform(0.3, 3.0)), float(self._rng.uniform(100.0, 350.0)),
                          float(self._rng.uniform(0.0, 2 * np.pi))) for _ in range(6)]
+        walking = bool(self.audience.acc_rate_hz)
         for event in self.scenario.events:
-            if event.what in ("calm", "excite", "startle"):
-                for w in self.audience.wearers:
-                    if event.wearer in ("all", w.profile.wearer):
-                        w.add_mood(event.at_s, event.at_s + event.duration_s, event.what)
+            for w in self.audience.wearers:
+                if event.wearer not in ("all", w.profile.wearer):
+                    continue
+                if event.what in ("calm", "excite", "startle"):
+                    w.add_mood(event.at_s, event.at_s + event.duration_s, event.what)
+                elif event.what == "motion" and walking:
+                    w.swings.append(ArmSwing(event.at_s, event.at_s + event.duration_s, float(self._rng.uniform(0.8, 1.0))))
 
     def open(self) -> None:
         self.audience.open()
@@ -111,7 +119,7 @@ class ScriptedAudience(SourceBase):
                 values = np.full(values.size, held)
             else:
                 self._held.pop((block.wearer, block.signal), None)
-            if "motion" in faults and block.signal == "ppg":
+            if "motion" in faults and block.signal == "ppg" and not self.audience.acc_rate_hz:
                 values = values + sum(a * np.sin(2 * np.pi * f * block.times_s + p) for f, a, p in self._motion)
             if "saturate" in faults and block.signal == "ppg":
                 values = np.clip((values - 512.0) * 6.0 + 512.0, 0.0, 1023.0)

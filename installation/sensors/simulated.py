@@ -46,6 +46,60 @@ class WearerProfile:
     arc_period_s: float = 120.0
 
 
+@dataclass(frozen=True, slots=True)
+class ArmSwing:
+    """A stretch of walking with the sensor on the wrist: the arm swings at a cadence, the
+    accelerometer sees it, and the pulse wave picks up an artefact locked to the swing.
+
+    Attributes
+    ----------
+    start_s, end_s : float
+        When the walking starts and stops, seconds (it fades in and out over ``ramp_s``).
+    cadence_hz : float
+        Arm swings per second (about half the step rate: 0.8-1.0 Hz walking).
+    acc_g : float
+        Amplitude of the swing's acceleration, g.
+    artefact : float
+        Amplitude of the pulse-wave artefact, in pulse heights (1: as tall as a pulse).
+    lag_s : float
+        How long the artefact lags the swing, seconds (blood pushed about by the arm).
+    ramp_s : float
+        Fade-in and fade-out, seconds.
+    """
+
+    start_s: float
+    end_s: float
+    cadence_hz: float = 0.9
+    acc_g: float = 0.4
+    artefact: float = 1.5
+    lag_s: float = 0.1
+    ramp_s: float = 2.0
+
+    def envelope(self, times_s: np.ndarray) -> np.ndarray:
+        """0 outside the walk, 1 inside, with linear ramps."""
+        rise = np.clip((times_s - self.start_s) / self.ramp_s, 0.0, 1.0)
+        fall = np.clip((self.end_s - times_s) / self.ramp_s, 0.0, 1.0)
+        return rise * fall
+
+    def phase(self, times_s: np.ndarray) -> np.ndarray:
+        """The swing's phase, radians (the cadence wanders by a few per cent, as a walker's does)."""
+        return 2.0 * math.pi * self.cadence_hz * times_s + 0.3 * np.sin(2.0 * math.pi * 0.05 * times_s)
+
+    def acc(self, times_s: np.ndarray) -> np.ndarray:
+        """The swing's acceleration on the three axes, ``(3, n)`` in g (no gravity)."""
+        p, e = self.phase(times_s), self.acc_g * self.envelope(times_s)
+        return np.stack([e * np.sin(p), 0.6 * e * np.sin(2.0 * p + 0.5), 0.4 * e * np.cos(p)])
+
+    def ppg_artefact(self, times_s: np.ndarray) -> np.ndarray:
+        """The artefact in pulse heights: the swing, lagging, with its second harmonic (each step)."""
+        p = self.phase(times_s - self.lag_s)
+        return self.artefact * self.envelope(times_s) * (np.sin(p) + 0.4 * np.sin(2.0 * p + 0.1))
+
+
+#: The height of a simulated pulse, in the PPG's ADC counts.
+PULSE_COUNTS = 180.0
+
+
 @dataclass(slots=True)
 class SimulatedWearer:
     """Deterministic PPG and EDA generator for one wearer.
@@ -67,6 +121,7 @@ class SimulatedWearer:
     beats_s: list[float] = field(default_factory=list)
     scr_onsets_s: list[float] = field(default_factory=list)
     scr_amplitudes_us: list[float] = field(default_factory=list)
+    swings: list[ArmSwing] = field(default_factory=list)  # stretches of walking (motion the accelerometer sees)
 
     def arousal(self, t_s: float | np.ndarray) -> float | np.ndarray:
         """Scripted arousal in 0..1 at time(s) ``t_s`` in seconds: calm, rise, excitement, recovery."""
@@ -131,7 +186,18 @@ class SimulatedWearer:
         signal = wave.sum(axis=1)
         drift = 0.15 * np.sin(2.0 * math.pi * 0.05 * times_s)
         noise = self.rng.normal(0.0, 0.02, size=times_s.shape)
-        return np.round(512.0 + 180.0 * (signal + drift + noise))
+        for swing in self.swings:
+            signal = signal + swing.ppg_artefact(times_s)
+        return np.round(512.0 + PULSE_COUNTS * (signal + drift + noise))
+
+    def acc(self, times_s: np.ndarray) -> np.ndarray:
+        """A wrist accelerometer's three axes at ``times_s``, ``(3, n)`` in g: gravity, a
+        little sensor noise, and the arm swings of :attr:`swings`."""
+        gravity = np.array([0.2, -0.3, 0.93])[:, None]
+        out = gravity + self.rng.normal(0.0, 0.003, size=(3, times_s.size))
+        for swing in self.swings:
+            out = out + swing.acc(times_s)
+        return out
 
     def ecg(self, times_s: np.ndarray) -> np.ndarray:
         """Single-lead ECG in millivolts at ``times_s`` (R peaks at the beat times)."""
@@ -215,6 +281,9 @@ class SimulatedAudience(SourceBase):
         Which heart sensor the wearers wear.
     ecg_rate_hz : float
         ECG sampling rate in hertz (with ``heart="ecg"``).
+    acc_rate_hz : float or None
+        With a rate, each wearer also wears a wrist accelerometer (``acc_x``, ``acc_y``,
+        ``acc_z`` in g); None, none.
     """
 
     def __init__(
@@ -228,6 +297,7 @@ class SimulatedAudience(SourceBase):
         first_slot: int = 0,
         heart: str = "ppg",
         ecg_rate_hz: float = 250.0,
+        acc_rate_hz: float | None = None,
     ) -> None:
         if count < 1:
             raise ValueError(f"a simulated audience needs at least 1 wearer, got {count}")
@@ -240,17 +310,20 @@ class SimulatedAudience(SourceBase):
         self.heart = heart
         self.ppg_rate_hz = ecg_rate_hz if heart == "ecg" else ppg_rate_hz
         self.eda_rate_hz = eda_rate_hz
+        self.acc_rate_hz = acc_rate_hz
         self.block_s = block_s
         self._start_s: float | None = None
         self._next_emit_s = 0.0
         self._ppg_next = 0
         self._eda_next = 0
+        self._acc_next = 0
 
     def open(self) -> None:
         self._start_s = self.clock.now_s()
         self._next_emit_s = self._start_s + self.block_s
         self._ppg_next = 0
         self._eda_next = 0
+        self._acc_next = 0
 
     def close(self) -> None:
         self._start_s = None
@@ -276,6 +349,11 @@ class SimulatedAudience(SourceBase):
         ppg_t = np.arange(self._ppg_next, ppg_end) / self.ppg_rate_hz
         eda_t = np.arange(self._eda_next, eda_end) / self.eda_rate_hz
         self._ppg_next, self._eda_next = ppg_end, eda_end
+        acc_t = np.empty(0)
+        if self.acc_rate_hz:
+            acc_end = int(math.floor(sim_t * self.acc_rate_hz)) + 1
+            acc_t = np.arange(self._acc_next, acc_end) / self.acc_rate_hz
+            self._acc_next = acc_end
         arrival_s = self.clock.now_s()
         blocks: list[SampleBlock] = []
         for w in self.wearers:
@@ -285,4 +363,8 @@ class SimulatedAudience(SourceBase):
                 blocks.append(SampleBlock(w.profile.wearer, "ppg", ppg_t, w.ppg(ppg_t), "adc", arrival_s, self.ppg_rate_hz))
             if eda_t.size:
                 blocks.append(SampleBlock(w.profile.wearer, "eda", eda_t, w.eda(eda_t), "uS", arrival_s, self.eda_rate_hz))
+            if acc_t.size:
+                axes = w.acc(acc_t)
+                for signal, values in zip(("acc_x", "acc_y", "acc_z"), axes):
+                    blocks.append(SampleBlock(w.profile.wearer, signal, acc_t, values, "g", arrival_s, self.acc_rate_hz))  # type: ignore[arg-type]
         return blocks

@@ -66,8 +66,8 @@ def synthetic_eda(seconds: float = 1500.0, sampling_rate_hz: float = 32.0, seed:
     seed : int
         Seed of the record's own random generator.
     mean_interval_s : float
-        Mean time between response onsets (at least 1.5 s apart; about one in
-        five starts on the recovery of the one before).
+        Mean time between response onsets (at least 1.5 s apart, so many start
+        on the recovery of the one before).
     noise_us : float
         Standard deviation of the white sensor noise in microsiemens.
     """

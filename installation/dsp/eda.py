@@ -3,7 +3,9 @@ responses (SCRs) as events, and an arousal value relative to the wearer's baseli
 
 Responses are found on a causal 0.05 Hz high-pass of the 3 Hz low-passed signal
 (the decomposition NeuroKit2 uses offline): a rise from a local minimum to a
-maximum, confirmed once it falls back by a tenth or stops rising for half a second.
+maximum, confirmed once it falls back by a tenth or stops rising for a second (a
+shorter pause on the way up is part of the same response, not the end of one). A
+rise shorter than :data:`MIN_RISE_S` is a wobble of the level, not a response.
 
 An :class:`EdaBank` holds every skin-conductance channel as a row of state and
 analyses a tick's blocks of all of them in one compiled call (see
@@ -28,16 +30,17 @@ from installation.dsp.quality import IMPLAUSIBLE, NO_CONTACT, OK, QualityBank, c
 PHASIC_SETTLE_S = 5.0
 #: The response detector runs on the phasic signal decimated to about this rate.
 DETECT_RATE_HZ = 25.0
-#: An SCR must also reach this fraction of the largest rise of the last minute.
-RELATIVE_AMPLITUDE = 0.1
-#: Rises remembered for that comparison (more than a minute holds at the detector's rate).
-RECENT_RISES = 1024
+#: A rise ends when the signal has not passed its top for this long (or falls back by a tenth).
+PEAK_HOLD_S = 1.0
+#: Shortest rise (onset to peak) of a response; skin-conductance responses take 0.5-5 s
+#: to rise, a quicker rise is noise, a movement or the ripple of the pulse.
+MIN_RISE_S = 0.2
 
 # Columns of a skin-conductance channel's state row.
 (E_START_S, E_BASE_FROM_S, E_BASE_SUM, E_BASE_N, E_BASELINE_S, E_SCL_A, E_SCL_Y, E_FAST_A, E_FAST_Y, E_FLOOR,
  E_FLOOR_FALL, E_FLOOR_RISE, E_STEP, E_PHASE, E_RISING, E_LOW_T, E_LOW_V, E_ONSET_T, E_ONSET_V, E_PEAK_T, E_PEAK_V,
- E_SCL, E_PHASIC, E_AROUSAL, E_RESPONSES, E_MIN_AMPLITUDE, E_MICROSIEMENS, E_RECENT_WRITE, E_LAST_ARRIVAL_S) = range(29)
-E_COLUMNS = 29
+ E_SCL, E_PHASIC, E_AROUSAL, E_RESPONSES, E_MIN_AMPLITUDE, E_MICROSIEMENS, E_LAST_ARRIVAL_S) = range(28)
+E_COLUMNS = 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,28 +67,23 @@ class Scr:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _judge(st: np.ndarray, recent_t: np.ndarray, recent_a: np.ndarray, r: int, now_s: float) -> float:
+def _judge(st: np.ndarray, r: int) -> float:
     """Amplitude of the rise that just ended if it is a response, else NaN."""
     amplitude = st[r, E_PEAK_V] - st[r, E_ONSET_V]
-    largest = 0.0
-    for k in range(recent_t.shape[1]):
-        if recent_t[r, k] > now_s - 60.0 and recent_a[r, k] > largest:
-            largest = recent_a[r, k]
-    write = int(st[r, E_RECENT_WRITE])
-    recent_t[r, write], recent_a[r, write] = now_s, amplitude
-    st[r, E_RECENT_WRITE] = (write + 1) % recent_t.shape[1]
     if st[r, E_ONSET_T] - st[r, E_START_S] < PHASIC_SETTLE_S:
+        return math.nan
+    if st[r, E_PEAK_T] - st[r, E_ONSET_T] < MIN_RISE_S - 1e-6:
         return math.nan
     floor = st[r, E_MIN_AMPLITUDE]
     if math.isnan(floor):
         floor = 0.005 * abs(st[r, E_BASE_SUM] / st[r, E_BASE_N]) if st[r, E_BASE_N] > 0 else 0.0
-    if amplitude < max(floor, RELATIVE_AMPLITUDE * largest):
+    if amplitude < floor:
         return math.nan
     return amplitude
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _eda_kernel(st, sos_clean, zi_clean, sos_high, zi_high, recent_t, recent_a, q, ring, rows, banks, bank, starts, ends, done, n_bad,
+def _eda_kernel(st, sos_clean, zi_clean, sos_high, zi_high, q, ring, rows, banks, bank, starts, ends, done, n_bad,
                 arrival, t, x, clean, work, out):  # type: ignore[no-untyped-def]
     """Analyse a batch of EDA blocks. Returns the responses written to ``out`` (block, onset, peak, amplitude, reported)."""
     n_out = 0
@@ -141,8 +139,8 @@ def _eda_kernel(st, sos_clean, zi_clean, sos_high, zi_high, recent_t, recent_a, 
                     st[r, E_PEAK_T], st[r, E_PEAK_V] = ti, v
             elif v >= st[r, E_PEAK_V]:
                 st[r, E_PEAK_T], st[r, E_PEAK_V] = ti, v
-            elif st[r, E_PEAK_V] - v > 0.1 * (st[r, E_PEAK_V] - st[r, E_ONSET_V]) or ti - st[r, E_PEAK_T] > 0.5:
-                amplitude = _judge(st, recent_t, recent_a, r, ti)
+            elif st[r, E_PEAK_V] - v > 0.1 * (st[r, E_PEAK_V] - st[r, E_ONSET_V]) or ti - st[r, E_PEAK_T] > PEAK_HOLD_S:
+                amplitude = _judge(st, r)
                 if not math.isnan(amplitude):
                     out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3], out[n_out, 4] = (
                         s, st[r, E_ONSET_T], st[r, E_PEAK_T], amplitude, ti)
@@ -185,8 +183,6 @@ class EdaBank:
         self._zi_clean = np.zeros((0, 1, 2))
         self._sos_high = np.zeros((0, 1, 5))
         self._zi_high = np.zeros((0, 1, 2))
-        self._recent_t = np.zeros((0, RECENT_RISES))
-        self._recent_a = np.zeros((0, RECENT_RISES))
 
     def add(self, sampling_rate_hz: float, first_value: float, unit: str, min_amplitude: float | None = None) -> int:
         """Add a channel; return its row.
@@ -224,8 +220,6 @@ class EdaBank:
         self._zi_clean = append_row(self._zi_clean, clean_zi * first)
         self._sos_high = append_row(self._sos_high, high)
         self._zi_high = append_row(self._zi_high, high_zi * first)
-        self._recent_t = append_row(self._recent_t, -math.inf)
-        self._recent_a = append_row(self._recent_a, 0.0)
         return self.quality.add(rate, railing=False)
 
     def rebaseline(self, row: int) -> None:
@@ -241,8 +235,7 @@ class EdaBank:
     def process(self, batch: Batch) -> list[tuple[int, Scr]]:
         """Analyse this bank's blocks of a batch; return ``(block index, response)`` for every response, in order."""
         out = np.empty((batch.values.size + 1, 5))  # at most one response per sample
-        n = _eda_kernel(self.state, self._sos_clean, self._zi_clean, self._sos_high, self._zi_high, self._recent_t,
-                        self._recent_a, self.quality.rows, self.quality.ring, batch.rows, batch.banks, self.number, batch.starts, batch.ends,
+        n = _eda_kernel(self.state, self._sos_clean, self._zi_clean, self._sos_high, self._zi_high, self.quality.rows, self.quality.ring, batch.rows, batch.banks, self.number, batch.starts, batch.ends,
                         batch.done, batch.n_bad, batch.arrival_s, batch.times_s, batch.values, batch.clean, batch.work, out)
         return [(int(k), Scr(onset, peak, amplitude, peak - onset, reported)) for k, onset, peak, amplitude, reported in out[:n].tolist()]
 

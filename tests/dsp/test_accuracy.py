@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from installation.dsp.scoring import match_events
+from installation.dsp.scoring import match_events, match_rises
 from installation.commands.analyze import analyze_recording, load_recording
 
 DATA = Path(__file__).parents[1] / "data"
@@ -68,11 +68,21 @@ def test_ppg_motion_artifact_lowers_quality() -> None:
     assert calm.mean() > 0.7 and motion.mean() < calm.mean() - 0.2, (calm.mean(), motion.mean())
 
 
-@pytest.mark.parametrize(("name", "min_found", "max_extra"), [("eda_bsnb_hot_surface_1000hz", 18, 2), ("eda_bsnb_slow_100hz", 1, 0)])
-def test_eda_responses(name: str, min_found: int, max_extra: int) -> None:
+@pytest.mark.parametrize(("name", "us_per_count", "max_extra"), [
+    ("eda_bsnb_hot_surface_1000hz", 3.3 / 2**10 / 0.132, 8),
+    ("eda_bsnb_slow_100hz", 3.0 / 2**16 / 0.12, 0),
+])
+def test_eda_responses(name: str, us_per_count: float, max_extra: int) -> None:
+    """Every reference response of at least 0.05 uS (NeuroKit2's, made offline) is found, its
+    rise overlapping ours. The hot-surface record's ripple gives rises NeuroKit2 leaves out
+    (their tops sit below a tenth of its phasic maximum): up to 8 of them count as extra
+    (the target is 3); before, a tenth of the last minute's largest rise hid five of the
+    responses after the big one, and the slow record's response came in two."""
     t, v = load_recording(DATA / f"{name}.csv.gz")
-    analysis = analyze_recording(t, v, "eda")
-    peaks = np.array([e.time_s for e in analysis.events if e.address.endswith(".eda.scr")])
+    analysis = analyze_recording(t, v * us_per_count, "eda", unit="uS")
+    scr = [e for e in analysis.events if e.address.endswith(".eda.scr")]
+    found = [np.array([getattr(e, k) for e in scr]) for k in ("onset_s", "time_s", "value")]
     reference = np.genfromtxt(DATA / f"{name}.scr.csv", delimiter=",", names=True)
-    m = match_events(peaks, np.atleast_1d(reference["peak_s"]), 1.0)
-    assert m.hits >= min_found and m.extra <= max_extra, m
+    ref = [np.atleast_1d(reference[k]) for k in ("onset_s", "peak_s")] + [np.atleast_1d(reference["amplitude"]) * us_per_count]
+    m = match_rises(*found, *ref, 0.05, start_s=5.0)
+    assert m.hits == m.reference and m.extra <= max_extra, m

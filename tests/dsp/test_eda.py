@@ -59,3 +59,47 @@ def test_real_response_raises_arousal(data_dir: Path) -> None:
     assert p[after].max() > 0.5 * reference_us
     # ... and lifts arousal although the level is far below the baseline.
     assert a[after].mean() > 1.5 * a[before].mean(), (a[before].mean(), a[after].mean())
+
+
+def scrs(x: np.ndarray, rate_hz: float) -> list:
+    """The responses an uS tracker finds in ``x`` (plus a little sensor noise), fed in 20 ms blocks."""
+    t = np.arange(x.size) / rate_hz
+    x = x + np.random.default_rng(1).normal(0.0, 0.002, size=x.size)
+    tracker = EdaTracker(rate_hz, unit="uS")
+    found = []
+    block = max(1, round(0.02 * rate_hz))
+    for i in range(0, t.size, block):
+        found.extend(tracker.process(t[i : i + block], x[i : i + block]))
+    return found
+
+
+def rise(t_s: np.ndarray, onset_s: float, rise_s: float, amplitude_us: float) -> np.ndarray:
+    """A smooth rise of ``amplitude_us`` from ``onset_s`` over ``rise_s`` (half a cosine)."""
+    u = np.clip((t_s - onset_s) / rise_s, 0.0, 1.0)
+    return amplitude_us * 0.5 * (1.0 - np.cos(np.pi * u))
+
+
+def test_a_pause_on_the_way_up_does_not_split_a_response() -> None:
+    """A response whose rise slows to a crawl for 0.7 s (the level creeping up as fast as the
+    0.05 Hz high-pass lets it sink, so the phasic signal holds still) and then rises further
+    is one response, not two: the rise used to end after half a second without a new top."""
+    rate_hz = 32.0
+    t = np.arange(0.0, 40.0, 1.0 / rate_hz)
+    creep = 0.045 * np.clip(t - 21.0, 0.0, 0.7)
+    x = 5.0 + rise(t, 20.0, 1.0, 0.2) + creep + rise(t, 21.7, 1.5, 0.6) - np.where(t > 23.2, 0.8 * (1.0 - np.exp(-(t - 23.2) / 4.0)), 0.0)
+    found = scrs(x, rate_hz)
+    assert len(found) == 1, found
+    assert 19.5 < found[0].onset_s < 20.3 and 22.8 < found[0].peak_s < 23.6
+    assert found[0].amplitude > 0.5
+
+
+def test_small_wobbles_are_not_responses() -> None:
+    """A quick wobble of the level (4 Hz, 0.2 uS peak to peak, as a tremor or a loose electrode
+    gives; it rises for an eighth of a second at a time) is no response; a real response
+    (a 1.5 s rise) after it is found."""
+    rate_hz = 100.0
+    t = np.arange(0.0, 40.0, 1.0 / rate_hz)
+    wobble = 0.1 * np.sin(2.0 * np.pi * 4.0 * t) * np.sin(np.pi * np.clip((t - 10.0) / 10.0, 0.0, 1.0))  # 10-20 s
+    x = 5.0 + wobble + rise(t, 25.0, 1.5, 0.3)
+    found = scrs(x, rate_hz)
+    assert len(found) == 1 and 25.5 < found[0].peak_s < 27.0, found

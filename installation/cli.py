@@ -560,7 +560,8 @@ def analyze(args: argparse.Namespace, console: Console, errors: Console) -> int:
         analysis = analyze_recording(times_s, values, args.signal, args.block_ms / 1000.0, args.unit, settings,
                                      progress=lambda done, _total: bar.update(task, completed=done), clock=args.clock)
     header = ",".join(EVENT_COLUMNS[args.signal])
-    lines = [header] + [",".join(f"{v:.4f}" if math.isfinite(v) else "" for v in row) for row in event_rows(analysis, args.signal)]
+    lines = [header] + [",".join(str(v) if isinstance(v, int) else f"{v:.4f}" if math.isfinite(v) else "" for v in row)
+                        for row in event_rows(analysis, args.signal)]
     text = "\n".join(lines) + "\n"
     if args.out is not None:
         try:

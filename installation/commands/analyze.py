@@ -155,6 +155,7 @@ def analyze_recording(
         out.events.extend(core.process(block))
         if progress is not None and i % report_every < step:
             progress(min(i + step, times_s.size), times_s.size)
+    out.events.extend(core.finish())  # the beats pending at the last sample, marked at_end
     out.processing_s = time.perf_counter() - started
     if progress is not None:
         progress(times_s.size, times_s.size)
@@ -163,17 +164,21 @@ def analyze_recording(
 
 #: CSV header of ``analyze`` output, by signal.
 EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "ecg": ("time_s", "reported_s", "bpm"),
-    "ppg": ("time_s", "reported_s", "bpm"),
+    "ecg": ("time_s", "reported_s", "bpm", "at_end"),
+    "ppg": ("time_s", "reported_s", "bpm", "at_end"),
     "eda": ("onset_s", "peak_s", "amplitude", "reported_s"),
 }
 
 
 def event_rows(analysis: Analysis, signal: SignalKind) -> list[tuple[float, ...]]:
-    """One row per beat (ecg, ppg) or per skin-conductance response (eda), as in ``EVENT_COLUMNS``."""
+    """One row per beat (ecg, ppg) or per skin-conductance response (eda), as in ``EVENT_COLUMNS``.
+
+    A beat's ``at_end`` is 1 when it was pending at the file's last sample and reported
+    there (its ``reported_s`` is then the last sample's time, not a live report), else 0.
+    """
     if signal == "eda":
         return [(e.onset_s, e.time_s, e.value, e.reported_s) for e in analysis.events if e.address.endswith(".eda.scr")]
-    return [(e.time_s, e.reported_s, e.value) for e in analysis.events if e.address.endswith(".heart.beat")]
+    return [(e.time_s, e.reported_s, e.value, int(e.at_end)) for e in analysis.events if e.address.endswith(".heart.beat")]
 
 
 def summarize(analysis: Analysis, signal: SignalKind, times_s: np.ndarray) -> dict[str, Any]:
@@ -184,7 +189,7 @@ def summarize(analysis: Analysis, signal: SignalKind, times_s: np.ndarray) -> di
         delays = [r[3] - r[1] for r in rows]
         rate: dict[str, Any] = {"scr_per_min": len(rows) / duration_s * 60.0 if duration_s > 0 else None}
     else:
-        delays = [r[1] - r[0] for r in rows]
+        delays = [r[1] - r[0] for r in rows if not r[3]]  # a beat reported at the end has no live delay
         bpm = [r[2] for r in rows if math.isfinite(r[2])]
         rate = {"mean_bpm": float(np.mean(bpm)) if bpm else None}
 
@@ -194,6 +199,7 @@ def summarize(analysis: Analysis, signal: SignalKind, times_s: np.ndarray) -> di
     return {
         "signal": signal,
         "count": len(rows),
+        **({} if signal == "eda" else {"at_end": sum(int(r[3]) for r in rows)}),
         **{k: rounded(v, 2) for k, v in rate.items()},
         "delay_mean_s": rounded(float(np.mean(delays))) if delays else None,
         "delay_median_s": rounded(float(np.median(delays))) if delays else None,

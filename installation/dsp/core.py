@@ -17,7 +17,7 @@ import cmath
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -232,6 +232,22 @@ class SignalCore:
                 events += self._eda_events(bank, rows, routed, bank.process(batch))
             else:
                 events += self._heart_events(bank, rows, routed, bank.process(batch))
+        return events
+
+    def finish(self) -> list[Event]:
+        """The end of the signals (a file's last sample): the beats still pending that would have
+        been confirmed, as events marked ``at_end`` (see :meth:`HeartBank.finish`)."""
+        events: list[Event] = []
+        for bank in self._banks:
+            if not isinstance(bank, HeartBank):
+                continue
+            for row, beat in bank.finish():
+                wearer = next((name for name, w in self._wearers.items()
+                               if w.heart is not None and w.heart.bank is bank and w.heart.row == row), None)
+                if wearer is None or self._heart_state(wearer, bank.quality.state(row)) in BAD_STATES:
+                    continue
+                events += [replace(e, at_end=True) for e in beat_events(wearer, beat, beat.reported_s)
+                           if e.address.endswith(".heart.beat")]
         return events
 
     def _open(self, block: SampleBlock) -> tuple[int, int] | None:

@@ -24,6 +24,9 @@ class Event:
         Monotonic time in seconds at which the block that confirmed the event arrived.
     onset_s : float
         For a skin-conductance response: when its rise began (``nan`` otherwise).
+    at_end : bool
+        Reported at the end of a signal (a file's last sample) rather than when its
+        detector would have confirmed it live.
     """
 
     address: str
@@ -32,6 +35,7 @@ class Event:
     reported_s: float
     arrival_s: float
     onset_s: float = math.nan
+    at_end: bool = False
 
     @property
     def wearer(self) -> str:

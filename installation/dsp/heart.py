@@ -159,6 +159,17 @@ def _window_max(st: np.ndarray, hist_t: np.ndarray, hist_v: np.ndarray, r: int, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _soon_and_gentle(st: np.ndarray, r: int, r_s: float, slope: float) -> bool:
+    """ECG: whether a complex with its R apex at ``r_s`` and steepest slope ``slope`` comes too soon
+    after the last beat (Pan-Tompkins' T-wave window, or premature) and is too gentle for a QRS."""
+    since_s = r_s - st[r, H_LAST_BEAT_S]
+    soon_s = T_WAVE_WINDOW_S[1]
+    if st[r, H_BEATS] > 3 and PREMATURE * st[r, H_MEDIAN_IBI_S] > soon_s:
+        soon_s = PREMATURE * st[r, H_MEDIAN_IBI_S]
+    return T_WAVE_WINDOW_S[0] <= since_s <= soon_s and slope < T_WAVE_SLOPE * st[r, H_BEAT_SLOPE]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _learn(st: np.ndarray, learn: np.ndarray, r: int, t: np.ndarray, feature: np.ndarray, start: int, end: int) -> bool:
     """Keep a learning block's feature wave; True once ``H_LEARN_S`` seconds are in (this block included)."""
     if math.isnan(st[r, H_START_S]):
@@ -363,12 +374,7 @@ def _ecg_kernel(st, sos, zi, sos_clean, zi_clean, learn, hist_t, hist_x, hist_sl
                 if r_s - st[r, H_LAST_BEAT_S] < st[r, H_REFRACTORY_S]:
                     continue
                 slope = _window_max(st, hist_t, hist_slope, r, r_s - SLOPE_SPAN_S, r_s + SLOPE_SPAN_S)
-                since_s = r_s - st[r, H_LAST_BEAT_S]
-                soon_s = T_WAVE_WINDOW_S[1]
-                if st[r, H_BEATS] > 3 and PREMATURE * st[r, H_MEDIAN_IBI_S] > soon_s:
-                    soon_s = PREMATURE * st[r, H_MEDIAN_IBI_S]
-                if (T_WAVE_WINDOW_S[0] <= since_s <= soon_s
-                        and slope < T_WAVE_SLOPE * st[r, H_BEAT_SLOPE]):
+                if _soon_and_gentle(st, r, r_s, slope):
                     continue  # too soon and too gentle for a QRS: a T wave or noise, not a beat
                 beat_slope = st[r, H_BEAT_SLOPE]
                 st[r, H_BEAT_SLOPE] = slope if beat_slope == 0.0 else beat_slope + 0.125 * (min(slope, 3.0 * beat_slope) - beat_slope)
@@ -548,6 +554,44 @@ class HeartBank:
                         typical = st[r, H_TYPICAL]
                         st[r, H_TYPICAL] = size if typical == 0.0 else 0.9 * typical + 0.1 * size
 
+    def finish(self) -> list[tuple[int, Beat]]:
+        """The end of the signal: every channel's pending candidate whose top has passed is a beat.
+
+        Live, a candidate waits for its wave to fall (PPG) or for its report time (ECG);
+        at the end of a file nothing more comes, so a candidate whose wave (the pulse,
+        or the QRS energy) has passed its top before the last sample is reported now, with the last sample's time
+        as ``reported_s``, if it passes the checks it would have passed (refractory
+        time, the ECG slope rule). Returns ``(row, beat)`` pairs; the candidates are closed.
+        """
+        st = self.state
+        found: list[tuple[int, Beat]] = []
+        for r in range(st.shape[0]):
+            if st[r, H_ACTIVE] == 0.0 or st[r, H_LEARNED] == 0.0 or st[r, H_HIST_COUNT] == 0.0:
+                continue
+            st[r, H_ACTIVE] = 0.0
+            cap, write = int(st[r, H_HIST_CAP]), int(st[r, H_HIST_WRITE])
+            last_s = float(self._hist_t[r, (write - 1) % cap])
+            cand_t = float(st[r, H_CAND_T])
+            if cand_t >= last_s:
+                continue  # the pulse wave (the QRS energy) still rising at the last sample: no top yet
+            if self.kind == "ppg":
+                time_s = float(_apex(st, self._hist_t, self._hist_x, r, cand_t - 0.2, cand_t + 0.02, cand_t)[0])
+            else:
+                time_s, _ = _apex(st, self._hist_t, self._hist_x, r, cand_t - APEX_BEFORE_S, cand_t + APEX_AFTER_S, cand_t)
+                time_s = float(time_s)
+                slope = _window_max(st, self._hist_t, self._hist_slope, r, time_s - SLOPE_SPAN_S, time_s + SLOPE_SPAN_S)
+                if _soon_and_gentle(st, r, time_s, slope):
+                    continue
+            if time_s - st[r, H_LAST_BEAT_S] < st[r, H_REFRACTORY_S]:
+                continue
+            if self.veto is not None and self.veto(r, time_s, last_s):
+                continue
+            beat = self.series[r].add(time_s, last_s)
+            if beat is not None:
+                found.append((r, beat))
+                st[r, H_LAST_BEAT_S] = self.series[r].last_s
+        return found
+
 
 class _SingleChannel:
     """One heart channel on a bank of its own (tests, tools)."""
@@ -565,6 +609,10 @@ class _SingleChannel:
             self._bank.add(self.sampling_rate_hz, float(values[0]))
             self.series = self._bank.series[0]
         return [beat for _, beat in self._bank.process(Batch.single(times_s, values))]
+
+    def finish(self) -> list[Beat]:
+        """The end of the signal: the pending beat, if one would have been confirmed (see :meth:`HeartBank.finish`)."""
+        return [beat for _, beat in self._bank.finish()]
 
     @property
     def learning(self) -> bool:

@@ -60,12 +60,14 @@ def test_analyze_writes_beats_and_a_json_summary(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     rows = out.read_text().splitlines()
-    assert rows[0] == "time_s,reported_s,bpm"
+    assert rows[0] == "time_s,reported_s,bpm,at_end"
     assert summary["count"] == len(rows) - 1 > 20
     assert summary["samples"] == 29850 and summary["sampling_rate_hz"] == pytest.approx(1000.0)
     beats = np.genfromtxt(out, delimiter=",", skip_header=1)  # bpm is empty until the rate is known
     assert np.all(beats[:, 1] >= beats[:, 0])  # reported after it happened
-    assert summary["delay_median_s"] == pytest.approx(float(np.median(beats[:, 1] - beats[:, 0])), abs=1e-3)
+    live = beats[:, 3] == 0
+    assert summary["at_end"] == int((~live).sum()) <= 1
+    assert summary["delay_median_s"] == pytest.approx(float(np.median(beats[live, 1] - beats[live, 0])), abs=1e-3)
     assert 50 < summary["mean_bpm"] < 110
 
 
@@ -102,3 +104,17 @@ def test_analyze_rebuilds_the_clock_of_packet_stamped_samples(tmp_path: Path) ->
     true = beat_errors(beats_found(analyze_recording(t, v, "ppg").events), reference)
     assert rebuilt.size >= true.size - 1 >= 100
     assert np.std(rebuilt) <= 1.5 * np.std(true), (np.std(rebuilt), np.std(true))
+
+
+def test_analyze_reports_the_last_beat_of_a_file_at_its_end(tmp_path: Path) -> None:
+    """A real ECG cut 100 ms after an R peak: the beat, whose live report would come 240 ms after
+    it, is in the output, marked at_end and reported at the last sample."""
+    from installation.commands.analyze import analyze_recording, load_recording
+
+    t, v = load_recording(DATA / "ecg_bsnb_5min_1000hz_120s.csv.gz")
+    reference = np.loadtxt(DATA / "ecg_bsnb_5min_1000hz_120s.beats.csv", skiprows=1)
+    last = reference[reference < 30.0][-1]
+    cut = t <= last + 0.1
+    beats = [e for e in analyze_recording(t[cut], v[cut], "ecg").events if e.address.endswith(".heart.beat")]
+    assert abs(beats[-1].time_s - last) < 0.02 and beats[-1].at_end and beats[-1].reported_s == t[cut][-1]
+    assert not any(b.at_end for b in beats[:-1])

@@ -233,3 +233,31 @@ def test_the_first_pulses_after_learning_keep_the_learnt_threshold() -> None:
     reference = np.loadtxt(data / "ppg_heartpy_data3.beats.csv", skiprows=1)
     m = match_events(found, reference, 0.1, start_s=5.0, end_s=19.0)
     assert m.sensitivity == 1.0 and m.ppv == 1.0, m
+
+
+@pytest.mark.parametrize(("kind", "cut_after_s", "reported"), [
+    ("ecg", 0.10, True),  # the R apex is in, its report (240 ms on) is not: reported at the end
+    ("ecg", 0.09, True),
+    ("ecg", 0.05, False),  # the QRS energy still rising (it tops ~80 ms on): the complex may not be whole
+    ("ecg", -0.01, False),  # the file ends on the R wave's upstroke: no whole complex, no beat
+    ("ppg", 0.04, True),  # past the systolic top, not yet fallen to half of it
+    ("ppg", -0.05, False),  # still rising
+])
+def test_the_beat_pending_at_the_end_of_a_signal_is_reported_there(kind: str, cut_after_s: float, reported: bool) -> None:
+    rate_hz = 360.0
+    beats = 0.5 + np.arange(25) * 0.8
+    if kind == "ecg":
+        t, x, beats = synthetic_ecg(rate_hz, np.full(25, 0.8), seed=1)
+        detector: EcgBeatDetector | PpgBeatDetector = EcgBeatDetector(rate_hz)
+    else:
+        t, x = pulse_train(rate_hz, beats, np.ones(beats.size))
+        detector = PpgBeatDetector(rate_hz)
+    end = t <= beats[-3] + cut_after_s
+    found = detect(detector, t[end], x[end], 7)
+    assert match_events(found, beats[:-3], 0.03, start_s=5.0).hits == np.sum((beats > 5.0) & (beats < beats[-3]))
+    assert not np.any(np.abs(found - beats[-3]) < 0.03)  # live, the last beat waits for more signal
+    at_end = detector.finish()
+    assert len(at_end) == int(reported)
+    if reported:
+        assert abs(at_end[0].time_s - beats[-3]) < 0.03 and at_end[0].reported_s == pytest.approx(t[end][-1])
+    assert detector.finish() == []  # once

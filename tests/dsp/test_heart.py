@@ -261,3 +261,22 @@ def test_the_beat_pending_at_the_end_of_a_signal_is_reported_there(kind: str, cu
     if reported:
         assert abs(at_end[0].time_s - beats[-3]) < 0.03 and at_end[0].reported_s == pytest.approx(t[end][-1])
     assert detector.finish() == []  # once
+
+
+def test_a_taller_pulse_right_behind_a_weak_one_takes_its_place() -> None:
+    """On a real finger PPG whose dicrotic waves stand tall, a dicrotic wave once taken for a pulse
+    put the next systolic peak in its refractory time, and the detector stayed locked on the
+    dicrotic waves for beats on end (213-216 s of the record). A weak candidate now
+    waits a little after its top, and the taller pulse right behind it takes its place."""
+    from pathlib import Path
+
+    from installation.commands.analyze import analyze_recording, load_recording
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    t, v = load_recording(data / "ppg_heartpy_data3.csv.gz")
+    part = (t > 180.0) & (t < 222.0)
+    analysis = analyze_recording(t[part], v[part], "ppg")
+    found = np.array([e.time_s for e in analysis.events if e.address.endswith(".heart.beat")])
+    reference = np.loadtxt(data / "ppg_heartpy_data3.beats.csv", skiprows=1)
+    locked_stretches = match_events(found, reference, 0.1, start_s=195.0, end_s=217.0)
+    assert locked_stretches.extra == 0 and locked_stretches.sensitivity == 1.0, locked_stretches

@@ -14,8 +14,8 @@ noise. A PPG pulse under the threshold (a smaller pulse after tall ones) is foun
 by searching back, as Pan-Tompkins do for the QRS: when 1.5 running intervals pass
 with no beat in a regular rhythm, the largest pulse since 0.7 intervals after the
 last beat counts if it reached 0.3 of the running pulse level; it is reported late.
-A weak PPG candidate (under half the running pulse level) is confirmed no sooner
-than 0.25 s after its top, so that a taller pulse right behind it (the systolic
+Once four beats are in, a weak PPG candidate (under half the running pulse level)
+is confirmed no sooner than 0.25 s after its top, so that a taller pulse right behind it (the systolic
 peak after a dicrotic wave) takes its place rather than falling in its refractory
 time.
 Interval plausibility, heart
@@ -68,7 +68,7 @@ SLOPE_SPAN_S = 0.06
 #: ECG: the slope rule also holds for a candidate sooner than this share of the running interval (noise
 #: that comes premature and gentle); a premature beat with a QRS's slope stays a beat.
 PREMATURE = 0.7
-#: PPG: a candidate whose top is under ``PPG_WEAK`` times the running pulse level is confirmed no
+#: PPG: once four beats are in, a candidate whose top is under ``PPG_WEAK`` times the running pulse level is confirmed no
 #: sooner than ``PPG_WEAK_WAIT_S`` after its top, so that a taller pulse right behind it (the systolic
 #: peak after a dicrotic wave taken for a pulse) takes its place instead of falling in its refractory time.
 PPG_WEAK, PPG_WEAK_WAIT_S = 0.5, 0.25
@@ -291,7 +291,7 @@ def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, 
                 st[r, H_CAND_V], st[r, H_CAND_T] = v, ti
             elif v < 0.5 * st[r, H_CAND_V]:
                 cand_v, cand_t, level = st[r, H_CAND_V], st[r, H_CAND_T], st[r, H_LEVEL]
-                if cand_v < PPG_WEAK * level and ti - cand_t < PPG_WEAK_WAIT_S:
+                if cand_v < PPG_WEAK * level and ti - cand_t < PPG_WEAK_WAIT_S and st[r, H_BEATS] > 3:
                     continue  # a weak pulse (a dicrotic wave?) waits: a taller one right behind takes its place
                 st[r, H_ACTIVE], st[r, H_BACK_V] = 0.0, 0.0
                 st[r, H_LAST_ACTIVITY_S] = ti

@@ -130,7 +130,7 @@ def _safe(text: str) -> str:
 
 def sample_lines(seq: int, block: SampleBlock, start_s: float) -> str:
     """One block's rows of ``samples.csv`` (exact numbers)."""
-    head = (f"{block.arrival_s - start_s!r},{seq},{_safe(block.wearer)},{_safe(block.signal)},"
+    head = (f"{float(block.arrival_s - start_s)!r},{seq},{_safe(block.wearer)},{_safe(block.signal)},"
             f"{_safe(block.unit)},{float(block.sampling_rate_hz)!r},")
     times = map(repr, np.asarray(block.times_s, dtype=float).tolist())
     values = map(repr, np.asarray(block.values, dtype=float).tolist())

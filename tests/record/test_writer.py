@@ -212,3 +212,14 @@ def test_a_rehearsal_without_record_writes_no_recording(tmp_path: Path, monkeypa
     assert summary.recording is None
     assert list(tmp_path.iterdir()) == []  # no recordings/ folder, no run folder
     assert EVENT_COLUMNS == ("time_s", "wearer", "kind", "value")
+
+
+@pytest.mark.parametrize("arrival_s", [12.5, np.float64(12.5), np.float32(12.5)])
+def test_a_numpy_arrival_time_is_written_as_a_plain_number(arrival_s: float) -> None:
+    """A source may stamp arrival with a NumPy scalar: its row must still read back."""
+    from installation.record.writer import sample_lines
+    from installation.sensors.base import SampleBlock
+
+    block = SampleBlock("p1", "ppg", np.array([1.0, 1.01]), np.array([3.0, 4.0]), "adc", arrival_s, 100.0)
+    first = sample_lines(0, block, 2.5).splitlines()[0].split(",")
+    assert float(first[0]) == pytest.approx(10.0) and first[0] == "10.0"

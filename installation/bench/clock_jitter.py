@@ -166,13 +166,16 @@ def live(times_s: np.ndarray, values: np.ndarray, reference_s: np.ndarray, secon
         sender = threading.Thread(target=send, name="clock-jitter-sender", daemon=True)
         sender.start()
         blocks: list[SampleBlock] = []
-        while True:
+        deadline = time.monotonic() + seconds + 30.0  # the sender's time and a margin, whatever happens to it
+        while time.monotonic() < deadline:
             done = sent.is_set()
             got = source.read(0.05)
             blocks += got
             events += core.process_many(got)
             if done and not got:
                 break
+        else:
+            raise RuntimeError("the live part did not finish: the sender thread stopped early or stalled")
         sender.join()
     clock_fit = source.devices.clocks[(0, "ppg")]
     found = beats_found(events) - start_s + float(times_s[0])

@@ -44,9 +44,9 @@ class BlockAssembler:
         self.rates_hz = {**DEFAULT_RATES_HZ, **(rates_hz or {})}
         self._pending: dict[tuple[int, str, str], list[Reading]] = defaultdict(list)
         self._filled: dict[tuple[int, str, str], None] = {}  # keys with readings since the last blocks(), in order
-        self._last_time: dict[tuple[int, str], float] = {}
         self._device_offset: dict[int, float] = {}
-        self.clocks: dict[tuple[int, str], SampleClock] = {}
+        self.clocks: dict[tuple[int, str], SampleClock] = {}  # waveforms: rebuilt when their stamps need it
+        self._kept: dict[tuple[int, str], SampleClock] = {}  # derived readings: their stamps kept, never going back
         self.unmapped = 0
 
     def add(self, readings: list[Reading]) -> None:
@@ -71,26 +71,22 @@ class BlockAssembler:
             values = np.array([r.value for r in readings])
             device = [r.device_time_s for r in readings]
             stamped = all(t is not None for t in device)
+            sampled = kind in SAMPLED_KINDS
             if stamped:
                 # Device clock: keep its spacing, anchor it to our clock at the first sight.
                 offset = self._device_offset.setdefault(sensor, arrival_s - float(device[-1]))  # type: ignore[arg-type]
                 stamps = np.array(device, dtype=float) + offset
-            else:
+            elif sampled:
                 stamps = np.full(len(readings), arrival_s)  # the block's arrival, for every sample in it
-            key = (sensor, kind)
-            if kind in SAMPLED_KINDS:
-                clock = self.clocks.get(key)
-                if clock is None:
-                    clock = self.clocks[key] = SampleClock(rate, "auto" if stamped else "fit")
-                if not stamped:
-                    clock.force()
-                times = clock.times(stamps)
             else:
-                times = stamps if stamped else arrival_s - (len(readings) - 1 - np.arange(len(readings))) / rate
-                last = self._last_time.get(key)
-                if last is not None and times[0] <= last:
-                    times = times + (last - times[0]) + 1.0 / rate  # never go back in time
-                self._last_time[key] = float(times[-1])
+                stamps = arrival_s - (len(readings) - 1 - np.arange(len(readings))) / rate  # spaced back from arrival
+            clocks = self.clocks if sampled else self._kept
+            clock = clocks.get((sensor, kind))
+            if clock is None:
+                clock = clocks[(sensor, kind)] = SampleClock(rate, "auto" if sampled else "keep")
+            if sampled and not stamped:
+                clock.force()
+            times = clock.times(stamps)
             out.append(SampleBlock(self.wearers[sensor], kind, times, values, unit, arrival_s, rate))  # type: ignore[arg-type]
             readings.clear()
         return out

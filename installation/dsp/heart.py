@@ -113,13 +113,10 @@ def _history_push(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int
     st[r, H_HIST_COUNT] = min(st[r, H_HIST_COUNT] + 1.0, st[r, H_HIST_CAP])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: float, hi_s: float,
-          fallback_s: float) -> tuple[float, float]:
-    """Time and height of the maximum of the kept signal in ``[lo_s, hi_s]`` after an ``H_APEX_WIDTH``-sample moving average.
-
-    The height is ``-inf`` when no kept sample lies in the window (the time is then ``fallback_s``).
-    """
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _window(st: np.ndarray, hist_t: np.ndarray, r: int, lo_s: float, hi_s: float) -> tuple[int, int]:
+    """The kept samples of channel ``r`` in ``[lo_s, hi_s]``: ``(newest, n)``, the newest one's
+    distance back from the last written (``-1`` if none) and how many there are."""
     cap, write, count = int(st[r, H_HIST_CAP]), int(st[r, H_HIST_WRITE]), int(st[r, H_HIST_COUNT])
     newest, n = -1, 0
     for k in range(count):  # newest first, until the window is passed
@@ -131,6 +128,18 @@ def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: 
         if newest < 0:
             newest = k
         n += 1
+    return newest, n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: float, hi_s: float,
+          fallback_s: float) -> tuple[float, float]:
+    """Time and height of the maximum of the kept signal in ``[lo_s, hi_s]`` after an ``H_APEX_WIDTH``-sample moving average.
+
+    The height is ``-inf`` when no kept sample lies in the window (the time is then ``fallback_s``).
+    """
+    cap, write = int(st[r, H_HIST_CAP]), int(st[r, H_HIST_WRITE])
+    newest, n = _window(st, hist_t, r, lo_s, hi_s)
     if n == 0:
         return fallback_s, -np.inf
     times, x = np.empty(n), np.empty(n)
@@ -154,15 +163,11 @@ def _apex(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, lo_s: 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _window_max(st: np.ndarray, hist_t: np.ndarray, hist_v: np.ndarray, r: int, lo_s: float, hi_s: float) -> float:
     """The largest kept value of ``hist_v`` (a ring beside ``hist_t``) in ``[lo_s, hi_s]``; 0 when none is kept there."""
-    cap, write, count = int(st[r, H_HIST_CAP]), int(st[r, H_HIST_WRITE]), int(st[r, H_HIST_COUNT])
+    cap, write = int(st[r, H_HIST_CAP]), int(st[r, H_HIST_WRITE])
+    newest, n = _window(st, hist_t, r, lo_s, hi_s)
     best = 0.0
-    for k in range(count):  # newest first, until the window is passed
-        i = (write - 1 - k) % cap
-        if hist_t[r, i] > hi_s:
-            continue
-        if hist_t[r, i] < lo_s:
-            break
-        best = max(best, hist_v[r, i])
+    for k in range(newest, newest + n):
+        best = max(best, hist_v[r, (write - 1 - k) % cap])
     return best
 
 

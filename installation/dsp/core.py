@@ -177,7 +177,7 @@ class SignalCore:
         self._pair_order: list[str] = []
         self._pending: list[Event] = []
         self._motion = MotionBank()
-        self._ppg_wearers: list[str] = []  # wearer of each PPG row
+        self._heart_wearers: tuple[list[str], list[str]] = ([], [])  # wearer of each row of the PPG and ECG banks
 
     @property
     def wearers(self) -> list[str]:
@@ -242,9 +242,8 @@ class SignalCore:
             if not isinstance(bank, HeartBank):
                 continue
             for row, beat in bank.finish():
-                wearer = next((name for name, w in self._wearers.items()
-                               if w.heart is not None and w.heart.bank is bank and w.heart.row == row), None)
-                if wearer is None or self._heart_state(wearer, bank.quality.state(row)) in BAD_STATES:
+                wearer = self._heart_wearers[bank.number][row]
+                if self._heart_state(wearer, bank.quality.state(row)) in BAD_STATES:
                     continue
                 events += [replace(e, at_end=True) for e in beat_events(wearer, beat, beat.reported_s)
                            if e.address.endswith(".heart.beat")]
@@ -264,8 +263,7 @@ class SignalCore:
             row = heart.add(block.sampling_rate_hz, first)
             w.heart = _Heart(heart, row, heart.series[row])  # a waveform wins over device beats
             route = (heart.number, row)
-            if block.signal == "ppg":
-                self._ppg_wearers.append(block.wearer)
+            self._heart_wearers[heart.number].append(block.wearer)
         elif block.signal == "eda":
             row = self._eda.add(block.sampling_rate_hz, first, block.unit)
             w.eda = _Eda(row)
@@ -281,7 +279,7 @@ class SignalCore:
 
     def _follows_movement(self, row: int, time_s: float, reported_s: float) -> bool:
         """The PPG bank's veto: True for a candidate beat that follows its wearer's movement."""
-        wearer = self._ppg_wearers[row]
+        wearer = self._heart_wearers[0][row]
         if self._wearers[wearer].motion_arrival_s is None:
             return False
         series = self._banks[0].series[row]

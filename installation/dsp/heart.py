@@ -72,6 +72,8 @@ PREMATURE = 0.7
 #: sooner than ``PPG_WEAK_WAIT_S`` after its top, so that a taller pulse right behind it (the systolic
 #: peak after a dicrotic wave taken for a pulse) takes its place instead of falling in its refractory time.
 PPG_WEAK, PPG_WEAK_WAIT_S = 0.5, 0.25
+#: PPG: the systolic peak is looked for from this long before to this long after the pulse wave's top, seconds.
+PPG_APEX_BEFORE_S, PPG_APEX_AFTER_S = 0.2, 0.02
 #: PPG: seconds between beats that no heart at rest undercuts, before the rhythm is known.
 PPG_MIN_REFRACTORY_S = 0.27
 #: PPG search-back (as Pan-Tompkins' for the QRS): when this many running intervals pass with
@@ -221,6 +223,25 @@ def _block_end(st: np.ndarray, q: np.ndarray, ring: np.ndarray, r: int, t: np.nd
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _pulse_apex_s(st: np.ndarray, hist_t: np.ndarray, hist_x: np.ndarray, r: int, top_s: float) -> float:
+    """PPG: the systolic peak of a pulse whose band-passed wave topped at ``top_s``, seconds (the apex
+    of the lightly filtered wave, which comes up to ``PPG_APEX_BEFORE_S`` earlier)."""
+    return _apex(st, hist_t, hist_x, r, top_s - PPG_APEX_BEFORE_S, top_s + PPG_APEX_AFTER_S, top_s)[0]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ppg_beat(st, hist_t, hist_x, r, s, top_s, top_v, now_s, out, n_out):  # type: ignore[no-untyped-def]
+    """PPG: the pulse that topped at ``top_s`` with height ``top_v`` is a beat, reported at ``now_s``:
+    close the candidate and the search back, follow the pulse level, write the beat to ``out``.
+    Returns the beats written."""
+    level = st[r, H_LEVEL]
+    st[r, H_ACTIVE], st[r, H_BACK_V], st[r, H_LAST_ACTIVITY_S] = 0.0, 0.0, now_s
+    st[r, H_LEVEL] = 0.8 * level + 0.2 * min(top_v, 2.0 * level)
+    out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = s, _pulse_apex_s(st, hist_t, hist_x, r, top_s), now_s, top_v
+    return n_out + 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, starts, ends, pos, done, n_bad, arrival, t, x, clean,
                 work, out):  # type: ignore[no-untyped-def]
     """Analyse a batch of PPG blocks; stop a channel after each beat. Returns the beats written to ``out``."""
@@ -282,28 +303,17 @@ def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, 
                 if (st[r, H_REGULARITY] >= SEARCH_BACK_REGULARITY and since_s > SEARCH_BACK_AFTER * st[r, H_MEDIAN_IBI_S]
                         and st[r, H_BACK_V] > SEARCH_BACK_LEVEL * st[r, H_LEVEL] and v < 0.5 * st[r, H_BACK_V]):
                     # Search back: a pulse smaller than the threshold (after tall ones) is a beat.
-                    back_v, back_t, level = st[r, H_BACK_V], st[r, H_BACK_T], st[r, H_LEVEL]
-                    st[r, H_BACK_V] = 0.0
-                    st[r, H_LAST_ACTIVITY_S] = ti
-                    st[r, H_LEVEL] = 0.8 * level + 0.2 * back_v
-                    out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = s, _apex(
-                        st, hist_t, hist_x, r, back_t - 0.2, back_t + 0.02, back_t)[0], ti, back_v
-                    n_out += 1
+                    n_out = _ppg_beat(st, hist_t, hist_x, r, s, st[r, H_BACK_T], st[r, H_BACK_V], ti, out, n_out)
                     pos[s] = i + 1
                     stopped = True
                     break
             elif v > st[r, H_CAND_V]:
                 st[r, H_CAND_V], st[r, H_CAND_T] = v, ti
             elif v < 0.5 * st[r, H_CAND_V]:
-                cand_v, cand_t, level = st[r, H_CAND_V], st[r, H_CAND_T], st[r, H_LEVEL]
-                if cand_v < PPG_WEAK * level and ti - cand_t < PPG_WEAK_WAIT_S and st[r, H_BEATS] > 3:
+                cand_v, cand_t = st[r, H_CAND_V], st[r, H_CAND_T]
+                if cand_v < PPG_WEAK * st[r, H_LEVEL] and ti - cand_t < PPG_WEAK_WAIT_S and st[r, H_BEATS] > 3:
                     continue  # a weak pulse (a dicrotic wave?) waits: a taller one right behind takes its place
-                st[r, H_ACTIVE], st[r, H_BACK_V] = 0.0, 0.0
-                st[r, H_LAST_ACTIVITY_S] = ti
-                st[r, H_LEVEL] = 0.8 * level + 0.2 * min(cand_v, 2.0 * level)
-                out[n_out, 0], out[n_out, 1], out[n_out, 2], out[n_out, 3] = s, _apex(
-                    st, hist_t, hist_x, r, cand_t - 0.2, cand_t + 0.02, cand_t)[0], ti, cand_v
-                n_out += 1
+                n_out = _ppg_beat(st, hist_t, hist_x, r, s, cand_t, cand_v, ti, out, n_out)
                 pos[s] = i + 1
                 stopped = True
                 break
@@ -590,7 +600,7 @@ class HeartBank:
             if cand_t >= last_s:
                 continue  # the pulse wave (the QRS energy) still rising at the last sample: no top yet
             if self.kind == "ppg":
-                time_s = float(_apex(st, self._hist_t, self._hist_x, r, cand_t - 0.2, cand_t + 0.02, cand_t)[0])
+                time_s = float(_pulse_apex_s(st, self._hist_t, self._hist_x, r, cand_t))
             else:
                 time_s, _ = _apex(st, self._hist_t, self._hist_x, r, cand_t - APEX_BEFORE_S, cand_t + APEX_AFTER_S, cand_t)
                 time_s = float(time_s)

@@ -45,6 +45,10 @@ from installation.sensors.eda_record import synthetic_eda
 from installation.sensors.simulated import SimulatedWearer, WearerProfile
 
 REPO = Path(__file__).resolve().parents[2]
+#: A found beat matches a reference beat within this many seconds; scoring starts this many seconds in (learning).
+BEAT_TOLERANCE_S, SCORE_FROM_S = 0.1, 5.0
+
+
 TARGETS = {"ecg": "sens and PPV >= 99.5 %, delay median <= 250 ms, SD <= 20 ms",
            "ppg": "F1 >= 99 % at rest", "eda": ">= 95 % of NeuroKit2's / the known SCRs >= 0.05 uS found, <= 15 % extra"}
 #: Microsiemens per count of the EDA records (the vendors' datasheet conversions; see the data README).
@@ -140,7 +144,7 @@ def accuracy(data: Path) -> list[dict[str, object]]:
             events = [e for e in analysis.events if e.address.endswith(".heart.beat")]
             found = np.array([e.time_s for e in events])
             delays = np.array([e.reported_s - e.time_s for e in events])
-            m = match_events(found, np.loadtxt(reference, skiprows=1), 0.1, start_s=5.0)
+            m = match_events(found, np.loadtxt(reference, skiprows=1), BEAT_TOLERANCE_S, start_s=SCORE_FROM_S)
             row |= {"sensitivity": round(100 * m.sensitivity, 2), "ppv": round(100 * m.ppv, 2), "f1": round(100 * m.f1, 2),
                     "delay_median_ms": round(1000 * float(np.median(delays)), 1), "delay_sd_ms": round(1000 * float(np.std(delays)), 1)}
         rows.append(row)

@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 from scipy import signal as sps
 
-from installation.bench.core_accuracy import default_data_dir
+from installation.bench.core_accuracy import BEAT_TOLERANCE_S, SCORE_FROM_S, default_data_dir
 from installation.commands.analyze import analyze_recording, load_recording
 from installation.dsp.scoring import match_events
 
@@ -118,7 +118,7 @@ def score(times_s: np.ndarray, values: np.ndarray, reference_s: np.ndarray) -> t
     """Sensitivity and PPV in percent, missed, extra and reference beats of the live core on one signal."""
     analysis = analyze_recording(times_s, values, "ecg")
     found = np.array([e.time_s for e in analysis.events if e.address.endswith(".heart.beat")])
-    m = match_events(found, reference_s, 0.1, start_s=5.0)
+    m = match_events(found, reference_s, BEAT_TOLERANCE_S, start_s=SCORE_FROM_S)
     return 100.0 * m.sensitivity, 100.0 * m.ppv, m.reference - m.hits, m.extra, m.reference
 
 

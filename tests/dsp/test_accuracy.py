@@ -69,15 +69,14 @@ def test_ppg_motion_artifact_lowers_quality() -> None:
 
 
 @pytest.mark.parametrize(("name", "us_per_count", "max_extra"), [
-    ("eda_bsnb_hot_surface_1000hz", 3.3 / 2**10 / 0.132, 8),
+    ("eda_bsnb_hot_surface_1000hz", 3.3 / 2**10 / 0.132, 3),
     ("eda_bsnb_slow_100hz", 3.0 / 2**16 / 0.12, 0),
 ])
 def test_eda_responses(name: str, us_per_count: float, max_extra: int) -> None:
     """Every reference response of at least 0.05 uS (NeuroKit2's, made offline) is found, its
-    rise overlapping ours. The hot-surface record's ripple gives rises NeuroKit2 leaves out
-    (their tops sit below a tenth of its phasic maximum): up to 8 of them count as extra
-    (the target is 3); before, a tenth of the last minute's largest rise hid five of the
-    responses after the big one, and the slow record's response came in two."""
+    rise overlapping ours, with at most 15 % extra (3 of the hot-surface record's 21). A
+    detector of rises in the level reported 8 extra there: rises in the ~1 Hz ripple that
+    NeuroKit2 leaves out; in the driver they merge into the response they ride on."""
     t, v = load_recording(DATA / f"{name}.csv.gz")
     analysis = analyze_recording(t, v * us_per_count, "eda", unit="uS")
     scr = [e for e in analysis.events if e.address.endswith(".eda.scr")]
@@ -86,3 +85,17 @@ def test_eda_responses(name: str, us_per_count: float, max_extra: int) -> None:
     ref = [np.atleast_1d(reference[k]) for k in ("onset_s", "peak_s")] + [np.atleast_1d(reference["amplitude"]) * us_per_count]
     m = match_rises(*found, *ref, 0.05, start_s=5.0)
     assert m.hits == m.reference and m.extra <= max_extra, m
+
+
+def test_eda_responses_on_the_synthetic_record() -> None:
+    """The long synthetic record (1500 s, 131 known responses of at least 0.05 uS, many on the
+    recovery of the one before): >= 95 % found, <= 15 % extra. A detector of rises in the
+    level found 94.7 %: the small responses on a steep recovery never make the level turn up."""
+    from installation.sensors.eda_record import synthetic_eda
+
+    rec = synthetic_eda()
+    analysis = analyze_recording(rec.times_s, rec.values_us, "eda", unit="uS")
+    scr = [e for e in analysis.events if e.address.endswith(".eda.scr")]
+    found = [np.array([getattr(e, k) for e in scr]) for k in ("onset_s", "time_s", "value")]
+    m = match_rises(*found, rec.onset_s, rec.peak_s, rec.amplitude_us, 0.05, start_s=5.0)
+    assert m.reference == 131 and m.found_pct >= 95.0 and m.extra_pct <= 15.0, m

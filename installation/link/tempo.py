@@ -24,8 +24,12 @@ SETTLE_S = 1.5
 SAME_TEMPO_BPM = 0.02
 #: The tempo is set only when it moves at least this much (beats per minute) ...
 TEMPO_STEP_BPM = 0.05
-#: ... and at most this often (seconds), so that peers are not flooded with tempo changes.
+#: ... and at most this often (seconds) while the show is alone ...
 TEMPO_PERIOD_S = 0.1
+#: ... or this often with other peers in the session: each change is broadcast to them, and a
+#: musician's own change that crosses one of the show's on the network is lost (Link keeps the
+#: later), so the show changes the tempo of a shared session seldom.
+TEMPO_PERIOD_PEERS_S = 1.0
 #: Ableton Link's own tempo range, beats per minute.
 LINK_MIN_BPM, LINK_MAX_BPM = 20.0, 999.0
 
@@ -122,7 +126,7 @@ class TempoFollower:
         self.role = next_role(self.role, self.lead, since_start_s, peers, session_bpm, self.set_bpm)
         if self.role != "leading" or math.isnan(self.smoothed_bpm):
             return None
-        if now_s - self._last_set_s < TEMPO_PERIOD_S:
+        if now_s - self._last_set_s < (TEMPO_PERIOD_S if peers == 0 else TEMPO_PERIOD_PEERS_S):
             return None
         if abs(self.smoothed_bpm - session_bpm) < TEMPO_STEP_BPM and not math.isnan(self.set_bpm):
             return None

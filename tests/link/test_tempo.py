@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from installation.link.tempo import (SAME_TEMPO_BPM, SETTLE_S, TEMPO_PERIOD_S, TempoFollower, next_role,
+from installation.link.tempo import (SAME_TEMPO_BPM, SETTLE_S, TEMPO_PERIOD_PEERS_S, TEMPO_PERIOD_S, TempoFollower, next_role,
                                      smooth_bpm, target_tempo_bpm)
 
 NAN = math.nan
@@ -119,3 +119,17 @@ def test_no_heart_rate_sets_nothing_and_keeps_the_last_tempo() -> None:
     assert _run(f, [(SETTLE_S + i * 0.2, NAN, 0, 120.0) for i in range(10)]) == [None] * 10
     assert f.step(10.0, 80.0, 10.0, 0, 120.0) == pytest.approx(80.0)
     assert f.step(11.0, NAN, 11.0, 0, 80.0) is None
+
+
+def test_with_peers_the_show_changes_the_tempo_seldom() -> None:
+    f = TempoFollower(60.0, 160.0, smooth_s=2.0)
+    session, set_at = 120.0, []
+    for i in range(int(10.0 / 0.01)):
+        now_s = SETTLE_S + i * 0.01
+        bpm = f.step(now_s, 70.0 + 40.0 * (i > 100), now_s, 0 if i < 50 else 2, session)  # peers joined at 0.5 s
+        if bpm is not None:
+            session = bpm
+            set_at.append(now_s)
+    gaps = [b - a for a, b in zip(set_at, set_at[1:])]
+    assert len(set_at) >= 5 and min(gaps) >= TEMPO_PERIOD_PEERS_S - 1e-9
+    assert f.role == "leading"  # the peers joined the show's session and left its tempo alone

@@ -5,8 +5,9 @@ heart rate, as the pipeline drives it (features every 10 ms, beat events every t
 
 Loading the show's code takes seconds, so one process plays every run the tests ask for: it
 prints ``{"ready": ...}``, then reads one JSON line per run from its standard input,
-``{"link": {...the [link] section}, "heart": "at_s:bpm,at_s:bpm,...", "duration": seconds}``,
-and prints JSON lines: every 50 ms ``{"t", "role", "tempo", "peers", "phase"}``; each event
+``{"link": {...the [link] section}, "heart": "at_s:bpm,at_s:bpm,...", "duration": seconds}``
+(or ``{"count_peers": seconds}``: preflight's look, which prints ``{"peers": n}`` or
+``{"error": why}``), and prints JSON lines: every 50 ms ``{"t", "role", "tempo", "peers", "phase"}``; each event
 ``{"event": address, "at": its time, "value", "made": when it was made}`` (perf_counter
 seconds); and ``{"done": ...}`` at the end of the run. It stops at the end of its input.
 """
@@ -21,6 +22,7 @@ import time
 from typing import Any
 
 from installation.config import LinkConfig
+from installation.commands.preflight import probe_link
 from installation.link.clock import LinkClock
 
 
@@ -60,8 +62,13 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     print(json.dumps({"ready": time.perf_counter()}), flush=True)
     for line in sys.stdin:
-        if line.strip():
-            play(json.loads(line))
+        run = json.loads(line) if line.strip() else None
+        if run is not None and "count_peers" in run:
+            peers = probe_link(run["count_peers"])
+            print(json.dumps({"peers": peers} if isinstance(peers, int) else {"error": peers}))
+            print(json.dumps({"done": time.perf_counter()}), flush=True)
+        elif run is not None:
+            play(run)
             print(json.dumps({"done": time.perf_counter()}), flush=True)
 
 

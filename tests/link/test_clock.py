@@ -1,6 +1,7 @@
 """The show's Link peer against an independent Link peer (aalink alone, as a musician's app),
 each in a network namespace of its own that the test makes: leading, joining quietly,
-``lead = true``, and the beat events and phase on the session's grid.
+``lead = true``, the beat events and phase on the session's grid, and preflight's count of
+the peers.
 
 One process plays the show's side of every test (loading the show's code takes seconds);
 each musician's peer is a process of its own. Every child runs for a fixed time (bounded
@@ -198,3 +199,15 @@ def test_lead_true_takes_the_tempo_over(hosts, show_side) -> None:
     assert abs(seen[0]["tempo"] - 100.0) < 0.01
     assert abs(seen[-1]["tempo"] - 72.0) < 0.01 and seen[-1]["t"] > ours[-1]["t"]  # the show's tempo stays after it left
     assert all(s["role"] == "leading" for s in ours if s["role"] != "none")
+
+
+def test_preflight_counts_the_peers(hosts, show_side) -> None:
+    _send(show_side, json.dumps({"count_peers": 1.0}))
+    assert _read_until(show_side, "done", 30.0) == [{"peers": 0}]  # nobody there yet
+    peers = [Peer(hosts[1], 100.0, 4.0), Peer(hosts[1], 100.0, 4.0)]  # two musicians' apps
+    for peer in peers:
+        peer.go()
+    time.sleep(1.0)  # they find each other
+    _send(show_side, json.dumps({"count_peers": 1.0}))
+    assert _read_until(show_side, "done", 30.0) == [{"peers": 2}]
+    assert all(abs(line["tempo"] - 100.0) < 0.01 for peer in peers for line in peer.lines())  # looking changed nothing

@@ -8,6 +8,7 @@ session, or other peers joined the show's session and nobody else changed the te
 It *follows* once it joined a session that already had a tempo of its own (the musicians
 were there first), or as soon as another peer sets a tempo: from then on it never changes
 the session's tempo, until it is alone again. ``lead = true`` in the show file leads always.
+Taking over a tempo that was someone else's, the show's tempo glides from it.
 For its first :data:`SETTLE_S` seconds the show only listens (Link finds the peers on the
 network within about a second), so that it never sets a tempo on a session it is joining.
 """
@@ -121,9 +122,12 @@ class TempoFollower:
         """
         dt_s = 0.0 if math.isnan(self._last_s) else now_s - self._last_s
         self._last_s = now_s
+        role = next_role(self.role, self.lead, since_start_s, peers, session_bpm, self.set_bpm)
+        if role == "leading" and self.role != "leading" and (self.role == "following" or peers > 0):
+            self.smoothed_bpm = session_bpm  # taking over a tempo that was someone else's: glide from it
+        self.role = role
         target = target_tempo_bpm(heart_bpm, self.min_bpm, self.max_bpm)
         self.smoothed_bpm = smooth_bpm(self.smoothed_bpm, target, dt_s, self.smooth_s)
-        self.role = next_role(self.role, self.lead, since_start_s, peers, session_bpm, self.set_bpm)
         if self.role != "leading" or math.isnan(self.smoothed_bpm):
             return None
         if now_s - self._last_set_s < (TEMPO_PERIOD_S if peers == 0 else TEMPO_PERIOD_PEERS_S):

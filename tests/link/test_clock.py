@@ -193,7 +193,7 @@ def test_lead_true_takes_the_tempo_over(hosts, show_side) -> None:
     peer = Peer(hosts[1], 100.0, 5.5)
     peer.go()
     time.sleep(1.0)
-    _play(show_side, {"lead": True, "smooth_s": 0.5}, "0:72", 3.5)
+    _play(show_side, {"lead": True, "smooth_s": 0.2}, "0:72", 3.5)  # glides from 100 to 72 within a second
     seen = peer.lines()
     ours = _states(_played(show_side, 3.5))
     assert abs(seen[0]["tempo"] - 100.0) < 0.01

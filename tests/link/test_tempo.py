@@ -98,10 +98,24 @@ def test_a_session_with_a_tempo_of_its_own_is_never_changed() -> None:
     assert f.role == "following"
 
 
-def test_lead_true_takes_over_a_session_at_once() -> None:
+def test_lead_true_takes_over_a_session_at_once_gliding_from_its_tempo() -> None:
     f = TempoFollower(60.0, 160.0, smooth_s=1.0, lead=True)
-    out = _run(f, [(0.0, 70.0, 1, 100.0)])
-    assert out == [pytest.approx(70.0)]
+    session, sets = 100.0, []
+    for i in range(500):
+        bpm = f.step(i * 0.01, 70.0, i * 0.01, 1, session)
+        if bpm is not None:
+            session = bpm
+            sets.append((i * 0.01, bpm))
+    assert sets[0] == (0.0, pytest.approx(100.0))  # at once, from where the session was
+    assert sets[1] == (pytest.approx(1.0), pytest.approx(70.0 + 30.0 * math.exp(-1.0)))  # then the glide
+    assert sets[-1][1] == pytest.approx(70.0, abs=0.6)
+
+
+def test_alone_again_the_show_glides_from_the_musicians_tempo() -> None:
+    f = TempoFollower(60.0, 160.0, smooth_s=2.0)
+    assert _run(f, [(SETTLE_S + i * 0.01, 70.0, 1, 125.0) for i in range(300)]) == [None] * 300  # following
+    first = f.step(SETTLE_S + 3.0, 70.0, SETTLE_S + 3.0, 0, 125.0)  # the musicians left
+    assert f.role == "leading" and first == pytest.approx(125.0, abs=0.5)  # no jump to 70
 
 
 def test_a_steady_heart_sets_the_tempo_once() -> None:

@@ -171,6 +171,7 @@ class Pipeline:
             if len(outputs):
                 self.add_tap(OutputsSink(outputs))
         self.outer: list[OuterFeatures] = []
+        self._outer_due: list[Event] = []  # outer events made ahead of their time, for the taps at their time
         self.link: LinkClock | None = None
         if live_outputs and show.link.enabled:
             self.link = LinkClock(show.link, clock.now_s).start()
@@ -284,6 +285,8 @@ class Pipeline:
             self.analyse(batch)
             self.visuals.flush(self.clock.now_s())  # a beat's snapshot leaves before the features are mapped
         now_s = self.clock.now_s()
+        while self._outer_due and self._outer_due[0].time_s <= now_s:
+            self._tell_taps(self._outer_due.pop(0))
         for outer in self.outer:
             for event in outer.take_events(now_s):
                 self._outer_event(event)
@@ -319,10 +322,13 @@ class Pipeline:
                 self.stats.beat_times_s.setdefault(event.wearer, []).append(event.time_s)
 
     def _outer_event(self, event: Event) -> None:
-        """An event from outside the core (a Link beat): to the taps, and to its triggers, now or
-        (dated ahead) scheduled to land on its time."""
-        self._tell_taps(event)
+        """An event from outside the core (a Link beat): to its triggers and the taps, now or
+        (dated ahead) on its time: the sound takes it ahead to land on its buffer."""
         ahead_s = event.time_s - self.clock.now_s()
+        if ahead_s > 0.0:
+            self._outer_due.append(event)  # made in time order: the list stays sorted
+        else:
+            self._tell_taps(event)
         for address, value in self.mapper.apply_event(event):
             if ahead_s > 0.0:
                 self._schedule(address, value, ahead_s)

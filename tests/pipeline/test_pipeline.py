@@ -192,6 +192,7 @@ def test_link_features_and_beats_reach_the_mappings_and_the_taps() -> None:
     beats = [f for f in tap.firings if f.address == "link.beat"]
     flares = [f for f in tap.firings if f.address == "visual.flare"]
     assert [f.at_s for f in beats] == pytest.approx([0.4 * k for k in range(1, 10)])  # 150 bpm, dated on the beat
+    assert all(0.0 <= f.now_s - f.at_s <= 0.02 + 1e-9 for f in beats)  # told at its time, not when made ahead
     assert len(flares) == len(beats)
     assert all(0.0 <= f.now_s - b.at_s <= 0.02 + 1e-9 for f, b in zip(flares, beats))  # fired within a tick of it
     assert [f.value for f in flares[:4]] == pytest.approx([1.0 - 0.5 / 3, 1.0 - 1.0 / 3, 0.5, 1.0])  # beats 1, 2, 3, 0

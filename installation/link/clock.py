@@ -42,7 +42,14 @@ class LinkError(RuntimeError):
     """The Link peer cannot run (aalink missing or failing)."""
 
 
-def _aalink() -> Any:
+def import_aalink() -> Any:
+    """The aalink module (imported only when a show enables ``[link]``).
+
+    Raises
+    ------
+    LinkError
+        It is not installed, saying how to install it.
+    """
     try:
         import aalink
     except ImportError as exc:
@@ -117,7 +124,7 @@ class LinkClock:
 
     async def _serve(self) -> None:
         s = self.settings
-        link = _aalink().Link(min(max(START_BPM, s.min_bpm), s.max_bpm))
+        link = import_aalink().Link(min(max(START_BPM, s.min_bpm), s.max_bpm))
         try:
             link.quantum = float(s.quantum)
             link.enabled = True
@@ -156,7 +163,7 @@ def count_peers(wait_s: float = 1.0) -> tuple[int, float]:
     LinkError
         aalink is missing, or the peer could not start.
     """
-    aalink = _aalink()
+    aalink = import_aalink()
 
     async def look() -> tuple[int, float]:
         link = aalink.Link(START_BPM)

@@ -211,3 +211,34 @@ def test_preflight_counts_the_peers(hosts, show_side) -> None:
     _send(show_side, json.dumps({"count_peers": 1.0}))
     assert _read_until(show_side, "done", 30.0) == [{"peers": 2}]
     assert all(abs(line["tempo"] - 100.0) < 0.01 for peer in peers for line in peer.lines())  # looking changed nothing
+
+
+def test_a_link_peer_that_cannot_start_is_logged_once_and_tried_again(monkeypatch, caplog) -> None:
+    import logging
+
+    import installation.link.clock as link_clock
+    from installation.config import LinkConfig
+
+    tries: list[float] = []
+
+    def missing() -> None:
+        tries.append(time.monotonic())
+        raise link_clock.LinkError("Ableton Link needs the Python package aalink (pip install aalink)")
+
+    monkeypatch.setattr(link_clock, "import_aalink", missing)
+    monkeypatch.setattr(link_clock, "RETRY_FIRST_S", 0.05)
+    clock = link_clock.LinkClock(LinkConfig(enabled=True))
+    with caplog.at_level(logging.WARNING):
+        clock.start()
+        deadline = time.monotonic() + 5.0
+        while len(tries) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        features = clock.features(time.perf_counter(), {"group.heart.bpm": 70.0})
+        started = time.monotonic()
+        clock.close()
+    assert len(tries) >= 3  # tried again, with a growing wait
+    assert time.monotonic() - started < 2.0  # and stops at once
+    assert caplog.text.count("the Link peer stopped") == 1 and "pip install aalink" in caplog.text
+    assert clock.error is not None and "aalink" in clock.error
+    assert math.isnan(features["link.phase"]) and math.isnan(features["link.tempo"]) and features["link.peers"] == 0.0
+    assert clock.take_events(time.perf_counter()) == []

@@ -25,7 +25,6 @@ from installation.clock import Clock
 from installation.config import Show
 from installation.dsp.core import CoreSettings, SignalCore
 from installation.dsp.events import Event
-from installation.link.clock import LinkClock
 from installation.mapping.mapper import Mapper
 from installation.operator_commands import Blackout, Command, Mark, Panic, Rebaseline, SelectScene, record_row
 from installation.outputs.fanout import Outputs
@@ -63,6 +62,9 @@ class OuterFeatures(Protocol):
     def take_events(self, now_s: float) -> list[Event]: ...
 
     def close(self) -> None: ...
+
+
+OuterT = TypeVar("OuterT", bound=OuterFeatures)
 
 
 def core_settings(show: Show) -> CoreSettings:
@@ -170,12 +172,8 @@ class Pipeline:
             outputs = Outputs.from_show(show, [m.target for m in mapper.continuous], wearers)
             if len(outputs):
                 self.add_tap(OutputsSink(outputs))
-        self.outer: list[OuterFeatures] = []
+        self.outer: list[OuterFeatures] = []  # features and events from outside the core (Link)
         self._outer_due: list[Event] = []  # outer events made ahead of their time, for the taps at their time
-        self.link: LinkClock | None = None
-        if live_outputs and show.link.enabled:
-            self.link = LinkClock(show.link, clock.now_s).start()
-            self.outer.append(self.link)
         self.blackout = False
         self._commands: queue.Queue[SelectScene | Rebaseline | Mapper] = queue.Queue()
         self._last_params: dict[str, float] = {}
@@ -192,6 +190,11 @@ class Pipeline:
         """Let ``sink`` see everything (features, events, parameters, notes) from now on."""
         self.taps.append(sink)
         return sink
+
+    def add_outer(self, outer: OuterT) -> OuterT:
+        """Ask ``outer`` for its features and events from now on (it is closed with the sinks)."""
+        self.outer.append(outer)
+        return outer
 
     def attach_sound(self, engine: SoundOutput) -> None:
         """Route ``sound.*`` parameters to ``engine``."""

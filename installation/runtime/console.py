@@ -408,7 +408,7 @@ class OperatorConsole:
                      f"{int(up_s % 60):02d}   ", style="bold")
         title.append(head, style="bold red" if status.panicked or self.session.blackout else "bold green")
         parts: list[Any] = [title, Text(figures, overflow="ellipsis", no_wrap=True)]
-        link = link_line(getattr(self.session.pipeline, "link", None))
+        link = link_line(getattr(self.session, "link", None))
         if link is not None:
             parts.append(Text(link, overflow="ellipsis", no_wrap=True, style="red" if "not running" in link else ""))
         extra = 0 if link is None else 1

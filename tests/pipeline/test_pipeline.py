@@ -178,8 +178,8 @@ def test_link_features_and_beats_reach_the_mappings_and_the_taps() -> None:
     prepared = prepare_show(parse_show(text, "show.toml", SHOW))
     clock = FakeClock()
     pipeline = Pipeline(prepared.show, prepared.mapper, ["p1", "p2"], clock, live_outputs=False)
-    assert pipeline.link is None  # [link] is off by default (and never on without live outputs)
-    grid = pipeline.outer.append(_Grid(150.0)) or pipeline.outer[-1]
+    assert pipeline.outer == []  # the pipeline joins no Link session of its own (the live session adds one)
+    grid = pipeline.add_outer(_Grid(150.0))
     tap = pipeline.add_tap(Tap())
     phases: list[float] = []
     audience = SimulatedAudience(2, seed=7, clock=clock)

@@ -267,7 +267,7 @@ def test_the_console_shows_the_link_line_and_still_fits_80x24() -> None:
     from installation.status import OperatorStatus, WearerStatus
 
     session = SimpleNamespace(show=SimpleNamespace(scenes=[]), blackout=False,
-                              pipeline=SimpleNamespace(link=_link(_timeline(2, 100.0, "following"))))
+                              link=_link(_timeline(2, 100.0, "following")))
     screen = Console(width=80, height=24, record=True, force_terminal=False)
     console = OperatorConsole(session, "t", console=screen, keys=False)  # type: ignore[arg-type]
     console._status = OperatorStatus(wearers=[WearerStatus(f"p{i}", 70.0, 2.0, 0.9, "ok", 5.0, 0.1) for i in range(1, 9)])

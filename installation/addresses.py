@@ -61,6 +61,19 @@ PAIR_FEATURES: dict[str, str] = {
 }
 
 
+#: Features of the Ableton Link session (with ``[link] enabled``), with their units.
+LINK_FEATURES: dict[str, str] = {
+    "link.phase": "where the Link session is in its bar: 0..1 over the quantum (0 on the downbeat)",
+    "link.tempo": "the Link session's tempo, beats per minute",
+    "link.peers": "other peers in the Link session (musicians' apps)",
+}
+#: Events of the Ableton Link session (with ``[link] enabled``).
+LINK_EVENTS: dict[str, str] = {
+    "link.beat": "a beat of the Link session (value: its place in the bar, 0 on the downbeat .. quantum - 1)",
+    "link.downbeat": "the first beat of a bar of the Link session (value: the bar's number)",
+}
+
+
 
 def split_wearer(address: str) -> tuple[str | None, str]:
     """Split ``"p1.heart.bpm"`` into ``("p1", "heart.bpm")``; non-wearer addresses give ``(None, address)``.

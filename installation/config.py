@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from installation.addresses import SignalKind
+from installation.addresses import GROUP_FEATURES, WEARER_FEATURES, WEARER_RE, SignalKind
 
 
 class ConfigError(ValueError):
@@ -404,6 +404,45 @@ class LslOutputConfig(_Strict):
 OutputConfig = Annotated[Union[OscOutputConfig, LslOutputConfig], Field(discriminator="kind")]
 
 
+class LinkConfig(_Strict):
+    """``[link]``: Ableton Link. The session's tempo follows a feature (the group's heart rate),
+    smoothed and kept within bounds, while the show leads the session; the session's beat grid
+    comes back as the features ``link.phase``, ``link.tempo``, ``link.peers`` and the events
+    ``link.beat``, ``link.downbeat``."""
+
+    enabled: bool = Field(False, description="join the Ableton Link session on the networks of this machine")
+    feature: str = Field("group.heart.bpm", description="the feature (beats per minute) the tempo follows: "
+                         "a group feature, or one wearer's such as p1.heart.bpm")
+    min_bpm: float = Field(60.0, ge=20.0, le=999.0, description="slowest tempo the show sets, beats per minute")
+    max_bpm: float = Field(160.0, ge=20.0, le=999.0, description="fastest tempo the show sets, beats per minute")
+    smooth_s: float = Field(8.0, ge=0.0, le=600.0, description="time constant of the tempo's smoothing, seconds")
+    quantum: int = Field(4, ge=1, le=64, description="beats per bar (link.phase runs 0..1 over a bar)")
+    lead: bool = Field(False, description="false: join quietly (never change the tempo of a session that had "
+                       "one, or that another peer changed); true: the show sets the tempo always")
+
+    @field_validator("feature")
+    @classmethod
+    def _known_feature(cls, v: str) -> str:
+        head, _, rest = v.partition(".")
+        if v in GROUP_FEATURES or (WEARER_RE.fullmatch(head) and head != "p*" and rest in WEARER_FEATURES):
+            return v
+        if head in ("p*", "any"):
+            raise ValueError(f"the tempo follows one value: name one wearer ('p1.{rest}') or the group "
+                             f"('group.heart.bpm'), not every wearer (got {v!r})")
+        known = [*GROUP_FEATURES, *(f"p1.{k}" for k in WEARER_FEATURES)]
+        close = difflib.get_close_matches(v, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; e.g. 'group.heart.bpm' or 'p1.heart.bpm'"
+        raise ValueError(f"not a group feature nor one wearer's feature{hint} (got {v!r})")
+
+    @field_validator("max_bpm")
+    @classmethod
+    def _above_min(cls, v: float, info: Any) -> float:
+        low = info.data.get("min_bpm")
+        if low is not None and v <= low:
+            raise ValueError(f"must be above min_bpm ({low:g})")
+        return v
+
+
 class Show(_Strict):
     """A whole show file."""
 
@@ -417,6 +456,7 @@ class Show(_Strict):
     osc_out: OscOut = Field(default_factory=OscOut)
     record: RecordConfig = Field(default_factory=RecordConfig)
     outputs: list[OutputConfig] = Field(default_factory=list)
+    link: LinkConfig = Field(default_factory=LinkConfig)
     path: Path | None = Field(None, exclude=True, description="file it was loaded from")
 
     @model_validator(mode="after")

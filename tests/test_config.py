@@ -209,3 +209,37 @@ def test_check_of_a_valid_show_is_the_show() -> None:
 
     show, error = load_show_for_check(REPO / "patches" / "default.toml")
     assert error is None and show == load_show(REPO / "patches" / "default.toml")
+
+
+# ---- [link] -----------------------------------------------------------------------------------
+def test_link_is_off_by_default_and_joins_quietly() -> None:
+    link = parse_show(MINIMAL).link
+    assert not link.enabled and not link.lead
+    assert (link.feature, link.quantum, link.min_bpm < link.max_bpm) == ("group.heart.bpm", 4, True)
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("enabeld = true", ["link.enabeld", "unknown key", "did you mean 'enabled'"]),
+        ("quantm = 3", ["link.quantm", "did you mean 'quantum'"]),
+        ("feature = 'group.heart.bmp'", ["link.feature", "did you mean 'group.heart.bpm'"]),
+        ("feature = 'p*.heart.bpm'", ["link.feature", "name one wearer ('p1.heart.bpm')"]),
+        ("min_bpm = 120\nmax_bpm = 90", ["link.max_bpm", "must be above min_bpm (120)", "90"]),
+        ("max_bpm = 1200", ["link.max_bpm", "less than or equal to 999"]),
+        ("min_bpm = 10", ["link.min_bpm", "greater than or equal to 20"]),
+        ("quantum = 0", ["link.quantum", "greater than or equal to 1"]),
+        ("smooth_s = -1", ["link.smooth_s", "greater than or equal to 0"]),
+        ("lead = 'maybe'", ["link.lead", "valid boolean"]),
+    ],
+)
+def test_bad_link_section_names_the_key(section: str, expected: list[str]) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_show(f"[link]\n{section}\n" + MINIMAL, "show.toml")
+    for part in ["show.toml", *expected]:
+        assert part in str(err.value)
+
+
+@pytest.mark.parametrize("feature", ["group.heart.bpm", "p3.heart.bpm", "group.sync", "p1.eda.arousal"])
+def test_link_follows_a_group_or_one_wearers_feature(feature: str) -> None:
+    assert parse_show(f"[link]\nenabled = true\nfeature = '{feature}'\n" + MINIMAL).link.feature == feature

@@ -10,7 +10,8 @@ It confirms, for one show file, that
   index; a running JACK server; or no device, when the sound would go to a WAV file);
 * the display is there (only when the visuals are on);
 * each OSC output's host resolves and is reachable (on this machine: whether
-  anything listens on the port yet).
+  anything listens on the port yet);
+* with ``[link] enabled``, how many Ableton Link peers are seen within about a second.
 
 The judging is pure (``judge_*`` and :func:`verdict`, tested with tables); the
 probing (:func:`listen_sources`, :func:`probe_udp`, :func:`probe_display`) does the I/O.
@@ -31,7 +32,7 @@ from typing import Callable, Literal
 
 from pythonosc import osc_message_builder
 
-from installation.config import Show, SimulatedSource
+from installation.config import LinkConfig, Show, SimulatedSource
 from installation.dsp.core import SignalCore
 from installation.dsp.quality import BAD_STATES
 from installation.sensors.base import Source
@@ -386,6 +387,34 @@ def osc_targets(show: Show) -> list[tuple[str, str, int]]:
     return targets
 
 
+# ---- Ableton Link ------------------------------------------------------------------------------------
+#: Seconds preflight listens for Link peers (Link finds the peers on a network within about a second).
+LINK_LISTEN_S = 1.0
+
+
+def probe_link(wait_s: float = LINK_LISTEN_S) -> int | str:
+    """Other Link peers seen within ``wait_s`` seconds, or why none could be looked for."""
+    from installation.link.clock import LinkError, count_peers
+
+    try:
+        return count_peers(wait_s)[0]
+    except LinkError as exc:
+        return str(exc)
+
+
+def judge_link(link: LinkConfig, peers: int | str) -> Check:
+    """The Link line: how many peers, and what the show will do with their tempo."""
+    if isinstance(peers, str):
+        return Check("link", "[link]", "NO-GO", peers)
+    if peers == 0:
+        return Check("link", "[link]", "WARN", f"no Link peer seen within {LINK_LISTEN_S:g} s: the show will lead the "
+                                               "tempo alone (start the musicians' Link apps, on the same network)")
+    seen = f"{peers} Link peer{'s' if peers != 1 else ''} seen"
+    if link.lead:
+        return Check("link", "[link]", "GO", f"{seen}; lead = true: the show takes their tempo over")
+    return Check("link", "[link]", "GO", f"{seen}; the show joins their session and keeps its tempo")
+
+
 # ---- the verdict ---------------------------------------------------------------------------------
 def verdict(checks: list[Check]) -> tuple[int, str]:
     """Exit code (0 go, warnings allowed; 1 no-go) and the last line: ``GO`` or ``NO-GO: n problems``."""
@@ -434,9 +463,11 @@ def preflight(show: Show, options: PreflightOptions,
     checks.append(judge_display(options.visuals, probe, show.visual.display))
     for name, host, port in osc_targets(show):
         checks.append(judge_udp(name, host, port, probe_udp(host, port)))
+    if show.link.enabled:
+        checks.append(judge_link(show.link, probe_link()))
     return checks
 
 
 __all__ = ["Check", "ChannelSeen", "DisplayProbe", "PreflightOptions", "SourceHeard", "UdpProbe", "channels_read",
-           "judge_audio", "judge_display", "judge_source", "judge_udp", "judge_wearer", "listen_sources", "osc_targets",
-           "preflight", "probe_display", "probe_udp", "verdict"]
+           "judge_audio", "judge_display", "judge_link", "judge_source", "judge_udp", "judge_wearer", "listen_sources",
+           "osc_targets", "preflight", "probe_display", "probe_link", "probe_udp", "verdict"]

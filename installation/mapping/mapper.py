@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple, Sequence
 
 from installation.addresses import WEARER_RE, ParameterKind, pattern_matches, resolve_pair, slot_number, split_wearer, wearer_pairs
 from installation.config import ConfigError, Mapping, Scene
-from installation.addresses import GROUP_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
+from installation.addresses import GROUP_FEATURES, LINK_EVENTS, LINK_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
 from installation.dsp.events import Event
 from installation.mapping.curves import CURVES
 from installation.mapping.transforms import SCALES, ChainState, one_euro, one_pole, quantize_hz, slew
@@ -168,6 +168,7 @@ def compile_mappings(
     """
     wearer_sources = {**{k: False for k in WEARER_FEATURES}, **{k: True for k in WEARER_EVENTS}}
     all_sources = [f"p*.{k}" for k in wearer_sources] + list(GROUP_FEATURES) + list(PAIR_FEATURES)
+    all_sources += [*LINK_FEATURES, *LINK_EVENTS]
     problems: list[str] = []
     compiled: list[CompiledMapping] = []
     for i, m in enumerate(mappings):
@@ -177,6 +178,8 @@ def compile_mappings(
             is_event = wearer_sources[rest]
         elif wearer is None and m.source in GROUP_FEATURES:
             is_event = False
+        elif wearer is None and (m.source in LINK_FEATURES or m.source in LINK_EVENTS):
+            is_event = m.source in LINK_EVENTS  # the show's own events: link.beat reaches one or every wearer
         elif wearer is None and any(pattern_matches(p, m.source) for p in PAIR_FEATURES):
             problem = _pair_problem(m.source, m.target)
             if problem:
@@ -256,6 +259,7 @@ class Mapper:
         self._states: dict[tuple[int, str], ChainState] = {}
         self._pairs: dict[tuple[str, ...], list[tuple[CompiledMapping, list[_Target]]]] = {}
         self._last_s = math.nan
+        self._wearers: list[str] = []  # of the last apply_features, for show-wide events to p* targets
 
     def _resolved(self, wearers: tuple[str, ...]) -> list[tuple[CompiledMapping, list[_Target]]]:
         """Per mapping, what to read and where to write for these wearers (cached)."""
@@ -298,6 +302,7 @@ class Mapper:
             wearers = sorted({k.split(".", 1)[0] for k in features if WEARER_RE.fullmatch(k.split(".", 1)[0])})
         dt_s = 0.0 if math.isnan(self._last_s) or math.isnan(now_s) else max(0.0, now_s - self._last_s)
         self._last_s = now_s
+        self._wearers = wearers
         if self.scenes is None:
             return self._apply_chains(features, dt_s, wearers, None)
         return self.scenes.apply(self, features, now_s, dt_s, wearers)
@@ -362,7 +367,13 @@ class Mapper:
         fired: list[tuple[str, float]] = []
         only = self.scenes.playing() if self.scenes is not None else None
         for m in self.events:
-            if m.source_rest != rest or wearer is None or (only is not None and m.index not in only):
+            if m.source_rest != rest or (only is not None and m.index not in only):
+                continue
+            if wearer is None:  # a show-wide event (link.beat): its target, or every wearer's
+                if m.source_wearer is None:
+                    v = event.value if not math.isnan(event.value) else m.in_range[0]
+                    targets = [m.resolve_target(w) for w in self._wearers] if "p*" in m.target else [m.target]
+                    fired += [(target, m.value(v)) for target in targets]
                 continue
             if m.source_wearer in ("p*", wearer):
                 v = event.value if not math.isnan(event.value) else m.in_range[0]

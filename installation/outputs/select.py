@@ -15,7 +15,7 @@ from typing import Iterable, Literal, Sequence
 
 from installation.addresses import WEARER_RE, resolve_pair, wearer_pairs
 from installation.config import OscOutputConfig, OutputConfig
-from installation.addresses import GROUP_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
+from installation.addresses import GROUP_FEATURES, LINK_EVENTS, LINK_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
 from installation.outputs.encoders import CARRIED
 
 AddressKind = Literal["feature", "event", "parameter", "trigger"]
@@ -59,6 +59,7 @@ def catalogue(parameters: dict[str, str] | None = None) -> dict[str, AddressKind
     out |= {f"p*.{k}": "event" for k in WEARER_EVENTS}
     out |= {k: "feature" for k in GROUP_FEATURES}
     out |= {k: "feature" for k in PAIR_FEATURES}
+    out |= {k: "feature" for k in LINK_FEATURES} | {k: "event" for k in LINK_EVENTS}
     out |= {k: ("trigger" if v == "trigger" else "parameter") for k, v in (parameters or {}).items()}
     return out
 

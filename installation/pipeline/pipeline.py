@@ -18,7 +18,7 @@ import math
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 import numpy as np
 
 from installation.clock import Clock
@@ -47,6 +47,24 @@ log = logging.getLogger(__name__)
 TapT = TypeVar("TapT", bound=Sink)
 
 FEATURE_PERIOD_S = 0.01  # continuous mappings are applied at most 100 times a second
+
+
+class OuterFeatures(Protocol):
+    """Features and events that come from outside the signal core (the Link session's beat grid).
+
+    :meth:`features` is asked at each feature tick, with the core's features (which it may
+    read); :meth:`take_events` at every tick: an event dated ahead of now is scheduled to land
+    on its time, as a predicted heartbeat is.
+    """
+
+    def features(self, now_s: float, features: dict[str, float]) -> dict[str, float]: ...
+
+    def take_events(self, now_s: float) -> list[Event]: ...
+
+    def close(self) -> None: ...
+
+
+OuterT = TypeVar("OuterT", bound=OuterFeatures)
 
 
 def core_settings(show: Show) -> CoreSettings:
@@ -154,6 +172,8 @@ class Pipeline:
             outputs = Outputs.from_show(show, [m.target for m in mapper.continuous], wearers)
             if len(outputs):
                 self.add_tap(OutputsSink(outputs))
+        self.outer: list[OuterFeatures] = []  # features and events from outside the core (Link)
+        self._outer_due: list[Event] = []  # outer events made ahead of their time, for the taps at their time
         self.blackout = False
         self._commands: queue.Queue[SelectScene | Rebaseline | Mapper] = queue.Queue()
         self._last_params: dict[str, float] = {}
@@ -170,6 +190,11 @@ class Pipeline:
         """Let ``sink`` see everything (features, events, parameters, notes) from now on."""
         self.taps.append(sink)
         return sink
+
+    def add_outer(self, outer: OuterT) -> OuterT:
+        """Ask ``outer`` for its features and events from now on (it is closed with the sinks)."""
+        self.outer.append(outer)
+        return outer
 
     def attach_sound(self, engine: SoundOutput) -> None:
         """Route ``sound.*`` parameters to ``engine``."""
@@ -263,6 +288,11 @@ class Pipeline:
             self.analyse(batch)
             self.visuals.flush(self.clock.now_s())  # a beat's snapshot leaves before the features are mapped
         now_s = self.clock.now_s()
+        while self._outer_due and self._outer_due[0].time_s <= now_s:
+            self._tell_taps(self._outer_due.pop(0))
+        for outer in self.outer:
+            for event in outer.take_events(now_s):
+                self._outer_event(event)
         self._fire_scheduled(now_s)
         if now_s - self._last_features_s >= FEATURE_PERIOD_S:
             self._last_features_s = now_s
@@ -293,6 +323,20 @@ class Pipeline:
             self.stats.trigger_latency_s.append(self.clock.now_s() - event.arrival_s)
             if event.address.endswith(".heart.beat"):
                 self.stats.beat_times_s.setdefault(event.wearer, []).append(event.time_s)
+
+    def _outer_event(self, event: Event) -> None:
+        """An event from outside the core (a Link beat): to its triggers and the taps, now or
+        (dated ahead) on its time: the sound takes it ahead to land on its buffer."""
+        ahead_s = event.time_s - self.clock.now_s()
+        if ahead_s > 0.0:
+            self._outer_due.append(event)  # made in time order: the list stays sorted
+        else:
+            self._tell_taps(event)
+        for address, value in self.mapper.apply_event(event):
+            if ahead_s > 0.0:
+                self._schedule(address, value, ahead_s)
+            else:
+                self._fire(address, value, event.arrival_s)
 
     def _tell_taps(self, event: Event) -> None:
         if not self.taps:
@@ -346,6 +390,8 @@ class Pipeline:
     def _apply_features(self, now_s: float) -> None:
         mapper = self.mapper
         self._features = self.core.features(now_s)
+        for outer in self.outer:
+            self._features.update(outer.features(now_s, self._features))
         values = mapper.apply_features(self._features, now_s, self.core.wearers)
         for address, value in mapper.fired:
             self._fire(address, value)
@@ -374,7 +420,7 @@ class Pipeline:
         if self._closed:
             return
         self._closed = True
-        for sink in [*self.taps, *self.sinks.values()]:
+        for sink in [*self.outer, *self.taps, *self.sinks.values()]:
             try:
                 sink.close()
             except Exception as exc:  # shutting down: say it, carry on

@@ -3,7 +3,8 @@
 It runs beside the show window (or instead of it, over SSH): a full-screen
 ``rich`` display refreshed four times a second with each wearer's state, heart
 rate, skin conductance, quality and how long ago their last sample came; the
-loop latency, late audio buffers and the show process's CPU; and the last
+loop latency, late audio buffers and the show process's CPU; with ``[link]``, the Ableton
+Link session's peers, tempo and whether the show leads or follows it; and the last
 warnings and errors of the show's log, each with its clock time. While it is on,
 those log lines go to its events pane instead of scrolling over it.
 
@@ -48,6 +49,7 @@ from rich.table import Table
 from rich.text import Text
 
 from installation.dsp.quality import BAD_STATES
+from installation.link.clock import LinkClock
 from installation.operator_commands import Blackout, Panic, Quit, SelectScene, parse_action
 from installation.status import OperatorStatus, WearerStatus
 
@@ -182,6 +184,20 @@ def status_lines(status: OperatorStatus, cpu_percent: float, blackout: bool) -> 
     second = (f"loop latency {_num(status.loop_latency_ms, '{:.2f}')} ms   audio xruns {status.audio_xruns}   "
               f"CPU {_num(cpu_percent, '{:.0f}')}%   {sources}")
     return first, second
+
+
+def link_line(link: LinkClock | None) -> str | None:
+    """The Link line: the session's peers, tempo and whether the show leads it (None: no ``[link]``)."""
+    if link is None:
+        return None
+    if link.error is not None:
+        return f"Link: not running ({link.error}); trying again"
+    timeline = link.timeline
+    if timeline is None:
+        return "Link: starting"
+    role = {"listening": "joining", "leading": "leading", "following": "following"}.get(timeline.role, timeline.role)
+    return (f"Link: {timeline.peers} peer{'s' if timeline.peers != 1 else ''}   {timeline.tempo_bpm:.1f} bpm   "
+            f"{role}{'  (lead = true)' if link.settings.lead and role == 'leading' else ''}")
 
 
 class OperatorConsole:
@@ -392,8 +408,12 @@ class OperatorConsole:
                      f"{int(up_s % 60):02d}   ", style="bold")
         title.append(head, style="bold red" if status.panicked or self.session.blackout else "bold green")
         parts: list[Any] = [title, Text(figures, overflow="ellipsis", no_wrap=True)]
-        events_rows = min(EVENTS_KEPT, max(3, height - 8 - len(status.wearers)))
-        wearer_rows = max(1, height - 7 - events_rows)
+        link = link_line(getattr(self.session, "link", None))
+        if link is not None:
+            parts.append(Text(link, overflow="ellipsis", no_wrap=True, style="red" if "not running" in link else ""))
+        extra = 0 if link is None else 1
+        events_rows = min(EVENTS_KEPT, max(3, height - 8 - extra - len(status.wearers)))
+        wearer_rows = max(1, height - 7 - extra - events_rows)
         shown, left_out = wearers_to_show(status.wearers, wearer_rows)
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), expand=False)
         for column, justify in (("wearer", "left"), ("state", "left"), ("HR bpm", "right"), ("EDA uS", "right"),
@@ -442,4 +462,5 @@ def console_wanted(flag: bool | None, stdin_tty: Callable[[], bool] | None = Non
         return False
 
 
-__all__ = ["KEY_ACTIONS", "KeyHandler", "EventsHandler", "OperatorConsole", "console_action", "console_wanted"]
+__all__ = ["KEY_ACTIONS", "KeyHandler", "EventsHandler", "OperatorConsole", "console_action", "console_wanted",
+           "link_line"]

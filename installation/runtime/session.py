@@ -31,6 +31,7 @@ from installation.clock import Clock, MonotonicClock
 from installation.config import Show
 from installation.dsp.core import compile_kernels
 from installation.dsp.quality import BAD_STATES
+from installation.link.clock import LinkClock
 from installation.mapping.mapper import Mapper
 from installation.operator_commands import Command, Quit, parse_action
 from installation.pipeline.pipeline import FEATURE_PERIOD_S, Pipeline, PipelineStats
@@ -98,6 +99,8 @@ class Session:
         self.renderer = renderer
         self.clock = clock or MonotonicClock()
         self.pipeline = Pipeline(show, mapper, wearers, self.clock, sound, renderer, recorder)
+        # the Ableton Link peer: live shows only (a replay or a render never joins a session)
+        self.link = self.pipeline.add_outer(LinkClock(show.link, self.clock.now_s)) if show.link.enabled else None
         self._engine = sound  # started by start(); the pipeline routes to it once it plays
         self._blocks: queue.Queue[SampleBlock] = queue.Queue(maxsize=10000)
         self._stop = threading.Event()
@@ -167,6 +170,8 @@ class Session:
         except Exception:
             self.stop()
             raise
+        if self.link is not None:
+            self.link.start()  # its own thread; stopped when the pipeline closes
         self._thread_targets["core"] = (self._core_loop, ())
         for i, source in enumerate(self.sources):
             self._thread_targets[f"reader-{i}"] = (self._reader_loop, (source,))

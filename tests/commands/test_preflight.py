@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pythonosc import osc_message_builder
 
-from installation.config import load_show
+from installation.config import LinkConfig, load_show
 from installation.commands.preflight import (
     ChannelSeen,
     Check,
@@ -23,6 +23,7 @@ from installation.commands.preflight import (
     channels_read,
     judge_audio,
     judge_display,
+    judge_link,
     judge_udp,
     judge_wearer,
     preflight,
@@ -302,3 +303,18 @@ def test_the_osc_outputs_preflight_checks(extra: str, targets: list[tuple[str, s
 
     base = '[[mappings]]\nfrom = "p*.eda.arousal"\nto = "sound.drone.brightness"\n'
     assert osc_targets(parse_show(base + extra, "t.toml")) == targets
+
+
+@pytest.mark.parametrize(
+    ("lead", "peers", "result", "words"),
+    [
+        (False, 2, "GO", "2 Link peers seen; the show joins their session and keeps its tempo"),
+        (False, 1, "GO", "1 Link peer seen;"),
+        (True, 3, "GO", "lead = true: the show takes their tempo over"),
+        (False, 0, "WARN", "no Link peer seen within 1 s: the show will lead the tempo alone"),
+        (False, "Ableton Link needs the Python package aalink (pip install aalink)", "NO-GO", "pip install aalink"),
+    ],
+)
+def test_judging_the_link_peers(lead: bool, peers: int | str, result: str, words: str) -> None:
+    check = judge_link(LinkConfig(enabled=True, lead=lead), peers)
+    assert (check.check, check.target, check.result) == ("link", "[link]", result) and words in check.detail

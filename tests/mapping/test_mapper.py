@@ -113,3 +113,38 @@ def test_every_pair_drives_its_own_thread() -> None:
     out = mapper.apply_features(features, 0.0, ["p2", "p1", "p3"])
     assert out == {"visual.thread.p1.p2": 0.5, "visual.thread.p1.p3": 0.25, "visual.thread.p2.p3": 0.0,
                    "sound.drone.brightness": 0.5}
+
+
+# ---- the Link session's features and events ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        (m("link.phse", "visual.p*.hue"), ["mappings[0].from", "did you mean 'link.phase'"]),
+        (m("link.beat", "sound.drone.brightness"), ["can only drive a trigger"]),
+        (m("link.phase", "sound.p*.pulse"), ["is a trigger"]),
+        (m("p*.link.beat", "sound.p*.pulse"), ["unknown feature"]),
+    ],
+)
+def test_bad_link_mappings_are_refused_with_a_hint(mapping: Mapping, expected: list[str]) -> None:
+    with pytest.raises(ConfigError) as err:
+        compile_mappings([mapping], PARAMETERS, "show.toml")
+    for part in expected:
+        assert part in str(err.value)
+
+
+def test_link_phase_drives_parameters_and_link_beat_every_wearers_trigger() -> None:
+    mapper = Mapper(compile_mappings([
+        m("link.phase", "sound.drone.brightness", out_range=[0.2, 0.6]),
+        m("link.beat", "sound.p*.pulse", in_range=[0, 3], out_range=[1.0, 0.4]),  # the downbeat strongest
+        m("link.downbeat", "visual.p1.pulse"),
+        m("p*.heart.beat", "visual.p*.pulse"),
+    ], PARAMETERS))
+    values = mapper.apply_features({"link.phase": 0.5, "p1.quality": 1.0}, 0.0, ["p1", "p2"])
+    assert values["sound.drone.brightness"] == pytest.approx(0.4)
+    downbeat = mapper.apply_event(Event("link.beat", 0.0, 1.0, 1.0, 1.0))
+    assert downbeat == [("sound.p1.pulse", pytest.approx(1.0)), ("sound.p2.pulse", pytest.approx(1.0))]
+    third = mapper.apply_event(Event("link.beat", 3.0, 2.0, 2.0, 2.0))
+    assert [v for _, v in third] == [pytest.approx(0.4)] * 2
+    assert mapper.apply_event(Event("link.downbeat", 7.0, 1.0, 1.0, 1.0)) == [("visual.p1.pulse", pytest.approx(1.0))]
+    # a wearer's beat still reaches only that wearer, and no Link mapping
+    assert mapper.apply_event(Event("p2.heart.beat", 70.0, 1.0, 1.0, 1.0)) == [("visual.p2.pulse", pytest.approx(1.0))]

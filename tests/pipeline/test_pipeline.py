@@ -142,3 +142,61 @@ def test_the_parameter_log_keeps_what_the_parameter_sinks_got(played: tuple[Pipe
     assert kinds == {"set", "trigger"}
     assert all(address.partition(".")[0] in ("sound", "visual", "osc") for _, _, address, _ in log.rows)
     assert sum(1 for _, kind, _, _ in log.rows if kind == "set") == len(tap.sets)
+
+
+# ---- features and events from outside the core (the Link session's grid) ------------------------
+class _Grid:
+    """A Link session's grid at a steady tempo, as the pipeline's LinkClock gives it (no network)."""
+
+    def __init__(self, tempo_bpm: float) -> None:
+        from installation.link.beats import BeatTracker, Timeline
+
+        self.timeline = Timeline(0.0, 0.0, tempo_bpm, 1, 4.0, "following")
+        self.tracker = BeatTracker()
+        self.seen_count: list[float] = []
+        self.closed = 0
+
+    def features(self, now_s: float, features: dict[str, float]) -> dict[str, float]:
+        from installation.link.beats import link_features
+
+        self.seen_count.append(features.get("group.count", math.nan))
+        return link_features(self.timeline, now_s)
+
+    def take_events(self, now_s: float) -> list:  # type: ignore[type-arg]
+        return self.tracker.take(self.timeline, now_s)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_link_features_and_beats_reach_the_mappings_and_the_taps() -> None:
+    from installation.config import parse_show
+
+    text = SHOW.read_text(encoding="utf-8") + (
+        '\n[[mappings]]\nfrom = "link.beat"\nto = "visual.flare"\nin_range = [0, 3]\nout_range = [1.0, 0.5]\n'
+        '\n[[mappings]]\nfrom = "link.phase"\nto = "osc.out./bar"\n')
+    prepared = prepare_show(parse_show(text, "show.toml", SHOW))
+    clock = FakeClock()
+    pipeline = Pipeline(prepared.show, prepared.mapper, ["p1", "p2"], clock, live_outputs=False)
+    assert pipeline.outer == []  # the pipeline joins no Link session of its own (the live session adds one)
+    grid = pipeline.add_outer(_Grid(150.0))
+    tap = pipeline.add_tap(Tap())
+    phases: list[float] = []
+    audience = SimulatedAudience(2, seed=7, clock=clock)
+    audience.open()
+    for _ in range(int(3.9 / 0.02)):  # beat 10 (4.0 s) is still beyond the lookahead at the end
+        clock.advance_s(0.02)
+        pipeline.tick(audience.read(0.0))
+        phases.append(pipeline.features["link.phase"])
+    audience.close()
+    beats = [f for f in tap.firings if f.address == "link.beat"]
+    flares = [f for f in tap.firings if f.address == "visual.flare"]
+    assert [f.at_s for f in beats] == pytest.approx([0.4 * k for k in range(1, 10)])  # 150 bpm, dated on the beat
+    assert all(0.0 <= f.now_s - f.at_s <= 0.02 + 1e-9 for f in beats)  # told at its time, not when made ahead
+    assert len(flares) == len(beats)
+    assert all(0.0 <= f.now_s - b.at_s <= 0.02 + 1e-9 for f, b in zip(flares, beats))  # fired within a tick of it
+    assert [f.value for f in flares[:4]] == pytest.approx([1.0 - 0.5 / 3, 1.0 - 1.0 / 3, 0.5, 1.0])  # beats 1, 2, 3, 0
+    assert all(0.0 <= p < 1.0 for p in phases) and max(phases) > 0.95 and min(phases) < 0.05
+    assert grid.seen_count[-1] == 2.0  # it is given the core's features (to read the group's heart rate)
+    pipeline.close()
+    assert grid.closed == 1

@@ -222,3 +222,56 @@ def test_blackout_and_marks_from_the_console_reach_the_show(tmp_path: Path, capl
     assert "visuals: blackout on" in caplog.text and "visuals: blackout off" in caplog.text
     assert re.search(r"mark 1 at \d+\.\d s", caplog.text) and "mark 2 at" in caplog.text
     assert re.search(r"mark 3 at \d+\.\d s: doors open", caplog.text)
+
+
+# ---- the Link line ------------------------------------------------------------------------------
+def _link(timeline: object = None, error: str | None = None, lead: bool = False) -> object:
+    from installation.config import LinkConfig
+    from installation.link.clock import LinkClock
+
+    clock = LinkClock(LinkConfig(enabled=True, lead=lead))  # not started: no network
+    clock.timeline, clock.error = timeline, error  # type: ignore[assignment]
+    return clock
+
+
+def _timeline(peers: int, tempo: float, role: str) -> object:
+    from installation.link.beats import Timeline
+
+    return Timeline(0.0, 0.0, tempo, peers, 4.0, role)
+
+
+@pytest.mark.parametrize(
+    ("make", "line"),
+    [
+        (lambda: None, None),
+        (lambda: _link(), "Link: starting"),
+        (lambda: _link(_timeline(0, 120.0, "listening")), "Link: 0 peers   120.0 bpm   joining"),
+        (lambda: _link(_timeline(2, 96.04, "following")), "Link: 2 peers   96.0 bpm   following"),
+        (lambda: _link(_timeline(1, 72.5, "leading")), "Link: 1 peer   72.5 bpm   leading"),
+        (lambda: _link(_timeline(3, 72.5, "leading"), lead=True), "Link: 3 peers   72.5 bpm   leading  (lead = true)"),
+        (lambda: _link(error="aalink missing"), "Link: not running (aalink missing); trying again"),
+    ],
+)
+def test_the_link_line(make, line: str | None) -> None:  # type: ignore[no-untyped-def]
+    from installation.runtime.console import link_line
+
+    assert link_line(make()) == line
+
+
+def test_the_console_shows_the_link_line_and_still_fits_80x24() -> None:
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from installation.runtime.console import OperatorConsole
+    from installation.status import OperatorStatus, WearerStatus
+
+    session = SimpleNamespace(show=SimpleNamespace(scenes=[]), blackout=False,
+                              link=_link(_timeline(2, 100.0, "following")))
+    screen = Console(width=80, height=24, record=True, force_terminal=False)
+    console = OperatorConsole(session, "t", console=screen, keys=False)  # type: ignore[arg-type]
+    console._status = OperatorStatus(wearers=[WearerStatus(f"p{i}", 70.0, 2.0, 0.9, "ok", 5.0, 0.1) for i in range(1, 9)])
+    screen.print(console._render())
+    lines = screen.export_text().splitlines()
+    assert "Link: 2 peers   100.0 bpm   following" in lines[2]
+    assert len(lines) <= 24 and any(line.startswith("p8") for line in lines)

@@ -184,6 +184,12 @@ def status_lines(status: OperatorStatus, cpu_percent: float, blackout: bool) -> 
     return first, second
 
 
+def lights_line(labels: list[str], rates_hz: list[float], house_up: bool = False) -> str:
+    """The lights' line: frames sent per second by each lighting output (each universe's frame counts)."""
+    outputs = "   ".join(f"{label} {rate:.0f}/s" for label, rate in zip(labels, rates_hz))
+    return f"lights: {outputs}" + ("   HOUSE LOOK (show stalled)" if house_up else "")
+
+
 class OperatorConsole:
     """The terminal console of a running session.
 
@@ -392,6 +398,11 @@ class OperatorConsole:
                      f"{int(up_s % 60):02d}   ", style="bold")
         title.append(head, style="bold red" if status.panicked or self.session.blackout else "bold green")
         parts: list[Any] = [title, Text(figures, overflow="ellipsis", no_wrap=True)]
+        sinks = getattr(getattr(self.session, "pipeline", None), "sinks", {})
+        rig = getattr(sinks.get("light"), "rig", None)
+        if rig is not None:  # frames sent per second, per lighting output
+            parts.append(Text(lights_line(rig.labels, rig.rates_hz, rig.house_up), overflow="ellipsis", no_wrap=True,
+                              style="bold red" if rig.house_up else ""))
         events_rows = min(EVENTS_KEPT, max(3, height - 8 - len(status.wearers)))
         wearer_rows = max(1, height - 7 - events_rows)
         shown, left_out = wearers_to_show(status.wearers, wearer_rows)

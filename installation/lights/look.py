@@ -77,7 +77,7 @@ class _Fixture:
             alive = []
             for start_s, strength in self.waves:
                 pos = (now_s - start_s) / self.wave_s * max(n - 1, 1)
-                if pos - 4.0 * width > n:
+                if pos - 4.0 * width > n or now_s - start_s > 1.5 * self.wave_s:  # it has left the strip
                     continue
                 alive.append((start_s, strength))
                 level += strength * np.exp(-0.5 * ((idx - pos) / width) ** 2)

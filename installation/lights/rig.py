@@ -211,7 +211,8 @@ class LightRig:
                 self.frames_rendered += 1
             except Exception:  # a bug must not stop the lights thread: log it, go on
                 log.exception("lights: a frame failed")
-            next_s = now_s + self.period_s
+            if now_s >= next_s - 1e-4:  # a frame on the steady cadence (a trigger's extra frame leaves it be)
+                next_s = next_s + self.period_s if now_s - next_s < self.period_s else now_s + self.period_s
 
     def start(self) -> None:
         """Start the sender process and the render thread."""

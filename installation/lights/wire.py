@@ -1,8 +1,8 @@
 """DMX frames -> UDP payloads, through the protocol libraries' own packet classes.
 
 * **sACN (E1.31)**: :class:`sacn.messages.data_packet.DataPacket` (the ``sacn`` library) builds
-  the packet: source name, priority, sequence number, the stream-terminated option, and the
-  universe, which it refuses outside 1..63999.
+  the packet: CID, source name, priority and the universe, which it refuses outside 1..63999;
+  each frame sets the sequence number, the stream-terminated option and the slots in it.
 * **Art-Net (ArtDmx)**: :class:`stupidArtnet.StupidArtnet` builds the header (``Art-Net``, op
   code 0x5000, protocol 14, sequence, port-address low byte first, length); we keep its
   sequence field running (1..255; 0 would mean "no sequence").
@@ -25,11 +25,26 @@ ARTNET_PORT = 6454
 
 
 class SacnUniverse:
-    """Packets of one sACN universe from one source (one CID), with its running sequence number."""
+    """Packets of one sACN universe from one source (one CID), with its running sequence number.
+
+    The library builds the whole packet once (:meth:`DataPacket.getBytes`, a full universe of 512
+    slots); each frame then only changes the three fields E1.31 puts at fixed offsets in such a
+    packet, the ones the library's own parser reads back (``DataPacket.make_data_packet``): the
+    sequence number (byte 111), the options (112: stream terminated is bit 6) and the slots
+    (126..637). Building every packet through the library costs ~0.25 ms; this costs ~2 us.
+    """
+
+    SEQUENCE_AT = 111
+    OPTIONS_AT = 112
+    SLOTS_AT = 126
+    TERMINATED = 0x40
 
     def __init__(self, universe: int, cid: bytes, source_name: str, priority: int) -> None:
-        self.packet = DataPacket(cid=tuple(cid), sourceName=source_name, universe=universe, priority=priority)
+        self.packet = DataPacket(cid=tuple(cid), sourceName=source_name, universe=universe, priority=priority,
+                                 dmxData=(0,) * 512)
+        self.template = bytes(self.packet.getBytes())
         self.universe = universe
+        self.sequence = 0
 
     @property
     def multicast_group(self) -> str:
@@ -38,12 +53,12 @@ class SacnUniverse:
 
     def encode(self, frame: np.ndarray, terminated: bool = False) -> bytes:
         """The next packet carrying ``frame`` (512 bytes); the sequence number moves on by one."""
-        p = self.packet
-        p.dmxData = tuple(frame.tolist())
-        p.option_StreamTerminated = terminated
-        data = bytes(p.getBytes())
-        p.sequence_increase()
-        return data
+        data = bytearray(self.template)
+        data[self.SEQUENCE_AT] = self.sequence
+        data[self.OPTIONS_AT] = self.TERMINATED if terminated else 0
+        data[self.SLOTS_AT:self.SLOTS_AT + 512] = frame.tobytes()
+        self.sequence = (self.sequence + 1) & 0xFF
+        return bytes(data)
 
 
 class ArtnetUniverse:

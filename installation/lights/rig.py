@@ -94,7 +94,8 @@ class LightRig:
         self.frames_rendered = 0
         self.rates_hz: list[float] = [0.0] * len(self.outputs)
         self.sent: list[int] = [0] * len(self.outputs)
-        self.house_up = False
+        self._sender_house = False
+        self._stalled = False
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -104,6 +105,11 @@ class LightRig:
         self._broken = False
         self._thread: threading.Thread | None = None
         self._last_stats: tuple[float, list[int]] | None = None
+
+    @property
+    def house_up(self) -> bool:
+        """True while the house look is up because the pipeline or the render thread stalled."""
+        return self._stalled or self._sender_house
 
     # ---- from the pipeline -------------------------------------------------------------------
     def set(self, address: str, value: float) -> None:
@@ -155,8 +161,9 @@ class LightRig:
                 elif kind == "error":
                     log.warning("lights: %s: sending again", ev.get("output"))
                 elif kind == "house":
-                    self.house_up = bool(ev.get("up"))
-                    log.warning("lights: house look %s (%s)", "up" if self.house_up else "down", ev.get("why"))
+                    self._sender_house = bool(ev.get("up"))
+                    log.warning("lights: the sender's house look %s (%s)", "up" if self._sender_house else "down",
+                                ev.get("why"))
 
     def _stats(self, sent: list[int]) -> None:
         now_s = time.monotonic()
@@ -190,7 +197,12 @@ class LightRig:
         pipeline stalls, else the look through the flash limiter."""
         if self.blackout:
             return self.look.blank()
-        if now_s - self._fed_s > STALL_S:
+        stalled = now_s - self._fed_s > STALL_S
+        if stalled != self._stalled:
+            self._stalled = stalled
+            log.warning("lights: house look %s (%s)", "up" if stalled else "down",
+                        f"no pipeline tick for {STALL_S:g} s" if stalled else "the pipeline ticks again")
+        if stalled:
             return self.house
         limiter = self.limiter
         hook = None if limiter is None else (lambda b: limiter.limit(b, now_s))

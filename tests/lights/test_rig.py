@@ -67,8 +67,9 @@ hue = 0.0
         assert _until(lambda: (tick(), last() == (255, 0, 0, 255))[1])
         stalled_s = time.monotonic()  # no tick from now on: the house look within a little over a second
         assert _until(lambda: last() == (255, 255, 255, 51), timeout_s=3.0)
-        assert 0.9 < time.monotonic() - stalled_s < 2.5
+        assert 0.9 < time.monotonic() - stalled_s < 2.5 and sink.rig.house_up  # (the console says so)
         assert _until(lambda: (tick(), last() == (255, 0, 0, 255))[1])  # ticks again: the show's look again
+        assert not sink.rig.house_up
     finally:
         pipeline.close()
         time.sleep(0.2)

@@ -82,3 +82,23 @@ def test_the_default_shows_lighting_section_parses_and_compiles_when_uncommented
     assert sum(m.target.startswith("light.") for m in prepared.mapper.mappings) == 5
     assert check_fixtures(show.fixtures, show.outputs) == []
     assert prepare_show(parse_show(BASE, "default.toml", DEFAULT_SHOW)).show.fixtures == []  # commented: no lights
+
+
+def test_ecosymphony_check_names_the_fixture_keys_and_lists_the_lighting_outputs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import ecosymphony
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BASE + SACN + fixture("a") + fixture("b", address=2) + fixture("c", universe=0, address=20)
+                   + '[[mappings]]\nfrom = "p*.heart.beat"\nto = "light.a.puls"\n')
+    done = ecosymphony("check", str(bad))
+    assert done.returncode == 2
+    for expected in ("fixtures[1].address: channels 2..4 overlap fixtures[0] 'a' (1..3) in universe 1",
+                     "fixtures[2].universe: no lighting output sends universe 0; did you mean 1?",
+                     "unknown parameter 'light.a.puls'; did you mean 'light.a.pulse'?"):
+        assert expected in done.stderr.replace("\n", " ") or expected in done.stderr, done.stderr
+    good = tmp_path / "good.toml"
+    good.write_text(BASE + SACN + '[[outputs]]\nkind = "artnet"\nhost = "10.0.0.9"\nuniverses = [0]\n' + fixture("a"))
+    done = ecosymphony("check", str(good))
+    assert done.returncode == 0, done.stderr
+    assert "sacn multicast 239.255.x.y:5568 at 40 Hz: universes 1 (numbered from 1)" in done.stdout
+    assert "artnet 10.0.0.9:6454 at 40 Hz: universes 0 (numbered from 0)" in done.stdout

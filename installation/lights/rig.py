@@ -134,6 +134,7 @@ class LightRig:
 
     # ---- the sender process ------------------------------------------------------------------
     def _spawn(self) -> None:
+        """Start the sender process; a failure is logged (the render thread tries again later)."""
         self._spawned_s = time.monotonic()
         settings = sender_settings(self.outputs, self.house, self.cid)
         read_fd, write_fd = os.pipe()
@@ -141,6 +142,10 @@ class LightRig:
             self._proc = subprocess.Popen([sys.executable, "-m", "installation.lights.sender", json.dumps(settings),
                                            str(write_fd)], stdin=subprocess.PIPE, pass_fds=(write_fd,),
                                           start_new_session=True)
+        except OSError as exc:
+            os.close(read_fd)
+            log.error("lights: the sender process could not start: %s (trying again in %g s)", exc, RESTART_EVERY_S)
+            return
         finally:
             os.close(write_fd)
         self._broken = False

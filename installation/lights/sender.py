@@ -29,7 +29,7 @@ import socket
 import struct
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -80,7 +80,6 @@ class _Output:
     sent: int = 0
     failing: bool = False
     last_error: str = ""
-    counts: dict[int, int] = field(default_factory=dict)
 
 
 def open_socket(host: str | None, interface: str | None, broadcast: bool) -> socket.socket:
@@ -188,7 +187,6 @@ class Sender:
             out.failing = False
             self.emit("error", output=out.label, error="")
         out.sent += 1
-        out.counts[u] = out.counts.get(u, 0) + 1
 
     def pump(self, now_s: float) -> float:
         """Send what is due; returns when something is next due (monotonic seconds)."""

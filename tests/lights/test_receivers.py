@@ -225,3 +225,36 @@ def test_the_house_look_goes_up_when_the_show_is_killed(ola: Ola, tmp_path: Path
     heard = [h for h in read_recording(recording) if h.universe == 1]
     assert heard and heard[-1].values[:3] == house  # what OLA holds: the house look, not the last frame
     assert any(h.values[:3] == (0, 255, 255) for h in heard)
+
+
+def test_multicast_from_a_chosen_interface_reaches_ola(ola: Ola) -> None:
+    from installation.lights.rig import LightRig
+
+    text = DEFAULT_SHOW.read_text() + f'''
+[[outputs]]
+kind = "sacn"
+interface = "{ola.host_address}"
+universes = [2]
+
+[[fixtures]]
+name = "wash"
+universe = 2
+address = 500
+layout = "rgbw"
+'''
+    rig = LightRig(parse_show(text, "multicast.toml", DEFAULT_SHOW), ["p1"])
+    recording = ola.record("multicast.txt")
+    rig.set("wash.intensity", 0.5)
+    rig.set("wash.saturation", 0.0)
+    rig.start()
+    try:
+        deadline = time.monotonic() + 4.0
+        while time.monotonic() < deadline:  # bounded
+            rig.fed()
+            time.sleep(0.05)
+    finally:
+        rig.close()
+        ola.wait_recorders()
+    heard = [h for h in read_recording(recording) if h.universe == 2]  # OLA's E1.31 universe 2, by multicast
+    assert heard, "nothing arrived on 239.255.0.2"
+    assert any(h.values[499:503] == (0, 0, 0, 128) for h in heard)  # white at half on the rgbw's white channel

@@ -78,3 +78,40 @@ hue = 0.0
     assert all(p.universe == 3 and p.priority == 150 and p.sourceName == "rig test" for p in packets)
     assert [p.option_StreamTerminated for p in packets[-6:]] == [False] * 3 + [True] * 3
     assert all(p.dmxData[:4] == (255, 255, 255, 51) for p in packets[-6:])  # the house look, then the end
+
+
+def test_a_sender_that_dies_is_started_again() -> None:
+    import os
+    import signal
+
+    from installation.lights.rig import LightRig
+
+    raw = RawReceiver()
+    show = parse_show(DEFAULT_SHOW.read_text() + f'''
+[[outputs]]
+kind = "sacn"
+host = "127.0.0.1"
+port = {raw.port}
+universes = [1]
+
+[[fixtures]]
+name = "wash"
+universe = 1
+layout = "dimmer"
+''', "rig.toml", DEFAULT_SHOW)
+    rig = LightRig(show, ["p1"])
+    rig.set("wash.intensity", 0.5)
+    rig.start()
+    try:
+        assert _until(lambda: (rig.fed(), bool(raw.packets) and raw.packets[-1][1].dmxData[0] == 128)[1], 10.0)
+        first = rig._proc
+        assert first is not None
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=5)
+        heard = len(raw.packets)
+        rig.set("wash.intensity", 1.0)
+        assert _until(lambda: (rig.fed(), rig._proc is not first and len(raw.packets) > heard
+                               and raw.packets[-1][1].dmxData[0] == 255)[1], 10.0)
+    finally:
+        rig.close()
+        raw.close()

@@ -401,7 +401,123 @@ class LslOutputConfig(_Strict):
     rate_hz: float = Field(10.0, gt=0.0, le=1000.0, description="samples per second")
 
 
-OutputConfig = Annotated[Union[OscOutputConfig, LslOutputConfig], Field(discriminator="kind")]
+#: sACN (E1.31) numbers its universes from 1; Art-Net's port-addresses start at 0.
+SACN_UNIVERSES = (1, 63999)
+ARTNET_UNIVERSES = (0, 32767)
+
+
+def _check_universes(v: list[int], lo: int, hi: int, protocol: str) -> list[int]:
+    for u in v:
+        if not lo <= u <= hi:
+            first = "1 (there is no universe 0 in sACN)" if protocol == "sACN" else "0 (Art-Net counts from 0)"
+            raise ValueError(f"{protocol} universes run from {lo} to {hi}, counted from {first}; got {u}")
+    if len(set(v)) != len(v):
+        raise ValueError(f"a universe appears twice: {v}")
+    return v
+
+
+class SacnOutputConfig(_Strict):
+    """``[[outputs]]`` with ``kind = "sacn"``: the fixtures' DMX universes as E1.31 (streaming ACN),
+    multicast (no ``host``) or unicast to one receiver. Universes are numbered from 1."""
+
+    kind: Literal["sacn"]
+    name: str | None = Field(None, description="a label for the operator")
+    universes: list[int] = Field(min_length=1, description="the universes sent, 1..63999")
+    host: str | None = Field(None, description="a receiver's IP address (unicast); none: multicast to 239.255.x.y")
+    interface: str | None = Field(None, description="the IP address of this machine's network interface to send "
+                                  "from (none: the one the route to the receiver takes)")
+    port: int = Field(5568, ge=1, le=65535, description="UDP port (E1.31's is 5568)")
+    priority: int = Field(100, ge=0, le=200, description="E1.31 priority: a receiver follows the highest source")
+    rate_hz: float = Field(40.0, gt=0.0, le=44.0, description="most frames per second per universe (DMX's own limit is 44)")
+    source_name: str = Field("Eco-Symphony", min_length=1, description="the name receivers show for this source")
+
+    _host = field_validator("host", "interface")(lambda cls, v: v if v is None else _check_ip(v))
+    _universes = field_validator("universes")(lambda cls, v: _check_universes(v, *SACN_UNIVERSES, "sACN"))
+
+    @field_validator("source_name")
+    @classmethod
+    def _name_fits(cls, v: str) -> str:
+        if len(v.encode("utf-8")) > 63:
+            raise ValueError(f"at most 63 bytes in UTF-8 (E1.31's field), got {len(v.encode('utf-8'))}")
+        return v
+
+
+class ArtnetOutputConfig(_Strict):
+    """``[[outputs]]`` with ``kind = "artnet"``: the fixtures' DMX universes as Art-Net (ArtDmx) to a node
+    (unicast, or a broadcast address). Universes are Art-Net port-addresses, numbered from 0."""
+
+    kind: Literal["artnet"]
+    name: str | None = Field(None, description="a label for the operator")
+    universes: list[int] = Field(min_length=1, description="port-addresses sent, 0..32767 (net, sub-net, universe)")
+    host: str = Field(description="the node's IP address (or a broadcast address such as 2.255.255.255)")
+    interface: str | None = Field(None, description="the IP address of this machine's network interface to send "
+                                  "from (none: the one the route to the node takes)")
+    port: int = Field(6454, ge=1, le=65535, description="UDP port (Art-Net's is 6454)")
+    rate_hz: float = Field(40.0, gt=0.0, le=44.0, description="most frames per second per universe (DMX's own limit is 44)")
+    source_name: str = Field("Eco-Symphony", min_length=1, description="a label for the operator")
+
+    _host = field_validator("host", "interface")(lambda cls, v: v if v is None else _check_ip(v))
+    _universes = field_validator("universes")(lambda cls, v: _check_universes(v, *ARTNET_UNIVERSES, "Art-Net"))
+
+
+LightOutputConfig = Union[SacnOutputConfig, ArtnetOutputConfig]
+LIGHT_KINDS = ("sacn", "artnet")
+
+FixtureLayout = Literal["dimmer", "rgb", "rgbw", "rgb+dimmer", "strip"]
+#: The channel names a custom fixture may use; ``strobe`` and ``unused`` are held at 0.
+FIXTURE_CHANNELS = ("red", "green", "blue", "white", "amber", "uv", "dimmer", "strobe", "unused")
+
+
+class FixtureConfig(_Strict):
+    """``[[fixtures]]``: a light at a DMX address, with a layout (or its own list of channels).
+
+    Its parameters are mapping targets: ``light.<name>.intensity``, ``.hue``, ``.saturation``,
+    ``.pulse`` (a trigger) and, for a strip, ``.wave`` (a trigger) and ``.segment.p*``."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="its name in addresses: light.<name>.hue")
+    universe: int = Field(ge=0, le=63999, description="the universe, numbered as its output's protocol numbers them")
+    address: int = Field(1, ge=1, le=512, description="the first DMX channel, 1..512")
+    layout: FixtureLayout | None = Field(None, description="dimmer, rgb, rgbw, rgb+dimmer or strip")
+    pixels: int | None = Field(None, ge=1, le=170, description="strip: how many RGB pixels")
+    channels: list[str] | None = Field(None, min_length=1, description="a custom layout: each channel's name in order")
+    hue: float = Field(0.5, ge=0.0, le=1.0, description="colour before a mapping sets it (0..1 round the colour wheel)")
+    pulse_s: float = Field(0.3, gt=0.0, le=10.0, description="how long a pulse takes to fade (time constant, seconds)")
+    wave_s: float = Field(1.5, gt=0.0, le=30.0, description="strip: how long a wave takes to travel its length")
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, v: list[str] | None) -> list[str] | None:
+        for name in v or []:
+            if name not in FIXTURE_CHANNELS:
+                close = difflib.get_close_matches(name, FIXTURE_CHANNELS, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; one of: {', '.join(FIXTURE_CHANNELS)}"
+                raise ValueError(f"unknown channel name '{name}'{hint}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> "FixtureConfig":
+        if (self.layout is None) == (self.channels is None):
+            raise ValueError("give a layout (dimmer, rgb, rgbw, rgb+dimmer, strip) or channels = [...], not both")
+        if self.layout == "strip" and self.pixels is None:
+            raise ValueError("a strip needs pixels = N (how many RGB pixels)")
+        if self.layout != "strip" and self.pixels is not None:
+            raise ValueError("pixels is for layout = \"strip\"")
+        return self
+
+
+class LightsConfig(_Strict):
+    """``[lights]``: what the lights show when the show is not driving them, and flash safety."""
+
+    house: float = Field(0.0, ge=0.0, le=1.0, description="the house look's level, 0..1 (0: dark), shown on stop, "
+                         "after a crash and while the show stalls")
+    house_color: str = Field("#ffffff", pattern=r"^#[0-9a-fA-F]{6}$", description="the house look's colour, #rrggbb")
+    flash_limit: bool = Field(True, description="limit how often any fixture flashes (photosensitive audiences)")
+    max_flashes_per_s: float = Field(3.0, gt=0.0, le=3.0, description="most flashes a second (3 at most: the "
+                                     "broadcast guidance)")
+
+
+OutputConfig = Annotated[Union[OscOutputConfig, LslOutputConfig, SacnOutputConfig, ArtnetOutputConfig],
+                         Field(discriminator="kind")]
 
 
 class LinkConfig(_Strict):
@@ -457,6 +573,8 @@ class Show(_Strict):
     record: RecordConfig = Field(default_factory=RecordConfig)
     outputs: list[OutputConfig] = Field(default_factory=list)
     link: LinkConfig = Field(default_factory=LinkConfig)
+    fixtures: list[FixtureConfig] = Field(default_factory=list)
+    lights: LightsConfig = Field(default_factory=LightsConfig)
     path: Path | None = Field(None, exclude=True, description="file it was loaded from")
 
     @model_validator(mode="after")
@@ -510,7 +628,7 @@ class Show(_Strict):
                           f"(looked in {PATCHES_DIR}; shipped patches: {shipped})")
 
 
-_SOURCE_TAGS = {"simulated", "serial", "osc", "lsl"}
+_SOURCE_TAGS = {"simulated", "serial", "osc", "lsl", "sacn", "artnet"}
 
 
 def _without_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -534,7 +652,8 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     tagged: dict[str, type[BaseModel]] = {"simulated": SimulatedSource, "serial": SerialSourceConfig,
                                           "osc": OscSourceConfig, "lsl": LslSourceConfig}
     if loc and loc[0] == "outputs":
-        tagged = {"osc": OscOutputConfig, "lsl": LslOutputConfig}
+        tagged = {"osc": OscOutputConfig, "lsl": LslOutputConfig, "sacn": SacnOutputConfig,
+                  "artnet": ArtnetOutputConfig}
     for i, part in enumerate(loc[:-1]):
         if isinstance(part, int):
             continue
@@ -564,7 +683,7 @@ def _describe(err: dict[str, Any]) -> str:
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip(" '")]
         tag = ctx.get("tag")
         if tag is None:
-            kinds = {"sources": "'simulated', 'serial', 'osc', 'lsl'", "outputs": "'osc', 'lsl'"}.get(str(loc[0]) if loc else "", "")
+            kinds = {"sources": "'simulated', 'serial', 'osc', 'lsl'", "outputs": "'osc', 'lsl', 'sacn', 'artnet'"}.get(str(loc[0]) if loc else "", "")
             return f"{where}.kind: missing" + (f"; one of: {kinds}" if kinds else "")
         close = difflib.get_close_matches(str(tag), tags, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""

@@ -12,6 +12,8 @@ It confirms, for one show file, that
 * each OSC output's host resolves and is reachable (on this machine: whether
   anything listens on the port yet);
 * with ``[link] enabled``, how many Ableton Link peers are seen within about a second.
+* each lighting output (sACN, Art-Net) can send: its interface exists and a route
+  leads to its receiver or multicast group.
 
 The judging is pure (``judge_*`` and :func:`verdict`, tested with tables); the
 probing (:func:`listen_sources`, :func:`probe_udp`, :func:`probe_display`) does the I/O.
@@ -415,6 +417,60 @@ def judge_link(link: LinkConfig, peers: int | str) -> Check:
     return Check("link", "[link]", "GO", f"{seen}; the show joins their session and keeps its tempo")
 
 
+
+# ---- lighting outputs -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LightProbe:
+    """What preparing to send to a lighting output showed (nothing is sent to the rig)."""
+
+    source: str = ""  # the address of this machine the frames would leave from ("" when they cannot)
+    error: str = ""
+
+
+def probe_light(destination: str, port: int, interface: str | None = None) -> LightProbe:
+    """Whether frames can leave for ``destination`` (an address or E1.31's multicast group): the
+    interface to send from exists (``interface``: one of this machine's addresses), and a route
+    leads there (a UDP socket's ``connect``, whose ``getsockname`` is the address it would use)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        if interface:
+            try:
+                sock.bind((interface, 0))
+            except OSError as exc:
+                return LightProbe(error=f"no network interface of this machine has the address {interface} ({exc.strerror})")
+            if ipaddress.ip_address(destination).is_multicast:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
+        try:
+            sock.connect((destination, port))
+        except OSError as exc:
+            words = {errno.ENETUNREACH: "no route to its network", errno.EHOSTUNREACH: "no route to the host"}
+            return LightProbe(error=words.get(exc.errno or 0, exc.strerror or str(exc)))
+        return LightProbe(source=str(sock.getsockname()[0]))
+    finally:
+        sock.close()
+
+
+def light_targets(show: Show) -> list[tuple[str, str, int, str | None]]:
+    """The lighting outputs to check: (name, destination, port, interface); a multicast sACN output
+    is checked with its first universe's group (239.255.<high byte>.<low byte>)."""
+    targets = []
+    for i, out in enumerate(show.outputs):
+        if out.kind in ("sacn", "artnet"):
+            u = out.universes[0]
+            destination = out.host or f"239.255.{u >> 8}.{u & 0xFF}"
+            targets.append((f"outputs[{i}]" + (f" {out.name}" if out.name else f" {out.kind}"), destination, out.port,
+                            out.interface))
+    return targets
+
+
+def judge_light(name: str, destination: str, port: int, probe: LightProbe) -> Check:
+    """A lighting output: NO-GO without its interface or a route; GO with the address frames leave from."""
+    target = f"{name} {destination}:{port}"
+    if probe.error:
+        return Check("lights out", target, "NO-GO", probe.error)
+    return Check("lights out", target, "GO", f"a route exists, sending from {probe.source} "
+                 "(UDP: whether a node listens cannot be told from here)")
+
 # ---- the verdict ---------------------------------------------------------------------------------
 def verdict(checks: list[Check]) -> tuple[int, str]:
     """Exit code (0 go, warnings allowed; 1 no-go) and the last line: ``GO`` or ``NO-GO: n problems``."""
@@ -465,9 +521,12 @@ def preflight(show: Show, options: PreflightOptions,
         checks.append(judge_udp(name, host, port, probe_udp(host, port)))
     if show.link.enabled:
         checks.append(judge_link(show.link, probe_link()))
+    for name, destination, port, interface in light_targets(show):
+        checks.append(judge_light(name, destination, port, probe_light(destination, port, interface)))
     return checks
 
 
-__all__ = ["Check", "ChannelSeen", "DisplayProbe", "PreflightOptions", "SourceHeard", "UdpProbe", "channels_read",
-           "judge_audio", "judge_display", "judge_link", "judge_source", "judge_udp", "judge_wearer", "listen_sources",
-           "osc_targets", "preflight", "probe_display", "probe_link", "probe_udp", "verdict"]
+__all__ = ["Check", "ChannelSeen", "DisplayProbe", "LightProbe", "PreflightOptions", "SourceHeard", "UdpProbe",
+           "channels_read", "judge_audio", "judge_display", "judge_light", "judge_link", "judge_source", "judge_udp",
+           "judge_wearer", "light_targets", "listen_sources", "osc_targets", "preflight", "probe_display", "probe_light",
+           "probe_link", "probe_udp", "verdict"]

@@ -16,7 +16,7 @@ import math
 from typing import Mapping, Sequence
 
 from installation.addresses import WEARER_RE, resolve_pair, slot_number, wearer_pairs
-from installation.config import LslOutputConfig, OscOutputConfig, OutputConfig, Show
+from installation.config import ArtnetOutputConfig, LslOutputConfig, OscOutputConfig, OutputConfig, SacnOutputConfig, Show
 from installation.outputs.encoders import CARRIED, make_format
 from installation.outputs.lsl import LslOutlet
 from installation.outputs.osc import OscPeer
@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 
 def describe(cfg: OutputConfig) -> str:
     """One line saying where an output goes and what it sends (for ``ecosymphony check``)."""
+    if isinstance(cfg, (SacnOutputConfig, ArtnetOutputConfig)):
+        to = f"{cfg.host}:{cfg.port}" if cfg.host else f"multicast 239.255.x.y:{cfg.port}"
+        first = "from 1" if cfg.kind == "sacn" else "from 0"
+        return (f"{cfg.kind} {to} at {cfg.rate_hz:g} Hz: universes {', '.join(map(str, cfg.universes))} "
+                f"(numbered {first})")
     if isinstance(cfg, LslOutputConfig):
         return f"lsl stream {cfg.name!r} (type {cfg.type}) at {cfg.rate_hz:g} Hz: {', '.join(cfg.send)}"
     send = cfg.send or [f"p*.{k}" for k in CARRIED[cfg.format]]
@@ -146,7 +151,7 @@ class Outputs:
             try:
                 if isinstance(cfg, OscOutputConfig):
                     self._outputs.append(_OscOutput(cfg, i, ordered))
-                else:
+                elif isinstance(cfg, LslOutputConfig):  # (sacn and artnet: the lights' own sink)
                     self._outputs.append(_LslOutput(cfg, i, ordered, list(parameters or [])))
             except Exception as exc:  # an output that cannot be made is left out; the show goes on
                 log.error("outputs[%d] (%s): left out: %s", i, cfg.kind, exc)
@@ -154,7 +159,7 @@ class Outputs:
     @classmethod
     def from_show(cls, show: Show, targets: Sequence[str], wearers: list[str]) -> "Outputs":
         """The show's outputs; ``targets``: the continuous mappings' targets (``visual.p*.hue``)."""
-        if not show.outputs:
+        if not any(isinstance(o, (OscOutputConfig, LslOutputConfig)) for o in show.outputs):
             return cls([], wearers)
         scene_sets = [a for scene in show.scenes for a in scene.set]
         return cls(show.outputs, wearers, parameter_addresses([*targets, *scene_sets], wearers))

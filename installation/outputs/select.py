@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
 from installation.addresses import WEARER_RE, resolve_pair, wearer_pairs
-from installation.config import OscOutputConfig, OutputConfig
+from installation.config import LslOutputConfig, OscOutputConfig, OutputConfig
 from installation.addresses import GROUP_FEATURES, LINK_EVENTS, LINK_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
 from installation.outputs.encoders import CARRIED
 
@@ -124,6 +124,8 @@ def check_outputs(outputs: Sequence[OutputConfig], parameters: dict[str, str], o
     templates = catalogue(parameters)
     problems: list[str] = []
     for i, cfg in enumerate(outputs):
+        if not isinstance(cfg, (OscOutputConfig, LslOutputConfig)):
+            continue  # a lighting output sends the fixtures, not patterns
         fmt = cfg.format if isinstance(cfg, OscOutputConfig) else ""
         problems += check_send(OutputSpec(cfg.kind, fmt, tuple(cfg.send)), f"{origin}: outputs[{i}]", templates)
     return problems

@@ -29,8 +29,10 @@ from installation.mapping.mapper import Mapper
 from installation.operator_commands import Blackout, Command, Mark, Panic, Rebaseline, SelectScene, record_row
 from installation.outputs.fanout import Outputs
 from installation.outputs.osc import OscOutLink
+from installation.lights.rig import LightRig, light_outputs
 from installation.pipeline.sinks import (
     Firing,
+    LightSink,
     OscOutSink,
     OutputsSink,
     RecordingSink,
@@ -138,7 +140,7 @@ class Pipeline:
     recorder : RecordSink, optional
         Where beats, SCRs, operator actions and scene changes are recorded.
     live_outputs : bool
-        Send to the show's live peers (``[osc_out]``, ``[[outputs]]``). A replay or a
+        Send to the show's live peers (``[osc_out]``, ``[[outputs]]``, the lights). A replay or a
         render leaves them off unless asked, so that it never plays into a live rig.
     """
 
@@ -172,6 +174,8 @@ class Pipeline:
             outputs = Outputs.from_show(show, [m.target for m in mapper.continuous], wearers)
             if len(outputs):
                 self.add_tap(OutputsSink(outputs))
+            if light_outputs(show):  # sACN and Art-Net: the fixtures, rendered and sent by the light rig
+                self.sinks["light"] = LightSink(LightRig(show, wearers))
         self.outer: list[OuterFeatures] = []  # features and events from outside the core (Link)
         self._outer_due: list[Event] = []  # outer events made ahead of their time, for the taps at their time
         self.blackout = False
@@ -237,6 +241,9 @@ class Pipeline:
             if renderer is not None and renderer.started:
                 renderer.command(f"blackout:{'on' if self.blackout else 'off'}")
             log.warning("visuals: blackout %s", "on" if self.blackout else "off")
+            light = self.sinks.get("light")
+            if isinstance(light, LightSink):  # the lights go dark too
+                light.rig.set_blackout(self.blackout)
         elif isinstance(command, Mark):
             with self._mark_lock:
                 self._marks += 1

@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from installation.lights.rig import LightRig
 from installation.outputs.fanout import Outputs
 from installation.outputs.osc import OscOutLink
 from installation.record.writer import RECORDED_EVENTS, RecordSink
@@ -224,6 +225,30 @@ class OutputsSink(Sink):
         self.outputs.close()
 
 
+class LightSink(Sink):
+    """The ``light`` family: the fixtures' parameters and triggers to the light rig, which renders
+    and sends them on its own thread and process; it starts with the first tick, and each tick
+    tells it the pipeline is alive (a stall of more than a second brings up the house look)."""
+
+    def __init__(self, rig: LightRig) -> None:
+        self.rig = rig
+        self._started = False
+
+    def set(self, address: str, value: float, now_s: float) -> None:
+        self.rig.set(address, value)
+
+    def trigger(self, firing: Firing) -> None:
+        self.rig.trigger(firing.address, firing.value)
+
+    def flush(self, now_s: float) -> None:
+        if not self._started:
+            self._started = True
+            self.rig.start()
+        self.rig.fed()
+
+    def close(self) -> None:
+        self.rig.close()
+
 class RecordingSink(Sink):
     """A tap: beats, SCRs, operator actions and scene changes into a recording
     (a :class:`installation.record.writer.Recorder`, or a replay's event log).
@@ -252,7 +277,7 @@ class ParameterLog(Sink):
     """A tap that keeps every parameter value and trigger handed to the parameter sinks,
     as rows ``(time_s, "set" | "trigger", address, value)`` (strings, for a CSV file)."""
 
-    families: tuple[str, ...] = ("sound", "visual", "osc")
+    families: tuple[str, ...] = ("sound", "visual", "osc", "light")
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def _keep(self, now_s: float, kind: str, address: str, value: float) -> None:

@@ -200,6 +200,12 @@ def link_line(link: LinkClock | None) -> str | None:
             f"{role}{'  (lead = true)' if link.settings.lead and role == 'leading' else ''}")
 
 
+def lights_line(labels: list[str], rates_hz: list[float], house_up: bool = False) -> str:
+    """The lights' line: frames sent per second by each lighting output (each universe's frame counts)."""
+    outputs = "   ".join(f"{label} {rate:.0f}/s" for label, rate in zip(labels, rates_hz))
+    return f"lights: {outputs}" + ("   HOUSE LOOK (show stalled)" if house_up else "")
+
+
 class OperatorConsole:
     """The terminal console of a running session.
 
@@ -411,7 +417,12 @@ class OperatorConsole:
         link = link_line(getattr(self.session, "link", None))
         if link is not None:
             parts.append(Text(link, overflow="ellipsis", no_wrap=True, style="red" if "not running" in link else ""))
-        extra = 0 if link is None else 1
+        sinks = getattr(getattr(self.session, "pipeline", None), "sinks", {})
+        rig = getattr(sinks.get("light"), "rig", None)
+        if rig is not None:  # frames sent per second, per lighting output
+            parts.append(Text(lights_line(rig.labels, rig.rates_hz, rig.house_up), overflow="ellipsis", no_wrap=True,
+                              style="bold red" if rig.house_up else ""))
+        extra = (link is not None) + (rig is not None)
         events_rows = min(EVENTS_KEPT, max(3, height - 8 - extra - len(status.wearers)))
         wearer_rows = max(1, height - 7 - extra - events_rows)
         shown, left_out = wearers_to_show(status.wearers, wearer_rows)

@@ -22,6 +22,7 @@ from installation.config import ConfigError, Show, SimulatedSource, load_show
 from installation.folders import stamped_folder
 from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
 from installation.record.writer import Recorder
+from installation.lights.check import check_fixtures, light_parameters
 from installation.outputs.select import check_outputs
 from installation.sensors.base import Source
 from installation.sensors.factory import source_from_config, source_slots
@@ -252,6 +253,8 @@ def prepare_show(show: Show) -> PreparedShow:
     origin = str(show.path) if show.path else "<show>"
     problems: list[str] = []
     parameters: dict[str, ParameterKind] = {f"visual.{k}": v for k, v in BioluminescentScene.PARAMETERS.items()}
+    parameters |= light_parameters(show.fixtures)
+    problems += check_fixtures(show.fixtures, show.outputs, origin)
     patch_class: type[Patch] | None = None
     try:
         patch_class = load_patch(show.patch_path())
@@ -317,8 +320,9 @@ class ShowWatcher:
             self.notify(f"Show file not applied, the previous mappings keep playing:\n{exc}")
             return None
         old = self.prepared.show
-        if show.sound.patch != old.sound.patch or show.sources != old.sources or show.outputs != old.outputs:
-            self.notify("Show file reloaded; a new sound patch, new sources or new outputs take effect at the next start.")
+        if show.sound.patch != old.sound.patch or show.sources != old.sources or show.outputs != old.outputs \
+                or show.fixtures != old.fixtures or show.lights != old.lights:
+            self.notify("Show file reloaded; a new sound patch, new sources, outputs or fixtures take effect at the next start.")
         else:
             self.notify(f"Show file reloaded ({len(show.mappings)} mappings).")
         self.prepared = fresh

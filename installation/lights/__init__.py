@@ -1,0 +1,1 @@
+"""Lights: DMX fixtures and the outputs that drive them (sACN, Art-Net), kept within the flash limits."""

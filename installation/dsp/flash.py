@@ -194,6 +194,11 @@ def count_flashes(brightness: np.ndarray, rate_hz: float, window_s: float = WIND
     return (total - before[: len(total)]) / 2.0
 
 
+def _levels(brightness: np.ndarray, channels: int) -> np.ndarray:
+    """Brightness as ``channels`` floats within 0..1 (NaN: dark)."""
+    return np.clip(np.nan_to_num(np.asarray(brightness, dtype=float).reshape(channels), nan=0.0), 0.0, 1.0)
+
+
 def check_max_flashes(max_flashes_per_s: float, name: str = "max_flashes_per_s") -> float:
     """``max_flashes_per_s`` if it is within the safe range (above 0, at most 3), else ValueError naming ``name``."""
     if not (isinstance(max_flashes_per_s, (int, float)) and math.isfinite(max_flashes_per_s)
@@ -314,23 +319,32 @@ class FlashLimiter:
         ndarray, shape (channels,)
             Allowed brightness 0..1; also sets :attr:`scale` and :attr:`held`.
         """
-        wanted = np.clip(np.nan_to_num(np.asarray(brightness, dtype=float).reshape(self.channels), nan=0.0), 0.0, 1.0)
-        if self._legs is None:
-            self._legs = Legs.at(wanted)
-            out = wanted
-        else:
-            lo, hi = self.bounds(now_s)
-            out = np.clip(wanted, lo, hi)
-            new, moved = self._legs.advance(out, self.threshold, self.dark_below)
-            if new.any():
-                self._newest = np.where(new, (self._newest + 1) % self.budget, self._newest)
-            touch = new | moved
-            if touch.any():
-                rows = np.flatnonzero(touch)
-                self._times[rows, self._newest[rows]] = now_s
+        wanted = _levels(brightness, self.channels)
+        lo, hi = self.bounds(now_s)
+        out = np.clip(wanted, lo, hi)
+        self.observe(out, now_s)
         self.held = out != wanted
         self.scale = np.where(wanted > 1e-6, out / np.maximum(wanted, 1e-6), 1.0)
         return out
+
+    def observe(self, brightness: np.ndarray, now_s: float) -> None:
+        """Take what was shown this frame as it was (:meth:`limit` does this with its own output).
+
+        For a caller that cannot set brightness directly, only steer it (the screen: it
+        draws, measures, and draws again dimmer when :meth:`bounds` says so), and then
+        tells the limiter what it showed.
+        """
+        shown = _levels(brightness, self.channels)
+        if self._legs is None:
+            self._legs = Legs.at(shown)
+            return
+        new, moved = self._legs.advance(shown, self.threshold, self.dark_below)
+        if new.any():
+            self._newest = np.where(new, (self._newest + 1) % self.budget, self._newest)
+        touch = new | moved
+        if touch.any():
+            rows = np.flatnonzero(touch)
+            self._times[rows, self._newest[rows]] = now_s
 
     def reset(self) -> None:
         """Forget the history (a new show; not for a running one)."""

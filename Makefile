@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(PY) -m installation.bench.beat_lock
 	$(PY) -m installation.bench.sound_faults
 	$(PY) -m installation.bench.clock_jitter
+	$(PY) -m installation.bench.flashes
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)

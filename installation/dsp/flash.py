@@ -65,6 +65,7 @@ _SRGB_TO_LINEAR = np.where(
     ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
 )
 _LUMA = np.array([0.2126, 0.7152, 0.0722])
+_LUMA_LUT = _LUMA[:, None] * _SRGB_TO_LINEAR[None, :]  # (3, 256): each channel's share of the luminance
 
 
 def relative_luminance(rgb: np.ndarray) -> np.ndarray:
@@ -79,8 +80,8 @@ def relative_luminance(rgb: np.ndarray) -> np.ndarray:
     -------
     ndarray of float, shape (...)
     """
-    linear = _SRGB_TO_LINEAR[np.asarray(rgb, dtype=np.uint8)]
-    return linear @ _LUMA
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    return _LUMA_LUT[0][rgb[..., 0]] + _LUMA_LUT[1][rgb[..., 1]] + _LUMA_LUT[2][rgb[..., 2]]
 
 
 def fixture_brightness(colour: np.ndarray, intensity: np.ndarray | float = 1.0) -> np.ndarray:
@@ -131,17 +132,17 @@ class Legs:
         extreme (or a reversal started a leg that at once is one): the transition is then
         timed at this frame, the later of the two, which keeps a limiter on the safe side.
         """
-        grew = np.where(self.up, x > self.extreme, x < self.extreme)
-        self.extreme = np.where(grew, x, self.extreme)
-        turned = np.where(self.up, self.extreme - x, x - self.extreme) >= threshold - _EPS
+        onward = x - self.extreme
+        onward = np.where(self.up, onward, -onward)  # how far x goes on in the leg's direction
+        grew = onward > 0.0
+        turned = onward <= _EPS - threshold
         self.start = np.where(turned, self.extreme, self.start)
-        self.extreme = np.where(turned, x, self.extreme)
-        self.up = self.up ^ turned
-        self.counted = self.counted & ~turned
-        darker = np.minimum(self.start, self.extreme)
-        transition = (np.abs(self.extreme - self.start) >= threshold - _EPS) & (darker < dark_below)
+        self.extreme = np.where(grew | turned, x, self.extreme)
+        self.up ^= turned
+        self.counted &= ~turned
+        transition = (np.abs(self.extreme - self.start) >= threshold - _EPS) & (np.minimum(self.start, self.extreme) < dark_below)
         new = transition & ~self.counted
-        self.counted = self.counted | new
+        self.counted |= new
         return new, self.counted & (grew | turned) & ~new
 
 
@@ -288,9 +289,12 @@ class FlashLimiter:
             return np.zeros(self.channels), np.ones(self.channels)
         recent = self._times > now_s - self.window_s + _EPS  # a transition a whole window old is out, as in the counter
         used = recent.sum(axis=1)
-        oldest_s = np.where(recent, self._times, np.inf).min(axis=1)
-        can_rise = (used + 2 <= self.budget) | (
-            (used + 1 <= self.budget) & (oldest_s + self.window_s - now_s <= self.max_hold_s))
+        can_rise = used + 2 <= self.budget
+        if can_rise.all():  # most frames: room for anything
+            return np.zeros(self.channels), np.ones(self.channels)
+        if self.max_hold_s > 0.0:
+            oldest_s = np.where(recent, self._times, np.inf).min(axis=1)
+            can_rise |= (used + 1 <= self.budget) & (oldest_s + self.window_s - now_s <= self.max_hold_s)
         can_fall = used + 1 <= self.budget
         thr, dark, eps = self.threshold, self.dark_below, 1e-6
         s, e = legs.start, legs.extreme

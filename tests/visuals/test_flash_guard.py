@@ -55,7 +55,7 @@ def test_guard_measure_matches_every_pixel_closely() -> None:
         scene.update(0.05)
     scene.draw(surface)
     exact = region_luminance(pygame.surfarray.array3d(surface), quarter_regions())
-    assert np.abs(guard.measure(surface) - exact).max() < 0.005  # well inside the limiter's headroom (0.02)
+    assert np.abs(guard.measure(surface) - exact).max() < 0.01  # each end of a swing within half the headroom (0.02)
 
 
 @pytest.mark.parametrize("limit", [3.0, 2.0])

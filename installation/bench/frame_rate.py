@@ -78,10 +78,11 @@ def _pin_to_one_core() -> tuple[int | None, set[int] | None]:
 
 
 def measure_frames(participants: int, size_px: tuple[int, int], seconds: float,
-                   flash_limit: bool = False) -> tuple[list[float], float]:
+                   flash_limit: bool = False, guard_report: dict[str, float] | None = None) -> tuple[list[float], float]:
     """Draw the scene as fast as it goes for ``seconds``; return (frame times in s, wall seconds).
 
-    ``flash_limit``: through the flash guard, as the visuals process draws by default.
+    ``flash_limit``: through the flash guard, as the visuals process draws by default;
+    its figures go into ``guard_report`` when given.
     """
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -125,6 +126,8 @@ def measure_frames(participants: int, size_px: tuple[int, int], seconds: float,
                 scene.draw(screen)
             pygame.display.flip()
             times.append(time.perf_counter() - frame_start)
+        if guard is not None and guard_report is not None:
+            guard_report.update(guard.report())
         return times, time.perf_counter() - started
     finally:
         pygame.display.quit()

@@ -197,7 +197,7 @@ def count_flashes(brightness: np.ndarray, rate_hz: float, window_s: float = WIND
 
 def _levels(brightness: np.ndarray, channels: int) -> np.ndarray:
     """Brightness as ``channels`` floats within 0..1 (NaN: dark)."""
-    return np.clip(np.nan_to_num(np.asarray(brightness, dtype=float).reshape(channels), nan=0.0), 0.0, 1.0)
+    return np.fmin(np.fmax(np.asarray(brightness, dtype=float).reshape(channels), 0.0), 1.0)  # fmax takes NaN to 0
 
 
 def check_max_flashes(max_flashes_per_s: float, name: str = "max_flashes_per_s") -> float:

@@ -42,6 +42,7 @@ operators make it brighter.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Protocol
 
 import numpy as np
@@ -124,6 +125,8 @@ class ScreenFlashGuard:
     ----------
     frames, limited_frames, redraws : int
         Frames drawn; of them, those held back; extra draws that cost.
+    measure_s : float
+        Seconds spent measuring frames and consulting the limiter (the guard's own cost, draws aside).
     gain, level : float
         ``transient_gain`` and ``level`` of the last frame.
     """
@@ -135,6 +138,7 @@ class ScreenFlashGuard:
         self.frames = 0
         self.limited_frames = 0
         self.redraws = 0
+        self.measure_s = 0.0
         self.gain = 1.0
         self.level = 1.0
         self._warned = False
@@ -147,11 +151,14 @@ class ScreenFlashGuard:
 
     def measure(self, surface: pygame.Surface) -> np.ndarray:
         """Mean relative luminance of each region of ``surface`` (sampled on a coarse grid)."""
+        started = time.perf_counter()
         w, h = self._sample_px
         small = pygame.transform.scale(surface, (w, h))  # nearest: an even sample of the pixels
         rgb = np.frombuffer(pygame.image.tobytes(small, "RGB"), np.uint8).reshape(h, w, 3)
         blocks = relative_luminance(rgb).reshape(4, h // 4, 4, w // 4).mean(axis=(1, 3))  # [row, column]
-        return _regions_from_blocks(blocks)
+        out = _regions_from_blocks(blocks)
+        self.measure_s += time.perf_counter() - started
+        return out
 
     def _try(self, scene: Steerable, surface: pygame.Surface, gain: float, level: float) -> np.ndarray:
         scene.transient_gain, scene.level = gain, level
@@ -172,7 +179,9 @@ class ScreenFlashGuard:
             surface.fill((0, 0, 0))
             self.limiter.observe(self.measure(surface), now_s)
             return
+        started = time.perf_counter()
         _, hi = self.limiter.bounds(now_s)
+        self.measure_s += time.perf_counter() - started
         gain = level = 1.0
         shown = self._try(scene, surface, 1.0, 1.0)
         self.redraws -= 1  # the first draw is not an extra one
@@ -201,7 +210,9 @@ class ScreenFlashGuard:
             self._warned = True
             log.warning("flash guard: a frame brighter than the flash budget allows was shown (regions %s)",
                         np.flatnonzero(shown > hi + 1e-3).tolist())
+        started = time.perf_counter()
         self.limiter.observe(shown, now_s)
+        self.measure_s += time.perf_counter() - started
 
     def _dim(self, scene: Steerable, surface: pygame.Surface, undimmed: np.ndarray, hi: np.ndarray) -> float:
         """Draw the picture (without pulses) as bright as fits under ``hi``; return the level used."""
@@ -220,4 +231,5 @@ class ScreenFlashGuard:
 
     def report(self) -> dict[str, float]:
         """Figures for the visuals process's final report."""
-        return {"flash_frames": self.frames, "flash_limited_frames": self.limited_frames, "flash_redraws": self.redraws}
+        return {"flash_frames": self.frames, "flash_limited_frames": self.limited_frames, "flash_redraws": self.redraws,
+                "flash_guard_ms_per_frame": 1000.0 * self.measure_s / max(1, self.frames)}

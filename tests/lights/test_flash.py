@@ -205,3 +205,10 @@ def test_rig_of_8_washes_at_180_bpm_with_group_flares(rate_hz: float) -> None:
     before = count_flashes(fixture_brightness(to_dmx(colours * wanted[:, :, None]) / 255.0), rate_hz).max()
     assert before > 3.0  # the storm does flash without the limiter
     assert count_flashes(measured, rate_hz).max() <= 3.0
+
+
+@pytest.mark.parametrize(("wanted", "allowed"), [(float("nan"), 0.0), (-0.5, 0.0), (1.7, 1.0), (float("inf"), 1.0)])
+def test_limiter_takes_odd_values_safely(wanted: float, allowed: float) -> None:
+    limiter = FlashLimiter(1)
+    limiter.limit(np.array([0.0]), 0.0)
+    assert limiter.limit(np.array([wanted]), 0.1)[0] == allowed

@@ -220,11 +220,17 @@ def renderer_main(
         save = headless and settings.frames_dir is not None and frame_start_s - started >= next_save_s
         if draws or save:
             if guard is not None:
-                guard.draw(scene, screen, frame_start_s, black=controls.blackout)
-            elif controls.blackout:
-                screen.fill((0, 0, 0))
-            else:
-                scene.draw(screen)
+                try:
+                    guard.draw(scene, screen, frame_start_s, black=controls.blackout)
+                except (pygame.error, ValueError) as exc:  # a surface it cannot read: never stop the picture for it
+                    status.put({"kind": "warning", "message": f"flash guard: {exc}; drawing without it"})
+                    guard = None
+                    scene.transient_gain = scene.level = 1.0
+            if guard is None:
+                if controls.blackout:
+                    screen.fill((0, 0, 0))
+                else:
+                    scene.draw(screen)
             if controls.overlay:
                 span_s = recent_frames_s[-1] - recent_frames_s[0] if len(recent_frames_s) > 2 else 0.0
                 fps = (len(recent_frames_s) - 1) / span_s if span_s > 0 else float("nan")

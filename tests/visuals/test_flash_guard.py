@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pygame
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from installation.dsp.flash import count_flashes
 from installation.visuals.flash_guard import ScreenFlashGuard, quarter_regions, region_luminance
@@ -135,3 +137,35 @@ def test_the_visuals_process_guards_its_window(flash_limit: bool) -> None:
         assert report["flash_limited_frames"] > 0
     else:
         assert "flash_frames" not in report
+
+
+class Field:
+    """A stand-in scene with a base that moves too: a grey field (``base``) and a white pulse on top."""
+
+    def __init__(self) -> None:
+        self.transient_gain = 1.0
+        self.level = 1.0
+        self.base = 0.3
+        self.pulse = 0.0
+
+    def draw(self, surface: pygame.Surface) -> None:
+        value = min(1.0, (self.base + 0.7 * self.pulse * self.transient_gain) * self.level)
+        surface.fill((int(255 * value),) * 3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(steps=st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.booleans(), st.integers(1, 6)),
+                      min_size=4, max_size=40),
+       limit=st.sampled_from([3.0, 2.0]))
+def test_guard_on_random_pictures(steps: list[tuple[float, float, bool, int]], limit: float) -> None:
+    """Random bases, pulses and blackouts held for random numbers of frames: never over the limit."""
+    scene, surface = Field(), pygame.Surface((32, 18))
+    guard = ScreenFlashGuard((32, 18), limit)
+    rows, k = [], 0
+    for base, pulse, black, frames in steps * 3:
+        scene.base, scene.pulse = base, pulse
+        for _ in range(frames):
+            guard.draw(scene, surface, k / FPS, black=black)
+            rows.append(region_luminance(pygame.surfarray.array3d(surface), guard.regions))
+            k += 1
+    assert count_flashes(np.array(rows), FPS).max() <= limit

@@ -199,7 +199,7 @@ def test_rig_of_8_washes_at_180_bpm_with_group_flares(rate_hz: float) -> None:
     for k, levels in enumerate(wanted):
         rgb = colours * levels[:, None]
         limiter.limit(fixture_brightness(rgb), k / rate_hz)
-        frames.append(to_dmx(rgb * limiter.scale[:, None, None].reshape(8, 1)))
+        frames.append(to_dmx(rgb * limiter.scale[:, None]))
     dmx = np.array(frames)  # (frames, washes, rgb) as the universe would carry them
     measured = fixture_brightness(dmx / 255.0)
     before = count_flashes(fixture_brightness(to_dmx(colours * wanted[:, :, None]) / 255.0), rate_hz).max()

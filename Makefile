@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) -m installation.bench.clock_jitter
 	$(PY) -m installation.bench.link_grid
 	$(PY) -m installation.bench.lights
+	$(PY) -m installation.bench.flashes
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)

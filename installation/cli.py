@@ -234,7 +234,9 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
             return 1
     visuals = None
     if args.frames is not None or video is not None:
-        visuals = VisualsOutput(args.size or prepared.show.visual.size_px, float(args.fps), args.frames, video)
+        v = prepared.show.visual
+        visuals = VisualsOutput(args.size or v.size_px, float(args.fps), args.frames, video,
+                                flash_limit=v.flash_limit, max_flashes_per_s=v.max_flashes_per_s)
     clock = FakeClock()
     sources: list[Source]
     given = args.input

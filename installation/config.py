@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -206,6 +207,18 @@ class VisualConfig(_Strict):
     fullscreen: bool = Field(False, description="fullscreen at the display's own size (size is then the fallback's)")
     display: int = Field(0, ge=0, le=15, description="index of the display the window opens on (0: the first)")
     frame_every_s: float = Field(1.0, gt=0.0, description="PNG interval when there is no display")
+    flash_limit: bool = Field(True, description="hold back pulses and flares that would flash a quarter of the screen "
+                                                "more than max_flashes_per_s times a second")
+    max_flashes_per_s: float = Field(3.0, description="flashes allowed per second (above 0, at most 3: the "
+                                                      "photosensitivity guidelines' limit)")
+
+    @field_validator("max_flashes_per_s")
+    @classmethod
+    def _safe_flashes(cls, v: float) -> float:
+        if not (math.isfinite(v) and 0.0 < v <= 3.0):
+            raise ValueError(f"must be above 0 and at most 3 flashes per second (the photosensitivity guidelines' "
+                             f"limit; it can be lowered, never raised), got {v}")
+        return v
 
     @field_validator("size")
     @classmethod

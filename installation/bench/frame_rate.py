@@ -77,12 +77,18 @@ def _pin_to_one_core() -> tuple[int | None, set[int] | None]:
     return cpu, before
 
 
-def measure_frames(participants: int, size_px: tuple[int, int], seconds: float) -> tuple[list[float], float]:
-    """Draw the scene as fast as it goes for ``seconds``; return (frame times in s, wall seconds)."""
+def measure_frames(participants: int, size_px: tuple[int, int], seconds: float,
+                   flash_limit: bool = False, guard_report: dict[str, float] | None = None) -> tuple[list[float], float]:
+    """Draw the scene as fast as it goes for ``seconds``; return (frame times in s, wall seconds).
+
+    ``flash_limit``: through the flash guard, as the visuals process draws by default;
+    its figures go into ``guard_report`` when given.
+    """
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
 
+    from installation.visuals.flash_guard import ScreenFlashGuard
     from installation.visuals.scene import BioluminescentScene
 
     pygame.display.init()
@@ -90,6 +96,7 @@ def measure_frames(participants: int, size_px: tuple[int, int], seconds: float) 
         screen = pygame.display.set_mode(size_px)
         wearers = [f"p{i + 1}" for i in range(participants)]
         scene = BioluminescentScene(size_px, wearers)
+        guard = ScreenFlashGuard(size_px) if flash_limit else None
         rng = np.random.default_rng(1)
         periods_s = rng.uniform(0.6, 1.0, participants)  # 60-100 bpm
         next_beat_s = rng.uniform(0.0, 1.0, participants)
@@ -113,9 +120,14 @@ def measure_frames(participants: int, size_px: tuple[int, int], seconds: float) 
                 scene.set(f"thread.{pairs[k][0]}.{pairs[k][1]}", 0.5 + 0.5 * math.sin(0.3 * t_show_s + k))
             scene.set("sync", 0.5 + 0.5 * math.sin(0.05 * t_show_s))
             scene.update(dt_s)
-            scene.draw(screen)
+            if guard is not None:
+                guard.draw(scene, screen, t_show_s)
+            else:
+                scene.draw(screen)
             pygame.display.flip()
             times.append(time.perf_counter() - frame_start)
+        if guard is not None and guard_report is not None:
+            guard_report.update(guard.report())
         return times, time.perf_counter() - started
     finally:
         pygame.display.quit()

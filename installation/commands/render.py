@@ -28,6 +28,7 @@ from installation.operator_commands import Command
 from installation.pipeline.pipeline import Pipeline
 from installation.sound.engine import SoundEngine
 from installation.visuals.feed import SceneFeed
+from installation.visuals.flash_guard import ScreenFlashGuard
 from installation.visuals.frames import FrameWriter
 from installation.visuals.scene import BioluminescentScene
 
@@ -51,12 +52,18 @@ class VisualsOutput:
         Numbered PNG frames.
     video_path : Path, optional
         An MP4 with the sound (needs ffmpeg).
+    flash_limit : bool
+        Hold back what would flash, as the live window does (``[visual] flash_limit``).
+    max_flashes_per_s : float
+        Flashes allowed per second in any quarter of the frame (above 0, at most 3).
     """
 
     size_px: tuple[int, int] = (1280, 720)
     fps: float = 30.0
     frames_dir: Path | None = None
     video_path: Path | None = None
+    flash_limit: bool = True
+    max_flashes_per_s: float = 3.0
 
 
 @dataclass(slots=True)
@@ -149,13 +156,14 @@ def render_offline(
                          buffer_frames=s.buffer_frames, ceiling_db=s.ceiling_db, fade_in_s=s.fade_in_s,
                          fade_out_s=s.fade_out_s, wav_path=wav_path, seed=seed)
     pipeline = Pipeline(show, prepared.mapper, wearers, clock, engine, live_outputs=live_outputs)
-    scene = feed = surface = None
+    scene = feed = surface = guard = None
     if visuals is not None:
         import pygame
 
         scene = BioluminescentScene(visuals.size_px, wearers)
         feed = SceneFeed(scene)
         surface = pygame.Surface(visuals.size_px)
+        guard = ScreenFlashGuard(visuals.size_px, visuals.max_flashes_per_s) if visuals.flash_limit else None
     frame_s = 1.0 / visuals.fps if visuals is not None else math.inf
     next_frame_s = clock.now_s()
     compile_kernels()
@@ -180,7 +188,10 @@ def render_offline(
                 feed.apply(pipeline.visuals.snapshot, clock.now_s())
                 feed.take_shown(clock.now_s())
                 scene.update(frame_s)
-                scene.draw(surface)
+                if guard is not None:
+                    guard.draw(scene, surface, clock.now_s())
+                else:
+                    scene.draw(surface)
                 writer.write(surface)
                 next_frame_s += frame_s
             if progress is not None and time.perf_counter() >= next_report:

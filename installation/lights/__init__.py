@@ -1,1 +1,1 @@
-"""Light: fixtures on DMX universes, rendered from the show's ``light.*`` parameters and sent as sACN or Art-Net."""
+"""Lights: DMX fixtures and the outputs that drive them (sACN, Art-Net), kept within the flash limits."""

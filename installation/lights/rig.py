@@ -31,9 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from installation.config import ArtnetOutputConfig, SacnOutputConfig, Show
-# FLASH LIMITER HOOK: the stand-in limits nothing; when installation.lights.flash lands, import
-# its FlashLimiter here instead (same constructor and limit(brightness, now_s)).
-from installation.lights.flash_standin import IdentityFlashLimiter as FlashLimiter
+from installation.lights.flash import FlashLimiter
 from installation.lights.look import Look, hex_rgb
 from installation.lights.sender import STOP_MESSAGE, pack_frames
 from installation.lights.wire import new_cid
@@ -123,9 +121,9 @@ class LightRig:
             self.look.trigger(address, value, time.monotonic())
         self._wake.set()
 
-    def fed(self) -> None:
-        """The pipeline ticked (the stall watch)."""
-        self._fed_s = time.monotonic()
+    def fed(self, now_s: float | None = None) -> None:
+        """The pipeline ticked (the stall watch) at ``now_s`` (monotonic seconds; default: now)."""
+        self._fed_s = time.monotonic() if now_s is None else now_s
 
     def set_blackout(self, on: bool) -> None:
         """Every universe dark (True) until lifted (False)."""

@@ -392,6 +392,8 @@ def make_renderer(show: Show, wearers: list[str], plan: OutputPlan) -> Renderer 
             fullscreen=v.fullscreen,
             display_index=v.display,
             title=f"Eco-Symphony: {show.show.title}",
+            flash_limit=v.flash_limit,
+            max_flashes_per_s=v.max_flashes_per_s,
         )
     )
 

@@ -58,6 +58,10 @@ class RendererSettings:
         Start blacked out (a restarted window keeps the operator's blackout).
     overlay : bool
         Start with the operator overlay shown.
+    flash_limit : bool
+        Hold back what would flash (:mod:`installation.visuals.flash_guard`).
+    max_flashes_per_s : float
+        Flashes allowed per second in any quarter of the screen (above 0, at most 3).
     """
 
     wearers: list[str]
@@ -72,6 +76,8 @@ class RendererSettings:
     draw_every_frame: bool = False
     blackout: bool = False
     overlay: bool = False
+    flash_limit: bool = True
+    max_flashes_per_s: float = 3.0
 
 
 def _open_window(settings: RendererSettings, status: Any) -> tuple[Any, bool]:
@@ -144,6 +150,7 @@ def renderer_main(
 
     from installation.visuals.controls import Controls, action_for_key
     from installation.visuals.feed import SceneFeed
+    from installation.visuals.flash_guard import ScreenFlashGuard
     from installation.visuals.overlay import draw_overlay, overlay_font
     from installation.visuals.scene import BioluminescentScene
 
@@ -156,6 +163,7 @@ def renderer_main(
     scene = BioluminescentScene(screen.get_size(), settings.wearers)
     feed = SceneFeed(scene)
     controls = Controls(overlay=settings.overlay, blackout=settings.blackout)
+    guard = ScreenFlashGuard(screen.get_size(), settings.max_flashes_per_s) if settings.flash_limit else None
     font = overlay_font(screen.get_height())
     frames_written = 0
     frames_drawn = 0
@@ -195,6 +203,8 @@ def renderer_main(
             elif event.type == pygame.VIDEORESIZE and not headless:
                 screen = pygame.display.get_surface()
                 scene.resize(screen.get_size())
+                if guard is not None:
+                    guard.resize(screen.get_size())
                 font = overlay_font(screen.get_height())
             if action is None:
                 continue
@@ -209,10 +219,18 @@ def renderer_main(
         last_s = frame_start_s
         save = headless and settings.frames_dir is not None and frame_start_s - started >= next_save_s
         if draws or save:
-            if controls.blackout:
-                screen.fill((0, 0, 0))
-            else:
-                scene.draw(screen)
+            if guard is not None:
+                try:
+                    guard.draw(scene, screen, frame_start_s, black=controls.blackout)
+                except (pygame.error, ValueError) as exc:  # a surface it cannot read: never stop the picture for it
+                    status.put({"kind": "warning", "message": f"flash guard: {exc}; drawing without it"})
+                    guard = None
+                    scene.transient_gain = scene.level = 1.0
+            if guard is None:
+                if controls.blackout:
+                    screen.fill((0, 0, 0))
+                else:
+                    scene.draw(screen)
             if controls.overlay:
                 span_s = recent_frames_s[-1] - recent_frames_s[0] if len(recent_frames_s) > 2 else 0.0
                 fps = (len(recent_frames_s) - 1) / span_s if span_s > 0 else float("nan")
@@ -237,7 +255,8 @@ def renderer_main(
                 "seconds": time.perf_counter() - started,
                 "latencies_ms": [1000.0 * v for v in latencies_s[-20000:]],
                 "frame_times_ms": [1000.0 * v for v in frame_times_s[-20000:]],
-                "arrivals_ms": [1000.0 * v for v in feed.arrival_delays_s[-20000:]]})
+                "arrivals_ms": [1000.0 * v for v in feed.arrival_delays_s[-20000:]],
+                **(guard.report() if guard is not None else {})})
     pygame.display.quit()
 
 

@@ -34,6 +34,11 @@ Parameters (address after ``visual.``)
 
 Continuous values glide to their targets (about half a second), so a scene
 change in the show file crossfades the picture as it does the sound.
+
+Two attributes are the flash guard's (:mod:`installation.visuals.flash_guard`), not
+the show's: ``transient_gain`` (0..1) scales what the heart pulses and the flares add
+to the picture, and ``level`` (0..1) scales the whole picture; both are 1 unless a
+region of the screen would flash too often.
 """
 
 from __future__ import annotations
@@ -248,6 +253,8 @@ class BioluminescentScene:
         self.time_s = 0.0
         self.sway_s = 0.0
         self.flare = 0.0
+        self.transient_gain = 1.0
+        self.level = 1.0
         self.targets = dict(FIELD_DEFAULTS)
         self.shown = dict(FIELD_DEFAULTS)
         self.organisms: dict[str, Organism] = {
@@ -394,7 +401,7 @@ class BioluminescentScene:
     def draw(self, surface: pygame.Surface) -> None:
         """Paint the whole scene onto ``surface`` (the scene's size)."""
         sh = self.shown
-        master = 1.0 - sh["blackout"]
+        master = (1.0 - sh["blackout"]) * self.level
         if master <= 0.01:
             surface.fill((0, 0, 0))
             return
@@ -402,7 +409,8 @@ class BioluminescentScene:
         add = pygame.BLEND_RGB_ADD
         w, h = self.size_px
         sync = sh["sync"]
-        field_level = min(1.0, (0.55 + 0.25 * sh["bloom"] + 0.5 * sync + 0.4 * self.flare)) * master
+        flare = self.flare * self.transient_gain
+        field_level = min(1.0, (0.55 + 0.25 * sh["bloom"] + 0.5 * sync + 0.4 * flare)) * master
         centres = {name: self._centre(o) for name, o in self.organisms.items()}
         glow = self._glow
         glow.blit(self._background(sh["palette"], field_level), (0, 0))
@@ -414,7 +422,7 @@ class BioluminescentScene:
             surface.blit(pygame.transform.scale(glow, self.size_px), (0, 0))
         # Spores: marine snow drifting up; more and brighter when the field blooms.
         count = int(MAX_SPORES * min(1.0, sh["particles"] + 0.3 * sync))
-        spore = sprites.get("spore", (sh["palette"] - 0.08) % 1.0, 0.5, (0.35 + 0.3 * sh["bloom"] + 0.5 * sync + 0.5 * self.flare) * master)
+        spore = sprites.get("spore", (sh["palette"] - 0.08) % 1.0, 0.5, (0.35 + 0.3 * sh["bloom"] + 0.5 * sync + 0.5 * flare) * master)
         if spore is not None and count:
             r = sprites.radius_px("spore")
             twinkle = 0.5 + 0.5 * np.sin(self.time_s * (0.8 + self._spores[:count, 3]) + 9.0 * self._spores[:count, 2])
@@ -445,7 +453,7 @@ class BioluminescentScene:
         sprites = self._sprites
         blits = []
         sh = self.shown
-        bloom_level = (0.12 * sh["bloom"] + 0.35 * sh["sync"] + 0.35 * self.flare) * master
+        bloom_level = (0.12 * sh["bloom"] + 0.35 * sh["sync"] + 0.35 * self.flare * self.transient_gain) * master
         field = sprites.get("field", (sh["palette"] + 0.04) % 1.0, 0.7, bloom_level)
         if field is not None:
             r = sprites.radius_px("field")
@@ -455,7 +463,7 @@ class BioluminescentScene:
             there = o.presence_shown * master
             if there < 0.01:
                 continue
-            level = (0.18 + 0.2 * o.glow_shown + 0.25 * sh["bloom"] + 0.35 * o.pulse) * there * (1.0 - 0.5 * o.stress_shown)
+            level = (0.18 + 0.2 * o.glow_shown + 0.25 * sh["bloom"] + 0.35 * o.pulse * self.transient_gain) * there * (1.0 - 0.5 * o.stress_shown)
             haze = sprites.get("haze", o.hue_shown, 0.8 - 0.4 * o.stress_shown, level)
             if haze is not None:
                 x, y = centres[name]
@@ -547,11 +555,12 @@ class BioluminescentScene:
         sprites = self._sprites
         x, y = centre
         stress = o.stress_shown
+        pulse = o.pulse * self.transient_gain
         saturation = 0.8 - 0.5 * stress
-        level = (0.3 + 0.45 * o.glow_shown + 0.5 * o.pulse) * there * (1.0 - 0.55 * stress)
+        level = (0.3 + 0.45 * o.glow_shown + 0.5 * pulse) * there * (1.0 - 0.55 * stress)
         if stress > 0.3:  # a stressed organism flickers
             level *= 1.0 - 0.25 * stress * (0.5 + 0.5 * math.sin(23.0 * self.time_s + o.phase))
-        scale = (0.6 + 0.8 * o.size_shown) * (1.0 + 0.18 * o.pulse) * (1.0 - 0.2 * stress)
+        scale = (0.6 + 0.8 * o.size_shown) * (1.0 + 0.18 * pulse) * (1.0 - 0.2 * stress)
         breath = 1.0 + 0.05 * math.sin(1.1 * self.sway_s + o.phase)
         reach = 1.15 * self.organism_px * scale * breath * (1.0 - 0.3 * stress)
         spark_r = sprites.radius_px("spark")
@@ -574,8 +583,8 @@ class BioluminescentScene:
         if bell is not None:
             br = bell.get_width() // 2
             blits.append((bell, (int(x) - br, int(y) - br), None, pygame.BLEND_RGB_ADD))
-        if o.pulse * there > 0.04:
-            flare = sprites.get("bell", (o.hue_shown + 0.06) % 1.0, saturation * 0.6, o.pulse * there)
+        if pulse * there > 0.04:
+            flare = sprites.get("bell", (o.hue_shown + 0.06) % 1.0, saturation * 0.6, pulse * there)
             if flare is not None:
                 br = flare.get_width() // 2
                 blits.append((flare, (int(x) - br, int(y) - br), None, pygame.BLEND_RGB_ADD))

@@ -5,6 +5,7 @@ clock's tick rate, a virtual port, and a receiver that goes away and comes back.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -14,9 +15,10 @@ import pytest
 
 from installation.config import parse_show
 from installation.outputs.fanout import Outputs
+from installation.outputs.midi_ports import ALSA_SEQ
 from installation.runtime.launch import LaunchOptions, perform
 from installation.sound.jack_server import ServerSettings, open_client
-from tests.helpers import DEFAULT_SHOW
+from tests.helpers import DEFAULT_SHOW, ecosymphony
 from tests.outputs.midi_peers import MidiDump, Received, jack_for_tests
 
 NOTE_ON, NOTE_OFF, CC, CLOCK, START, STOP = 0x90, 0x80, 0xB0, 0xF8, 0xFA, 0xFC
@@ -181,3 +183,16 @@ def test_a_rehearsal_plays_each_simulated_wearers_beats_on_their_channel(jack: S
         assert all(m.data[1] == 36 and 30 <= m.data[2] <= 110 for m in mine)
     assert {m.channel for m in ons} == {0, 1}
     assert len(of(got, NOTE_OFF)) == len(ons)
+
+
+def test_devices_lists_the_midi_ports_and_why_a_system_is_missing(jack: ServerSettings) -> None:
+    dump = MidiDump("eco-listed")
+    try:
+        done = ecosymphony("devices")
+    finally:
+        dump.stop()
+    rows = [" ".join(line.replace("│", " ").split()) for line in done.stdout.splitlines()]
+    assert "jack eco-listed:input" in rows, done.stdout
+    alsa = "alsa (none: no ALSA sequencer" if not os.path.exists(ALSA_SEQ) else "alsa "
+    assert any(row.startswith(alsa) for row in rows), done.stdout
+    assert 'Send to one: [[outputs]] kind = "midi"' in done.stdout

@@ -148,12 +148,14 @@ class Pipeline:
             self.attach_sound(sound)
         if recorder is not None:
             self.add_tap(RecordingSink(recorder, clock.now_s))
+        self.outputs: Outputs | None = None  # the [[outputs]] (for the console's MIDI line)
         if live_outputs:
             o = show.osc_out
             self.sinks["osc"] = OscOutSink(OscOutLink(o.host, o.port, o.rate_hz))
             outputs = Outputs.from_show(show, [m.target for m in mapper.continuous], wearers)
             if len(outputs):
                 self.add_tap(OutputsSink(outputs))
+                self.outputs = outputs
         self.blackout = False
         self._commands: queue.Queue[SelectScene | Rebaseline | Mapper] = queue.Queue()
         self._last_params: dict[str, float] = {}

@@ -30,7 +30,8 @@ test: $(STAMP)
 # Benchmarks print figures (accuracy on real recordings, cost per sample against
 # NeuroKit2 and HeartPy measured in the same run, the sound patch's CPU share;
 # event -> sound latency against a bare pyo OscReceive, under JACK: needs jackd);
-# beat times from packet-stamped samples, offline and live over OSC; they are not tests.
+# beat times from packet-stamped samples, offline and live over OSC; beat -> MIDI note
+# under JACK against bare python-rtmidi in the same run; they are not tests.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m installation.bench.core_accuracy $(ARGS)
@@ -44,6 +45,7 @@ bench: $(STAMP)
 	$(PY) -m installation.bench.beat_lock
 	$(PY) -m installation.bench.sound_faults
 	$(PY) -m installation.bench.clock_jitter
+	$(PY) -m installation.bench.midi
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)

@@ -1,8 +1,12 @@
 """MIDI out's sending thread: one per MIDI output, so that the show never waits for a port.
 
 The show hands it notes, control changes and the clock's tempo (:meth:`MidiLink.note`,
-:meth:`MidiLink.send`, :meth:`MidiLink.tempo`), each a queue put that returns at once.
-The thread sends them, sends each note's note-off when due, ticks MIDI clock (24 per
+:meth:`MidiLink.send`, :meth:`MidiLink.tempo`); none of them ever waits. A note or a
+control change goes out at once from the caller's thread when the port is free (sending
+is a non-blocking hand-over to JACK's or ALSA's buffer), else it is queued for the thread:
+waking another Python thread would cost the note 1-3 ms more (measured by
+``python -m installation.bench.midi``). The thread sends what was queued, sends each
+note's note-off when due, ticks MIDI clock (24 per
 quarter note, start when the tempo is first known, stop at the end), and looks every
 ``CHECK_S`` whether the port is still there. A port that is not there, or goes (a synth
 unplugged, a DAW closed, the JACK server stopped), is logged once and opened again every
@@ -88,6 +92,7 @@ class MidiLink:
         self.messages = 0
         self.dropped = 0
         self._queue: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # held by whoever is at the port, the held notes, the counters
         self._held = HeldNotes()
         self._problem = "opening"
         self._tempo_bpm = math.nan
@@ -98,14 +103,25 @@ class MidiLink:
         self._thread = threading.Thread(target=self._run, name=f"midi {label}", daemon=True)
         self._thread.start()
 
-    # -- called by the show (any thread): queue puts only ----------------------------------
+    # -- called by the show (any thread): never waits ----------------------------------------
     def note(self, note: NoteOn) -> None:
         """Play a note now (its note-off follows ``note.length_s`` later)."""
-        self._queue.put(("note", note))
+        self._now_or_queued("note", note)
 
     def send(self, message: mido.Message) -> None:
         """Send a message now (a control change)."""
-        self._queue.put(("raw", message.bytes()))
+        self._now_or_queued("raw", message.bytes())
+
+    def _now_or_queued(self, kind: str, item: object) -> None:
+        if self._lock.acquire(blocking=False):
+            try:
+                self._handle(kind, item, self.clock())
+            finally:
+                self._lock.release()
+            if kind == "note":
+                self._queue.put(("wake", None))  # its note-off is to be timed
+        else:  # the thread is at the port (opening it, a note-off, a tick): it sends this next
+            self._queue.put((kind, item))
 
     def tempo(self, bpm: float | None) -> None:
         """The clock's tempo in beats per minute (None: not known yet; the clock waits)."""
@@ -196,44 +212,47 @@ class MidiLink:
         retry_s = check_s = self.clock()
         try:
             while True:
-                now_s = self.clock()
-                if self._problem and now_s >= retry_s:
-                    retry_s = now_s + RETRY_S
-                    self._try_open()
-                    check_s = now_s + CHECK_S
-                elif not self._problem and now_s >= check_s:
-                    check_s = now_s + CHECK_S
-                    gone = self.port.problem()
-                    if gone:
-                        self._down(gone)
+                with self._lock:
+                    now_s = self.clock()
+                    if self._problem and now_s >= retry_s:
                         retry_s = now_s + RETRY_S
-                for message in self._held.due(now_s):
-                    self._out(message.bytes())
-                if self._ticking and self._tempo_bpm == self._tempo_bpm:
-                    period_s = 60.0 / (self._tempo_bpm * CLOCK_PPQN)
-                    while self._next_tick_s <= now_s:
-                        self._out(_CLOCK)
-                        self._next_tick_s += period_s
-                        if now_s - self._next_tick_s > 0.25:  # held up (a stall): no burst of catch-up ticks
-                            self._next_tick_s = now_s + period_s
-                wake_s = min(self._held.next_due_s(), self._next_tick_s if self._ticking else math.inf,
-                             retry_s if self._problem else check_s)
+                        self._try_open()
+                        check_s = now_s + CHECK_S
+                    elif not self._problem and now_s >= check_s:
+                        check_s = now_s + CHECK_S
+                        gone = self.port.problem()
+                        if gone:
+                            self._down(gone)
+                            retry_s = now_s + RETRY_S
+                    for message in self._held.due(now_s):
+                        self._out(message.bytes())
+                    if self._ticking and self._tempo_bpm == self._tempo_bpm:
+                        period_s = 60.0 / (self._tempo_bpm * CLOCK_PPQN)
+                        while self._next_tick_s <= now_s:
+                            self._out(_CLOCK)
+                            self._next_tick_s += period_s
+                            if now_s - self._next_tick_s > 0.25:  # held up (a stall): no burst of catch-up ticks
+                                self._next_tick_s = now_s + period_s
+                    wake_s = min(self._held.next_due_s(), self._next_tick_s if self._ticking else math.inf,
+                                 retry_s if self._problem else check_s)
                 try:
                     kind, item = self._queue.get(timeout=min(0.5, max(0.0, wake_s - self.clock())))
                 except queue.Empty:
                     continue
-                if not self._handle(kind, item, self.clock()):
+                going = True
+                with self._lock:
+                    while going:  # this, and what else waits, without waking up again for each
+                        going = self._handle(kind, item, self.clock())
+                        try:
+                            kind, item = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                if not going:
                     break
-                while True:  # what else waits, without waking up again for each
-                    try:
-                        kind, item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if not self._handle(kind, item, self.clock()):
-                        return self._finish()
         except Exception:  # a bug here must not take the show down: say it, stop sending
             log.exception("%s: the MIDI thread failed; MIDI out stops, the show goes on", self.label)
-        self._finish()
+        with self._lock:
+            self._finish()
 
     def _finish(self) -> None:
         if not self._problem:

@@ -175,8 +175,10 @@ class MidiLink:
             self._down(f"{type(exc).__name__}: {exc}")
             return
         self._problem = ""
-        if self._logged_down or self._ever_open:
+        if self._ever_open:
             log.warning("%s: open again (%s)", self.label, self.port.target)
+        elif self._logged_down:
+            log.warning("%s: open now (%s on %s)", self.label, self.port.target, self.port.api_used)
         else:
             log.info("%s: open (%s on %s)", self.label, self.port.target, self.port.api_used)
         self._logged_down = False

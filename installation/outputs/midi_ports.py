@@ -152,7 +152,6 @@ class MidiPort:
         self.target = ""
         self.api_used = ""
         self._out: Any = None
-        self._watch: Any = None  # JACK: a JACK-Client client that sees the server and our port
 
     @property
     def is_open(self) -> bool:
@@ -184,8 +183,6 @@ class MidiPort:
                     there = ", ".join(repr(n) for n in names) or "none"
                     raise MidiUnavailable(f"no {api} MIDI port matches {self.wanted!r} (ports: {there})")
                 out.open_port(names.index(target), self.name)
-            if api == "jack":
-                self._watch = jack_server.open_client(f"{self.name}-watch")
         except MidiUnavailable:
             out.delete()
             raise
@@ -195,19 +192,28 @@ class MidiPort:
         self._out, self.target, self.api_used = out, target, api
 
     def problem(self) -> str | None:
-        """Why the open port no longer works (None: it does): the receiving port or the JACK server went."""
+        """Why the open port no longer works (None: it does): the receiving port or the JACK server went.
+
+        A port of another program is looked for in our client's list (a client of a JACK
+        server that stopped lists nothing). Our virtual port on JACK is looked for by a
+        client opened for the look: one that is already open keeps seeing the ports of a
+        server that has gone.
+        """
         if self._out is None:
             return "not open"
         try:
-            if self._watch is not None:
-                ports = self._watch.get_ports()
-                if not ports:  # a live server always has ports (the driver's, ours): it went away
+            if self.wanted is not None:
+                return None if self.target in self._out.get_ports() else f"{self.target!r} is gone"
+            if self.api_used == "jack":
+                try:
+                    look = jack_server.open_client(f"{self.name}-look")
+                except jack_server.JackError:
                     return "the JACK server went away"
-                if self.wanted is None:
-                    return None if any(p.shortname == self.name and p.is_midi for p in ports) \
-                        else "our virtual port is gone"
-            if self.wanted is not None and self.target not in self._out.get_ports():
-                return f"{self.target!r} is gone"
+                try:
+                    ours = [p for p in look.get_ports(is_midi=True, is_output=True) if p.shortname == self.name]
+                finally:
+                    look.close()
+                return None if ours else "our virtual port is gone (the JACK server restarted?)"
         except Exception as exc:  # a dead client may raise instead of answering
             return str(exc) or type(exc).__name__
         return None
@@ -219,13 +225,12 @@ class MidiPort:
         self._out.send_message(data)
 
     def close(self) -> None:
-        """Close our client (and the watcher); nothing raises."""
-        out, watch = self._out, self._watch
-        self._out = self._watch = None
+        """Close our client; nothing raises."""
+        out, self._out = self._out, None
         self.target = self.api_used = ""
-        for closing in (lambda: out.close_port() if out is not None else None,
-                        lambda: out.delete() if out is not None else None,
-                        lambda: watch.close() if watch is not None else None):
+        if out is None:
+            return
+        for closing in (out.close_port, out.delete):
             try:
                 closing()
             except Exception as exc:  # a client of a server that went away

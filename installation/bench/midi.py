@@ -67,6 +67,7 @@ def _serve(conn: Connection, client_name: str) -> None:
         return
     port = client.midi_inports.register("in")
     got: list[tuple[int, int]] = []  # (monotonic ns when seen, channel)
+    xruns = [0]
 
     def process(frames: int) -> None:
         for _, buffer in port.incoming_midi_events():
@@ -75,6 +76,7 @@ def _serve(conn: Connection, client_name: str) -> None:
                 got.append((time.monotonic_ns(), data[0] & 0x0F))
 
     client.set_process_callback(process)
+    client.set_xrun_callback(lambda delayed_usecs: xruns.__setitem__(0, xruns[0] + 1))
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         client.activate()
@@ -85,6 +87,7 @@ def _serve(conn: Connection, client_name: str) -> None:
                 break
             udp_port, payloads, gaps_s = args
             got.clear()
+            xruns[0] = 0
             sends_ns = []
             next_s = time.monotonic()
             for payload, gap_s in zip(payloads, gaps_s):
@@ -93,7 +96,7 @@ def _serve(conn: Connection, client_name: str) -> None:
                 sends_ns.append(time.monotonic_ns())
                 sock.sendto(payload, ("127.0.0.1", int(udp_port)))
             time.sleep(MAX_LATENCY_S)
-            conn.send(("measured", sends_ns, list(got)))
+            conn.send(("measured", sends_ns, list(got), xruns[0]))
     except (EOFError, BrokenPipeError):
         pass
     finally:
@@ -127,11 +130,12 @@ class Receiver:
             raise BenchError(f"MIDI receiver: {reply[1]}")
         return tuple(reply)
 
-    def measure(self, udp_port: int, payloads: list[bytes], gaps_s: list[float]) -> list[float]:
-        """Send the beats to ``udp_port``; per beat, milliseconds to its note-on (NaN: none came)."""
+    def measure(self, udp_port: int, payloads: list[bytes], gaps_s: list[float]) -> tuple[list[float], int]:
+        """Send the beats to ``udp_port``; per beat, milliseconds to its note-on (NaN: none came), and
+        the xruns JACK reported meanwhile (a cycle late: MIDI in it may be lost)."""
         self._conn.send(("measure", udp_port, payloads, gaps_s))
-        _, sends_ns, got = self._receive(sum(gaps_s) + MAX_LATENCY_S + 30.0)
-        return match_notes(sends_ns, [i % len(WEARERS) for i in range(len(sends_ns))], got)
+        _, sends_ns, got, xruns = self._receive(sum(gaps_s) + MAX_LATENCY_S + 30.0)
+        return match_notes(sends_ns, [i % len(WEARERS) for i in range(len(sends_ns))], got), int(xruns)
 
     def close(self) -> None:
         try:
@@ -167,7 +171,7 @@ def _free_udp_socket() -> socket.socket:
     return sock
 
 
-def measure_bare(receiver: Receiver, payloads: list[bytes], gaps_s: list[float]) -> list[float]:
+def measure_bare(receiver: Receiver, payloads: list[bytes], gaps_s: list[float]) -> tuple[list[float], int]:
     """A UDP socket, python-osc and python-rtmidi on JACK, in one thread: no code of ours."""
     import rtmidi
     from pythonosc.osc_message import OscMessage
@@ -209,7 +213,7 @@ def bench_show(port: str) -> Show:
     })
 
 
-def measure_ours(receiver: Receiver, payloads: list[bytes], gaps_s: list[float]) -> list[float]:
+def measure_ours(receiver: Receiver, payloads: list[bytes], gaps_s: list[float]) -> tuple[list[float], int]:
     """The show's own path, OSC source to the receiver's MIDI port (no sound engine: it plays no part here)."""
     show = bench_show(receiver.port)
     parameters = {f"sound.{address}": kind for address, kind in StepPatch.PARAMETERS.items()}
@@ -233,7 +237,8 @@ def measure_ours(receiver: Receiver, payloads: list[bytes], gaps_s: list[float])
 # ---- the run -----------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class MidiReport:
-    """One run: both paths' latencies (ms) and their ratio at the median."""
+    """One run: both paths' latencies (ms), their ratio at the median, and the xruns JACK reported
+    while each was measured."""
 
     sample_rate_hz: int
     buffer_frames: int
@@ -242,12 +247,14 @@ class MidiReport:
     bare: LatencyStats
     ratio_p50: float
     jack_started: bool
+    xruns_ours: int = 0
+    xruns_bare: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"sample_rate_hz": self.sample_rate_hz, "buffer_frames": self.buffer_frames, "events": self.events,
                 "ours": self.ours.to_dict(), "bare": self.bare.to_dict(),
                 "ratio_p50": None if not math.isfinite(self.ratio_p50) else self.ratio_p50,
-                "jack_started": self.jack_started}
+                "jack_started": self.jack_started, "xruns_ours": self.xruns_ours, "xruns_bare": self.xruns_bare}
 
 
 def bench_midi(events: int = 200, buffer_frames: int = 64, sample_rate_hz: int = 48000, seed: int = 1,
@@ -275,16 +282,16 @@ def bench_midi(events: int = 200, buffer_frames: int = 64, sample_rate_hz: int =
         receiver = Receiver(f"ecosymphony-midi-receiver-{os.getpid()}")
         try:
             notify(f"Bare: UDP -> python-osc -> python-rtmidi, {events} beats after {warmup} warm-up...")
-            bare = measure_bare(receiver, payloads, gaps_s)
+            bare, xruns_bare = measure_bare(receiver, payloads, gaps_s)
             notify(f"Ours: OSC source -> core -> [[outputs]] kind = \"midi\", {events} beats after {warmup} warm-up...")
-            ours = measure_ours(receiver, payloads, gaps_s)
+            ours, xruns_ours = measure_ours(receiver, payloads, gaps_s)
         finally:
             receiver.close()
     finally:
         jack.stop()
     ours_stats, bare_stats = latency_stats(ours[warmup:]), latency_stats(bare[warmup:])
     return MidiReport(settings.sample_rate_hz, settings.buffer_frames, events, ours_stats, bare_stats,
-                      ratio(ours_stats.p50_ms, bare_stats.p50_ms), jack.started)
+                      ratio(ours_stats.p50_ms, bare_stats.p50_ms), jack.started, xruns_ours, xruns_bare)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,9 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"Beat -> MIDI note-on at the receiver, JACK {report.sample_rate_hz} Hz, {report.buffer_frames} frames "
           f"({1000.0 * report.buffer_frames / report.sample_rate_hz:.2f} ms a cycle), {report.events} beats:")
-    for name, s in (("ours", report.ours), ("bare", report.bare)):
+    for name, s, xruns in (("ours", report.ours, report.xruns_ours), ("bare", report.bare, report.xruns_bare)):
         print(f"  {name}: p50 {s.p50_ms:.2f} ms  p99 {s.p99_ms:.2f} ms  max {s.max_ms:.2f} ms  "
-              f"mean {s.mean_ms:.2f} +- {s.sd_ms:.2f} ms  ({s.count} found, {s.missed} missed)")
+              f"mean {s.mean_ms:.2f} +- {s.sd_ms:.2f} ms  ({s.count} found, {s.missed} missed; {xruns} xruns)")
     print(f"  ours / bare at p50: {report.ratio_p50:.2f}")
     return 0
 

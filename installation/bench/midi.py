@@ -276,8 +276,9 @@ def bench_midi(events: int = 200, buffer_frames: int = 64, sample_rate_hz: int =
     payloads = [osc_datagram(f"/eco/p{i % len(WEARERS) + 1}/ibi", IBI_S) for i in range(events + warmup)]
     jack = DummyJackServer(sample_rate_hz, buffer_frames)
     settings = jack.start()
+    started = jack.started
     try:
-        notify(("Started JACK's dummy driver" if jack.started else "Using the JACK server already running")
+        notify(("Started JACK's dummy driver" if started else "Using the JACK server already running")
                + f": {settings.sample_rate_hz} Hz, {settings.buffer_frames} frames ({settings.period_ms:.2f} ms).")
         receiver = Receiver(f"ecosymphony-midi-receiver-{os.getpid()}")
         try:
@@ -291,7 +292,7 @@ def bench_midi(events: int = 200, buffer_frames: int = 64, sample_rate_hz: int =
         jack.stop()
     ours_stats, bare_stats = latency_stats(ours[warmup:]), latency_stats(bare[warmup:])
     return MidiReport(settings.sample_rate_hz, settings.buffer_frames, events, ours_stats, bare_stats,
-                      ratio(ours_stats.p50_ms, bare_stats.p50_ms), jack.started, xruns_ours, xruns_bare)
+                      ratio(ours_stats.p50_ms, bare_stats.p50_ms), started, xruns_ours, xruns_bare)
 
 
 def main(argv: list[str] | None = None) -> int:

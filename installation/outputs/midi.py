@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable
 
 import mido
 

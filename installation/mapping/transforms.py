@@ -10,7 +10,10 @@ import bisect
 import math
 from dataclasses import dataclass
 
-from installation.config import SCALES
+from installation import config
+
+#: Each scale's degrees in semitones above its root (one table, beside the show file's scale names).
+SCALES: dict[str, tuple[int, ...]] = config.SCALES
 
 
 def quantize_hz(freq_hz: float, root_hz: float, scale: tuple[int, ...]) -> float:

@@ -31,7 +31,8 @@ test: $(STAMP)
 # NeuroKit2 and HeartPy measured in the same run, the sound patch's CPU share;
 # event -> sound latency against a bare pyo OscReceive, under JACK: needs jackd);
 # beat times from packet-stamped samples, offline and live over OSC; beat -> DMX frame at a
-# receiver and the lighting output's CPU (sACN on this machine); they are not tests.
+# receiver and the lighting output's CPU (sACN on this machine); beat -> MIDI note under JACK
+# against bare python-rtmidi in the same run; they are not tests.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m installation.bench.core_accuracy $(ARGS)
@@ -48,6 +49,7 @@ bench: $(STAMP)
 	$(PY) -m installation.bench.link_grid
 	$(PY) -m installation.bench.lights
 	$(PY) -m installation.bench.flashes
+	$(PY) -m installation.bench.midi
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)

@@ -33,6 +33,7 @@ from installation.commands.replay import recorded_show, replay
 from installation.commands.report import write_report
 from installation.commands.listen import Listener
 from installation.outputs.fanout import describe as describe_output
+from installation.outputs.midi_ports import output_ports as midi_output_ports
 from installation.sensors.base import Source, SourceError
 from installation.sensors.factory import source_from_config
 from installation.sensors.parsers import LINE_FORMATS, FormatError
@@ -177,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     rr = sub.add_parser("report", help="draw a PNG report of a recording: heart rate, HRV, EDA, SCRs, scenes, synchrony, quality")
     rr.add_argument("recording", type=Path, help="a recording folder")
     rr.add_argument("--out", type=Path, metavar="report.png", help="PNG file to write (default: report.png in the recording folder)")
-    sub.add_parser("devices", help="list the audio output devices (index and name, for sound.device)")
+    sub.add_parser("devices", help="list the audio output devices (index and name, for sound.device) and the MIDI output ports")
     be = sub.add_parser("bench", help="benchmarks of the running program")
     bench = be.add_subparsers(dest="bench", required=True)
     la = bench.add_parser("latency", help="sensor event -> first changed audio sample, in real time under JACK, against a bare pyo OscReceive")
@@ -202,18 +203,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def devices(args: argparse.Namespace, console: Console, errors: Console) -> int:
-    """``ecosymphony devices``: the PortAudio output devices, probed safely."""
+    """``ecosymphony devices``: the PortAudio output devices, probed safely, then the MIDI output ports."""
     found = output_devices()
     if not found:
         errors.print("No audio output device found (no sound card, or PortAudio sees none). "
                      "Rehearsals and shows render to a WAV file instead; sound.backend = \"jack\" uses a running JACK server.")
-        return 1
-    table = Table("index", "name", "default")
-    for d in found:
-        table.add_row(str(d.index), escape(d.name), "yes" if d.is_default else "")
+    else:
+        table = Table("index", "name", "default")
+        for d in found:
+            table.add_row(str(d.index), escape(d.name), "yes" if d.is_default else "")
+        console.print(table)
+        console.print("Choose one in the show file: [sound] device = INDEX or a part of its name.")
+    midi_devices(console)
+    return 0 if found else 1
+
+
+def midi_devices(console: Console) -> None:
+    """The MIDI output ports of JACK and ALSA, or why a system has none to list."""
+    table = Table("midi api", "output port")
+    for api in ("jack", "alsa"):
+        listed = midi_output_ports(api)
+        if listed.problem:
+            table.add_row(api, f"(none: {escape(listed.problem)})")
+        for name in listed.names or ([] if listed.problem else ["(no ports)"]):
+            table.add_row(api, escape(name))
     console.print(table)
-    console.print("Choose one in the show file: [sound] device = INDEX or a part of its name.")
-    return 0
+    console.print(escape('Send to one: [[outputs]] kind = "midi", port = its name or a part of it (api = "jack" or '
+                         '"alsa"); or virtual = true for a port of our own that a DAW connects to.'))
 
 
 def render(args: argparse.Namespace, show_path: Path, console: Console, errors: Console) -> int:

@@ -237,6 +237,15 @@ class VisualConfig(_Strict):
 
 Curve = Literal["linear", "exponential", "logarithmic", "s-curve", "power"]
 ScaleName = Literal["chromatic", "major", "minor", "pentatonic", "minor-pentatonic", "whole-tone"]
+#: Each scale's degrees in semitones above its root, ascending from 0.
+SCALES: dict[str, tuple[int, ...]] = {
+    "chromatic": tuple(range(12)),
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "pentatonic": (0, 2, 4, 7, 9),
+    "minor-pentatonic": (0, 3, 5, 7, 10),
+    "whole-tone": (0, 2, 4, 6, 8, 10),
+}
 
 
 class Smoothing(_Strict):
@@ -529,10 +538,6 @@ class LightsConfig(_Strict):
                                      "broadcast guidance)")
 
 
-OutputConfig = Annotated[Union[OscOutputConfig, LslOutputConfig, SacnOutputConfig, ArtnetOutputConfig],
-                         Field(discriminator="kind")]
-
-
 class LinkConfig(_Strict):
     """``[link]``: Ableton Link. The session's tempo follows a feature (the group's heart rate),
     smoothed and kept within bounds, while the show leads the session; the session's beat grid
@@ -570,6 +575,131 @@ class LinkConfig(_Strict):
         if low is not None and v <= low:
             raise ValueError(f"must be above min_bpm ({low:g})")
         return v
+
+
+def _check_pattern(pattern: str) -> str:
+    if not pattern.strip() or " " in pattern:
+        raise ValueError(f"an address pattern such as 'p*.heart.beat', got {pattern!r}")
+    return pattern
+
+
+def _check_range(v: tuple[float, float]) -> tuple[float, float]:
+    if v[0] == v[1]:
+        raise ValueError(f"needs two different ends, got {list(v)}")
+    return v
+
+
+MidiChannel = Annotated[int, Field(ge=1, le=16)]
+MidiData = Annotated[int, Field(ge=0, le=127)]
+
+
+class MidiNote(_Strict):
+    """One entry of ``notes`` in a MIDI output: a note on each event that ``from`` selects, on the
+    wearer's channel, its pitch fixed or from a feature, its velocity from the event's value."""
+
+    source: str = Field(alias="from", description="event pattern, e.g. p*.heart.beat or p*.eda.scr")
+    pitch: MidiData = Field(60, description="the note (60 = middle C) when pitch_from is not set")
+    pitch_from: str | None = Field(None, description="a feature that chooses the pitch (p* = the event's wearer), "
+                                   "e.g. p*.eda.arousal")
+    pitch_in_range: tuple[float, float] = Field((0.0, 1.0), description="pitch_from's values mapped onto pitch_range")
+    pitch_range: tuple[MidiData, MidiData] = Field((48, 72), description="lowest and highest note from pitch_from")
+    scale: ScaleName = Field(
+        "chromatic", description="pitch_from's notes snap to this scale, rooted on pitch_range's lowest note")
+    velocity: tuple[MidiData, MidiData] = Field(
+        (100, 100), description="a fixed velocity, or [low, high] reached across value_range (0 is sent as 1: a "
+        "note-on of velocity 0 would be a note-off)")
+    value_range: tuple[float, float] = Field((40.0, 180.0), description="the event's value (a beat: bpm) mapped "
+                                             "onto the velocity's [low, high]")
+    length_s: float = Field(0.1, gt=0.0, le=10.0, description="seconds until the note-off")
+
+    _pattern = field_validator("source", "pitch_from")(lambda cls, v: v if v is None else _check_pattern(v))
+    _ranges = field_validator("pitch_in_range", "value_range")(lambda cls, v: _check_range(v))
+
+    @field_validator("velocity", mode="before")
+    @classmethod
+    def _one_velocity(cls, v: Any) -> Any:
+        return (v, v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("pitch_range")
+    @classmethod
+    def _pitches_ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] > v[1]:
+            raise ValueError(f"lowest note first, got {list(v)}")
+        return v
+
+
+class MidiControl(_Strict):
+    """One entry of ``cc`` in a MIDI output: a control change that follows a feature, 0..127 across
+    ``in_range``, sent when the value changes, at most ``rate_hz`` times a second."""
+
+    source: str = Field(alias="from", description="feature pattern, e.g. p*.eda.arousal or group.sync")
+    cc: int = Field(ge=0, le=119, description="controller number (0..119; 120..127 are channel-mode messages)")
+    in_range: tuple[float, float] = Field((0.0, 1.0), description="the feature's values mapped onto 0..127")
+    channel: MidiChannel | None = Field(None, description="channel 1..16 (default: the wearer's; else the "
+                                        "output's channel)")
+    rate_hz: float = Field(20.0, gt=0.0, le=1000.0, description="most messages per second per controller")
+
+    _pattern = field_validator("source")(lambda cls, v: _check_pattern(v))
+    _range = field_validator("in_range")(lambda cls, v: _check_range(v))
+
+
+class MidiOutputConfig(_Strict):
+    """``[[outputs]]`` with ``kind = "midi"``: notes on events, control changes from features and
+    MIDI clock from the group's heart rate, to a MIDI port (by name) or a virtual port of our own."""
+
+    kind: Literal["midi"]
+    name: str | None = Field(None, description="a label for the operator; the virtual port's name")
+    port: str | None = Field(None, description="the port to send to: its name, a part of it, or match:<glob>")
+    virtual: bool = Field(False, description="make a port of our own for a program on this machine (a DAW) to "
+                          "connect to, instead of choosing one")
+    api: Literal["auto", "jack", "alsa"] = Field("auto", description="MIDI system: jack, alsa, or auto (JACK "
+                                                 "when a JACK server runs, else ALSA)")
+    channels: dict[str, MidiChannel] = Field(default_factory=dict, description="wearer slot -> channel 1..16 "
+                                             "(default: p1 -> 1, p2 -> 2, ..., p17 -> 1 again)")
+    channel: MidiChannel = Field(1, description="channel 1..16 of what belongs to no wearer (group features)")
+    notes: list[MidiNote] = Field(default_factory=list)
+    cc: list[MidiControl] = Field(default_factory=list)
+    clock: bool = Field(False, description="send MIDI clock (24 per quarter note), start and stop, at the tempo "
+                        "of clock_from")
+    clock_from: str = Field("group.heart.bpm", description="the feature that sets the tempo, beats per minute")
+    clock_bpm_range: tuple[float, float] = Field((50.0, 160.0), description="the tempo is held within these bounds")
+    clock_smooth_s: float = Field(4.0, ge=0.0, le=120.0, description="time constant of the tempo's smoothing, s")
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_slots(cls, v: dict[str, int]) -> dict[str, int]:
+        _check_slots(list(v))
+        return v
+
+    @field_validator("clock_bpm_range")
+    @classmethod
+    def _tempo_bounds(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 10.0 <= v[0] < v[1] <= 400.0:
+            raise ValueError(f"needs 10 <= low < high <= 400 beats per minute, got {list(v)}")
+        return v
+
+    @field_validator("port", "name")
+    @classmethod
+    def _not_blank(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+    @model_validator(mode="after")
+    def _one_port(self) -> "MidiOutputConfig":
+        if self.virtual and self.port is not None:
+            raise ValueError("give either port = \"...\" (a port that exists) or virtual = true (a port of our "
+                             "own, named by name), not both")
+        if not self.virtual and self.port is None:
+            raise ValueError("port = \"...\" names the port to send to (ecosymphony devices lists them), "
+                             "or virtual = true makes one of our own")
+        if not (self.notes or self.cc or self.clock):
+            raise ValueError("nothing to send: give notes = [...], cc = [...] and/or clock = true")
+        return self
+
+
+OutputConfig = Annotated[Union[OscOutputConfig, LslOutputConfig, MidiOutputConfig, SacnOutputConfig, ArtnetOutputConfig],
+                         Field(discriminator="kind")]
 
 
 class Show(_Strict):
@@ -641,7 +771,7 @@ class Show(_Strict):
                           f"(looked in {PATCHES_DIR}; shipped patches: {shipped})")
 
 
-_SOURCE_TAGS = {"simulated", "serial", "osc", "lsl", "sacn", "artnet"}
+_SOURCE_TAGS = {"simulated", "serial", "osc", "lsl", "midi", "sacn", "artnet"}
 
 
 def _without_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -665,7 +795,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     tagged: dict[str, type[BaseModel]] = {"simulated": SimulatedSource, "serial": SerialSourceConfig,
                                           "osc": OscSourceConfig, "lsl": LslSourceConfig}
     if loc and loc[0] == "outputs":
-        tagged = {"osc": OscOutputConfig, "lsl": LslOutputConfig, "sacn": SacnOutputConfig,
+        tagged = {"osc": OscOutputConfig, "lsl": LslOutputConfig, "midi": MidiOutputConfig, "sacn": SacnOutputConfig,
                   "artnet": ArtnetOutputConfig}
     for i, part in enumerate(loc[:-1]):
         if isinstance(part, int):
@@ -696,7 +826,7 @@ def _describe(err: dict[str, Any]) -> str:
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip(" '")]
         tag = ctx.get("tag")
         if tag is None:
-            kinds = {"sources": "'simulated', 'serial', 'osc', 'lsl'", "outputs": "'osc', 'lsl', 'sacn', 'artnet'"}.get(str(loc[0]) if loc else "", "")
+            kinds = {"sources": "'simulated', 'serial', 'osc', 'lsl'", "outputs": "'osc', 'lsl', 'midi', 'sacn', 'artnet'"}.get(str(loc[0]) if loc else "", "")
             return f"{where}.kind: missing" + (f"; one of: {kinds}" if kinds else "")
         close = difflib.get_close_matches(str(tag), tags, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""

@@ -14,9 +14,10 @@ It confirms, for one show file, that
 * with ``[link] enabled``, how many Ableton Link peers are seen within about a second.
 * each lighting output (sACN, Art-Net) can send: its interface exists and a route
   leads to its receiver or multicast group.
+* each MIDI output's port is there (or its virtual port can be made).
 
 The judging is pure (``judge_*`` and :func:`verdict`, tested with tables); the
-probing (:func:`listen_sources`, :func:`probe_udp`, :func:`probe_display`) does the I/O.
+probing (:func:`listen_sources`, :func:`probe_udp`, :func:`probe_display`, :func:`probe_midi`) does the I/O.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Callable, Literal
 
 from pythonosc import osc_message_builder
 
-from installation.config import LinkConfig, Show, SimulatedSource
+from installation.config import LinkConfig, MidiOutputConfig, Show, SimulatedSource
 from installation.dsp.core import SignalCore
 from installation.dsp.quality import BAD_STATES
 from installation.sensors.base import Source
@@ -471,6 +472,59 @@ def judge_light(name: str, destination: str, port: int, probe: LightProbe) -> Ch
     return Check("lights out", target, "GO", f"a route exists, sending from {probe.source} "
                  "(UDP: whether a node listens cannot be told from here)")
 
+# ---- MIDI outputs -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MidiProbe:
+    """What the MIDI system showed: the system used, its output ports, whether a virtual port
+    could be made, or why nothing could be done."""
+
+    api: str = ""
+    ports: tuple[str, ...] = ()
+    made: bool = False
+    problem: str = ""
+
+
+def probe_midi(cfg: MidiOutputConfig) -> MidiProbe:
+    """Look for the output's MIDI system and ports; for a virtual port, make it and close it again."""
+    from installation.outputs.fanout import midi_name
+    from installation.outputs.midi_ports import MidiPort, MidiUnavailable, choose_api, output_ports
+
+    try:
+        api = choose_api(cfg.api)
+    except MidiUnavailable as exc:
+        return MidiProbe(problem=str(exc))
+    listed = output_ports(api)
+    if listed.problem:
+        return MidiProbe(api, problem=listed.problem)
+    if not cfg.virtual:
+        return MidiProbe(api, tuple(listed.names))
+    port = MidiPort(api, None, midi_name(cfg) + "-preflight")
+    try:
+        port.open()
+    except MidiUnavailable as exc:
+        return MidiProbe(api, tuple(listed.names), problem=f"the virtual port cannot be made: {exc}")
+    finally:
+        port.close()
+    return MidiProbe(api, tuple(listed.names), made=True)
+
+
+def judge_midi(name: str, wanted: str | None, probe: MidiProbe) -> Check:
+    """A MIDI output: GO when its port is there (or the virtual port could be made); NO-GO naming why not."""
+    from installation.outputs.midi_ports import match_port
+
+    target = f"{name} " + (f"port {wanted!r}" if wanted is not None else "virtual port")
+    if probe.problem:
+        return Check("midi out", target, "NO-GO", probe.problem)
+    if wanted is None:
+        return Check("midi out", target, "GO", f"can be made on {probe.api} (connect it to the DAW or synth)")
+    found = match_port(wanted, list(probe.ports))
+    if found is None:
+        there = ", ".join(repr(n) for n in probe.ports) or "none"
+        return Check("midi out", target, "NO-GO", f"no {probe.api} port matches (ports: {there}): plug the "
+                     "interface in or start the receiver")
+    return Check("midi out", target, "GO", f"{found!r} on {probe.api}")
+
+
 # ---- the verdict ---------------------------------------------------------------------------------
 def verdict(checks: list[Check]) -> tuple[int, str]:
     """Exit code (0 go, warnings allowed; 1 no-go) and the last line: ``GO`` or ``NO-GO: n problems``."""
@@ -519,6 +573,10 @@ def preflight(show: Show, options: PreflightOptions,
     checks.append(judge_display(options.visuals, probe, show.visual.display))
     for name, host, port in osc_targets(show):
         checks.append(judge_udp(name, host, port, probe_udp(host, port)))
+    for i, out in enumerate(show.outputs):
+        if isinstance(out, MidiOutputConfig):
+            name = f"outputs[{i}]" + (f" {out.name}" if out.name else "")
+            checks.append(judge_midi(name, None if out.virtual else out.port, probe_midi(out)))
     if show.link.enabled:
         checks.append(judge_link(show.link, probe_link()))
     for name, destination, port, interface in light_targets(show):
@@ -526,7 +584,7 @@ def preflight(show: Show, options: PreflightOptions,
     return checks
 
 
-__all__ = ["Check", "ChannelSeen", "DisplayProbe", "LightProbe", "PreflightOptions", "SourceHeard", "UdpProbe",
-           "channels_read", "judge_audio", "judge_display", "judge_light", "judge_link", "judge_source", "judge_udp",
-           "judge_wearer", "light_targets", "listen_sources", "osc_targets", "preflight", "probe_display", "probe_light",
-           "probe_link", "probe_udp", "verdict"]
+__all__ = ["Check", "ChannelSeen", "DisplayProbe", "LightProbe", "MidiProbe", "PreflightOptions", "SourceHeard",
+           "UdpProbe", "channels_read", "judge_audio", "judge_display", "judge_light", "judge_link", "judge_midi",
+           "judge_source", "judge_udp", "judge_wearer", "light_targets", "listen_sources", "osc_targets", "preflight",
+           "probe_display", "probe_light", "probe_link", "probe_midi", "probe_udp", "verdict"]

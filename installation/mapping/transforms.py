@@ -10,14 +10,10 @@ import bisect
 import math
 from dataclasses import dataclass
 
-SCALES: dict[str, tuple[int, ...]] = {
-    "chromatic": tuple(range(12)),
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "minor": (0, 2, 3, 5, 7, 8, 10),
-    "pentatonic": (0, 2, 4, 7, 9),
-    "minor-pentatonic": (0, 3, 5, 7, 10),
-    "whole-tone": (0, 2, 4, 6, 8, 10),
-}
+from installation import config
+
+#: Each scale's degrees in semitones above its root (one table, beside the show file's scale names).
+SCALES: dict[str, tuple[int, ...]] = config.SCALES
 
 
 def quantize_hz(freq_hz: float, root_hz: float, scale: tuple[int, ...]) -> float:

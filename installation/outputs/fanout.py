@@ -1,4 +1,5 @@
-"""The show's ``[[outputs]]``: features, events and parameters fanned out to OSC peers and LSL outlets.
+"""The show's ``[[outputs]]``: features, events and parameters fanned out to OSC peers, LSL outlets
+and MIDI ports.
 
 The session calls :meth:`Outputs.update` at its feature rate (every 10 ms) with the
 features and the parameter values, and :meth:`Outputs.event` for every event and
@@ -16,9 +17,13 @@ import math
 from typing import Mapping, Sequence
 
 from installation.addresses import WEARER_RE, resolve_pair, slot_number, wearer_pairs
-from installation.config import ArtnetOutputConfig, LslOutputConfig, OscOutputConfig, OutputConfig, SacnOutputConfig, Show
+from installation.config import (ArtnetOutputConfig, LslOutputConfig, MidiOutputConfig, OscOutputConfig, OutputConfig,
+                                  SacnOutputConfig, Show)
 from installation.outputs.encoders import CARRIED, make_format
 from installation.outputs.lsl import LslOutlet
+from installation.outputs.midi import MidiLink, MidiState
+from installation.outputs.midi_map import MidiMap
+from installation.outputs.midi_ports import MidiPort
 from installation.outputs.osc import OscPeer
 from installation.outputs.select import Selection, catalogue, concrete, pattern_regex
 
@@ -34,10 +39,26 @@ def describe(cfg: OutputConfig) -> str:
                 f"(numbered {first})")
     if isinstance(cfg, LslOutputConfig):
         return f"lsl stream {cfg.name!r} (type {cfg.type}) at {cfg.rate_hz:g} Hz: {', '.join(cfg.send)}"
+    if isinstance(cfg, MidiOutputConfig):
+        return describe_midi(cfg)
     send = cfg.send or [f"p*.{k}" for k in CARRIED[cfg.format]]
     fmt = f" {cfg.format}" if cfg.format != "plain" else (f" under {cfg.prefix}" if cfg.prefix else "")
     devices = f" (devices: {', '.join(f'{i}={w}' for i, w in enumerate(cfg.wearers))})" if cfg.wearers else ""
     return f"osc {cfg.host}:{cfg.port}{fmt} at {cfg.rate_hz:g} Hz: {', '.join(send)}{devices}"
+
+
+def describe_midi(cfg: MidiOutputConfig) -> str:
+    """One line for a MIDI output: where, and what it sends."""
+    where = f"virtual port {midi_name(cfg)!r}" if cfg.virtual else f"port {cfg.port!r}"
+    sends = [f"notes on {n.source}" for n in cfg.notes] + [f"cc {c.cc} from {c.source}" for c in cfg.cc]
+    if cfg.clock:
+        sends.append(f"clock from {cfg.clock_from}")
+    return f"midi {where} ({cfg.api}): {', '.join(sends)}"
+
+
+def midi_name(cfg: MidiOutputConfig) -> str:
+    """Our MIDI client's name (and a virtual port's): ``name``, else ``ecosymphony``."""
+    return cfg.name or "ecosymphony"
 
 
 def parameter_addresses(targets: Sequence[str], wearers: list[str]) -> list[str]:
@@ -131,6 +152,42 @@ class _LslOutput:
         self.outlet.close()
 
 
+class _MidiOutput:
+    """One ``kind = "midi"`` entry: the pure mapping here, the port in its own thread."""
+
+    kind = "midi"
+    #: Most tempo updates a second handed to the thread (the tempo is smoothed over seconds).
+    TEMPO_RATE_HZ = 10.0
+
+    def __init__(self, cfg: MidiOutputConfig, index: int) -> None:
+        where = f"virtual {midi_name(cfg)}" if cfg.virtual else str(cfg.port)
+        self.label = f"outputs[{index}] midi {where}" if cfg.name is None or cfg.virtual \
+            else f"outputs[{index}] {cfg.name} (midi {where})"
+        self.map = MidiMap(cfg)
+        self.link = MidiLink(MidiPort(cfg.api, None if cfg.virtual else cfg.port, midi_name(cfg)), self.label)
+        self._features: Mapping[str, float] = {}
+        self._tempo_due_s = -math.inf
+
+    def update(self, now_s: float, features: Mapping[str, float], params: Mapping[str, float]) -> None:
+        self._features = features
+        for message in self.map.controls(now_s, features):
+            self.link.send(message)
+        tempo = self.map.tempo(now_s, features)
+        if tempo is not None and now_s >= self._tempo_due_s:
+            self._tempo_due_s = now_s + 1.0 / self.TEMPO_RATE_HZ
+            self.link.tempo(tempo)
+
+    def event(self, address: str, value: float, time_s: float, onset_s: float) -> None:
+        for note in self.map.notes(address, value, self._features):
+            self.link.note(note)
+
+    def state(self) -> MidiState:
+        return self.link.state()
+
+    def close(self) -> None:
+        self.link.close()
+
+
 class Outputs:
     """Every ``[[outputs]]`` entry of a show.
 
@@ -146,11 +203,13 @@ class Outputs:
 
     def __init__(self, configs: Sequence[OutputConfig], wearers: list[str], parameters: list[str] | None = None) -> None:
         ordered = sorted((w for w in wearers if WEARER_RE.fullmatch(w)), key=slot_number)
-        self._outputs: list[_OscOutput | _LslOutput] = []
+        self._outputs: list[_OscOutput | _LslOutput | _MidiOutput] = []
         for i, cfg in enumerate(configs):
             try:
                 if isinstance(cfg, OscOutputConfig):
                     self._outputs.append(_OscOutput(cfg, i, ordered))
+                elif isinstance(cfg, MidiOutputConfig):
+                    self._outputs.append(_MidiOutput(cfg, i))
                 elif isinstance(cfg, LslOutputConfig):  # (sacn and artnet: the lights' own sink)
                     self._outputs.append(_LslOutput(cfg, i, ordered, list(parameters or [])))
             except Exception as exc:  # an output that cannot be made is left out; the show goes on
@@ -159,13 +218,17 @@ class Outputs:
     @classmethod
     def from_show(cls, show: Show, targets: Sequence[str], wearers: list[str]) -> "Outputs":
         """The show's outputs; ``targets``: the continuous mappings' targets (``visual.p*.hue``)."""
-        if not any(isinstance(o, (OscOutputConfig, LslOutputConfig)) for o in show.outputs):
+        if not any(isinstance(o, (OscOutputConfig, LslOutputConfig, MidiOutputConfig)) for o in show.outputs):
             return cls([], wearers)
         scene_sets = [a for scene in show.scenes for a in scene.set]
         return cls(show.outputs, wearers, parameter_addresses([*targets, *scene_sets], wearers))
 
     def __len__(self) -> int:
         return len(self._outputs)
+
+    def midi_states(self) -> list[tuple[str, MidiState]]:
+        """Each MIDI output's label and state (for the console)."""
+        return [(o.label, o.state()) for o in self._outputs if isinstance(o, _MidiOutput)]
 
     def update(self, now_s: float, features: Mapping[str, float], params: Mapping[str, float]) -> None:
         """Send what is due; ``now_s``: the session's clock, seconds."""

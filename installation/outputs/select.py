@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
 from installation.addresses import WEARER_RE, resolve_pair, wearer_pairs
-from installation.config import LslOutputConfig, OscOutputConfig, OutputConfig
+from installation.config import LslOutputConfig, MidiOutputConfig, OscOutputConfig, OutputConfig
 from installation.addresses import GROUP_FEATURES, LINK_EVENTS, LINK_FEATURES, PAIR_FEATURES, WEARER_EVENTS, WEARER_FEATURES
 from installation.outputs.encoders import CARRIED
 
@@ -124,8 +124,34 @@ def check_outputs(outputs: Sequence[OutputConfig], parameters: dict[str, str], o
     templates = catalogue(parameters)
     problems: list[str] = []
     for i, cfg in enumerate(outputs):
+        if isinstance(cfg, MidiOutputConfig):
+            problems += check_midi(cfg, f"{origin}: outputs[{i}]", templates)
+            continue
         if not isinstance(cfg, (OscOutputConfig, LslOutputConfig)):
             continue  # a lighting output sends the fixtures, not patterns
         fmt = cfg.format if isinstance(cfg, OscOutputConfig) else ""
         problems += check_send(OutputSpec(cfg.kind, fmt, tuple(cfg.send)), f"{origin}: outputs[{i}]", templates)
+    return problems
+
+
+def check_midi(cfg: MidiOutputConfig, where: str, templates: dict[str, AddressKind]) -> list[str]:
+    """Problems with a MIDI output's addresses: notes come from events, controls and the clock from features."""
+    wanted: list[tuple[str, str, tuple[AddressKind, ...]]] = []
+    for j, note in enumerate(cfg.notes):
+        wanted.append((f"notes[{j}].from", note.source, ("event", "trigger")))
+        if note.pitch_from is not None:
+            wanted.append((f"notes[{j}].pitch_from", note.pitch_from, ("feature", "parameter")))
+    wanted += [(f"cc[{j}].from", c.source, ("feature", "parameter")) for j, c in enumerate(cfg.cc)]
+    if cfg.clock:
+        wanted.append(("clock_from", cfg.clock_from, ("feature",)))
+    problems = []
+    for key, pattern, kinds in wanted:
+        hit = matches(pattern, templates)
+        if not hit:
+            close = difflib.get_close_matches(pattern, [t for t, k in templates.items() if k in kinds], n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(f"{where}.{key}: '{pattern}' matches nothing the show produces{hint}")
+        elif not any(templates[t] in kinds for t in hit):
+            what = "an event" if kinds[0] == "event" else "a feature"
+            problems.append(f"{where}.{key}: '{pattern}' is not {what} ({', '.join(hit[:3])}: {templates[hit[0]]})")
     return problems

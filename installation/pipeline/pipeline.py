@@ -168,12 +168,14 @@ class Pipeline:
             self.attach_sound(sound)
         if recorder is not None:
             self.add_tap(RecordingSink(recorder, clock.now_s))
+        self.outputs: Outputs | None = None  # the [[outputs]] (for the console's MIDI line)
         if live_outputs:
             o = show.osc_out
             self.sinks["osc"] = OscOutSink(OscOutLink(o.host, o.port, o.rate_hz))
             outputs = Outputs.from_show(show, [m.target for m in mapper.continuous], wearers)
             if len(outputs):
                 self.add_tap(OutputsSink(outputs))
+                self.outputs = outputs
             if light_outputs(show):  # sACN and Art-Net: the fixtures, rendered and sent by the light rig
                 self.sinks["light"] = LightSink(LightRig(show, wearers))
         self.outer: list[OuterFeatures] = []  # features and events from outside the core (Link)

@@ -50,6 +50,7 @@ from rich.text import Text
 
 from installation.dsp.quality import BAD_STATES
 from installation.link.clock import LinkClock
+from installation.outputs.midi import MidiState
 from installation.operator_commands import Blackout, Panic, Quit, SelectScene, parse_action
 from installation.status import OperatorStatus, WearerStatus
 
@@ -206,6 +207,21 @@ def lights_line(labels: list[str], rates_hz: list[float], house_up: bool = False
     return f"lights: {outputs}" + ("   HOUSE LOOK (show stalled)" if house_up else "")
 
 
+def midi_line(outputs: list[tuple[str, MidiState, float]]) -> str:
+    """One line for the MIDI outputs: each one's port open or retrying (and why), notes a second, clock tempo.
+
+    ``outputs``: (label, state, note-ons per second over the last refreshes).
+    """
+    parts = []
+    for label, state, notes_per_s in outputs:
+        if state.open:
+            tempo = f", clock {state.tempo_bpm:.0f} bpm" if math.isfinite(state.tempo_bpm) else ""
+            parts.append(f"{label}: open {state.target}, {notes_per_s:.1f} notes/s{tempo}")
+        else:
+            parts.append(f"{label}: RETRYING ({state.problem}), {state.dropped} dropped")
+    return "   ".join(parts)
+
+
 class OperatorConsole:
     """The terminal console of a running session.
 
@@ -249,6 +265,8 @@ class OperatorConsole:
         self._propagate = True
         self._started_s = time.monotonic()
         self.scene_keys = {sc.key: sc.name for sc in session.show.scenes if sc.key is not None}
+        self._midi: list[tuple[str, MidiState, float]] = []
+        self._midi_notes: dict[str, tuple[float, int, float]] = {}  # label -> (when, note-ons then, per s)
 
     # ---- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
@@ -356,12 +374,25 @@ class OperatorConsole:
         except RuntimeError:  # a wearer arrived while the figures were read: keep the last ones
             pass
         now, cpu = time.monotonic(), time.process_time()
+        self._refresh_midi(now)
         last_now, last_cpu = self._cpu_last
         if now - last_now >= 0.5:
             self._cpu_percent = 100.0 * (cpu - last_cpu) / (now - last_now)
             self._cpu_last = (now, cpu)
         if self._live is not None:
             self._live.update(self._render(), refresh=True)
+
+    def _refresh_midi(self, now: float) -> None:
+        """Each MIDI output's state, and its note-ons a second over about the last second."""
+        outputs = getattr(getattr(self.session, "pipeline", None), "outputs", None)
+        rows = []
+        for label, state in outputs.midi_states() if outputs is not None else []:
+            then, count, rate = self._midi_notes.get(label, (now, state.notes, 0.0))
+            if now - then >= 1.0:
+                then, count, rate = now, state.notes, (state.notes - count) / (now - then)
+            self._midi_notes[label] = (then, count, rate)
+            rows.append((label, state, rate))
+        self._midi = rows
 
     # ---- actions ---------------------------------------------------------------------
     def note(self, message: str) -> None:
@@ -422,7 +453,10 @@ class OperatorConsole:
         if rig is not None:  # frames sent per second, per lighting output
             parts.append(Text(lights_line(rig.labels, rig.rates_hz, rig.house_up), overflow="ellipsis", no_wrap=True,
                               style="bold red" if rig.house_up else ""))
-        extra = (link is not None) + (rig is not None)
+        if self._midi:
+            parts.append(Text("midi " + midi_line(self._midi), overflow="ellipsis", no_wrap=True,
+                              style="" if all(state.open for _, state, _ in self._midi) else "yellow"))
+        extra = (link is not None) + (rig is not None) + bool(self._midi)
         events_rows = min(EVENTS_KEPT, max(3, height - 8 - extra - len(status.wearers)))
         wearer_rows = max(1, height - 7 - extra - events_rows)
         shown, left_out = wearers_to_show(status.wearers, wearer_rows)
@@ -474,4 +508,4 @@ def console_wanted(flag: bool | None, stdin_tty: Callable[[], bool] | None = Non
 
 
 __all__ = ["KEY_ACTIONS", "KeyHandler", "EventsHandler", "OperatorConsole", "console_action", "console_wanted",
-           "link_line"]
+           "lights_line", "link_line", "midi_line"]

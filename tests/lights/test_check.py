@@ -24,7 +24,7 @@ def fixture(name: str, universe: int = 1, address: int = 1, layout: str = "rgb",
 @pytest.mark.parametrize("extra, message", [
     ('[[outputs]]\nkind = "sacn"\nuniverses = [0]\n', "outputs[0].universes: sACN universes run from 1 to 63999"),
     ('[[outputs]]\nkind = "artnet"\nhost = "10.0.0.9"\nuniverses = [32768]\n', "Art-Net universes run from 0 to 32767"),
-    ('[[outputs]]\nkind = "sacm"\nuniverses = [1]\n', "outputs[0].kind: unknown kind 'sacm'; one of: 'osc', 'lsl', 'sacn', 'artnet'; did you mean 'sacn'?"),
+    ('[[outputs]]\nkind = "sacm"\nuniverses = [1]\n', "outputs[0].kind: unknown kind 'sacm'; one of: 'osc', 'lsl', 'midi', 'sacn', 'artnet'; did you mean 'sacn'?"),
     ('[[outputs]]\nkind = "sacn"\nunivrses = [1]\n', "outputs[0].univrses: unknown key; did you mean 'universes'?"),
     ('[[outputs]]\nkind = "sacn"\nuniverses = [1]\npriority = 201\n', "outputs[0].priority"),
     ('[[outputs]]\nkind = "sacn"\nuniverses = [1]\nrate_hz = 60\n', "outputs[0].rate_hz"),

@@ -9,7 +9,6 @@ process killed with SIGKILL: its sender still puts up the house look.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess

@@ -20,10 +20,10 @@ def with_outputs(extra: str) -> str:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ('[[outputs]]\nkind = "midi"\n', "outputs[0].kind: unknown kind 'midi'; one of: 'osc', 'lsl', 'sacn', 'artnet'"),
+        ('[[outputs]]\nkind = "dmx"\n', "outputs[0].kind: unknown kind 'dmx'; one of: 'osc', 'lsl', 'midi', 'sacn', 'artnet'"),
         ('[[outputs]]\nkind = "lls"\nsend = ["group.sync"]\n',
-         "outputs[0].kind: unknown kind 'lls'; one of: 'osc', 'lsl', 'sacn', 'artnet'; did you mean 'lsl'?"),
-        ('[[outputs]]\nport = 9000\n', "outputs[0].kind: missing; one of: 'osc', 'lsl', 'sacn', 'artnet'"),
+         "outputs[0].kind: unknown kind 'lls'; one of: 'osc', 'lsl', 'midi', 'sacn', 'artnet'; did you mean 'lsl'?"),
+        ('[[outputs]]\nport = 9000\n', "outputs[0].kind: missing; one of: 'osc', 'lsl', 'midi', 'sacn', 'artnet'"),
         ('[[outputs]]\nkind = "osc"\nport = 9000\nsend = ["group.sync"]\nrate_hz = 0\n',
          "outputs[0].rate_hz: Input should be greater than 0 (got 0)"),
         ('[[outputs]]\nkind = "lsl"\nsend = ["group.sync"]\nrate_hz = 5000\n',

@@ -70,4 +70,8 @@ def test_a_live_show_follows_the_musicians_session_and_sends_its_beats(hosts, tm
     assert any(float(m[3]) == 1.0 for m in messages if m[1] == "/link/peers")
     assert len(beats) >= 5  # 100 bpm: a beat every 0.6 s
     assert statistics.median(b - a for a, b in zip(beats, beats[1:])) == pytest.approx(0.6, abs=0.02)
-    assert all((b - a) % 4 == 1 for a, b in zip(places, places[1:]))  # 0, 1, 2, 3, 0, ... in the bar
+    # 0, 1, 2, 3, 0, ... in the bar: each beat's place follows from the beats between (one the
+    # show skipped in a stall of a loaded machine, rather than fire late, leaves its place empty)
+    steps = [round((tb - ta) / 0.6) for ta, tb in zip(beats, beats[1:])]
+    assert all((b - a) % 4 == step % 4 for a, b, step in zip(places, places[1:], steps)), (places, steps)
+    assert sum(1 for step in steps if step == 1) >= 0.8 * len(steps)

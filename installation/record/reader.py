@@ -250,7 +250,7 @@ def load_recording(folder: str | Path) -> Recording:
         Not a recording, or a damaged file (naming the file and line, or the byte).
     """
     root = Path(folder)
-    if root.is_file():
+    if root.is_file() and root.suffix.lower() == ".xdf":
         return load_xdf_recording(root)
     if not root.is_dir():
         raise RecordingFormatError(f"{root}: not a folder (a recording is a folder or an .xdf file made by --record or [record])")

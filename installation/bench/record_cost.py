@@ -7,7 +7,7 @@ loaded back. The two formats take turns (CSV, XDF, CSV, XDF, ...) and the median
 the rounds is printed: microseconds per sample to hand over (on the reader thread), to
 write (the writer thread's work), to load (``load_recording``), and bytes per sample.
 
-Run: ``python -m installation.bench.record_cost [--wearers 16] [--seconds 30] [--rounds 3] [--json]``
+Run: ``python -m installation.bench.record_cost [--wearers 16] [--seconds 30] [--rounds 3] [--ppg-hz 100] [--json]``
 """
 
 from __future__ import annotations
@@ -30,15 +30,16 @@ BLOCK_S = 0.02
 SIGNALS = (("ppg", 100.0, "adc"), ("eda", 25.0, "uS"), ("acc_x", 25.0, "g"), ("acc_y", 25.0, "g"), ("acc_z", 25.0, "g"))
 
 
-def show_blocks(wearers: int, seconds: float, seed: int = 1) -> list[list[SampleBlock]]:
+def show_blocks(wearers: int, seconds: float, seed: int = 1, ppg_hz: float = 100.0) -> list[list[SampleBlock]]:
     """The blocks of ``seconds`` of a show, grouped as one reader hands them over every 20 ms."""
     rng = np.random.default_rng(seed)
     out = []
-    sent = {s: 0 for s, _, _ in SIGNALS}
+    signals = [(s, ppg_hz if s == "ppg" else r, u) for s, r, u in SIGNALS]
+    sent = {s: 0 for s, _, _ in signals}
     for step in range(int(round(seconds / BLOCK_S))):
         arrival_s = 100.0 + (step + 1) * BLOCK_S + 0.001
         batch = []
-        for signal, rate_hz, unit in SIGNALS:
+        for signal, rate_hz, unit in signals:
             end = int(np.floor((step + 1) * BLOCK_S * rate_hz))
             times = np.arange(sent[signal], end) / rate_hz
             sent[signal] = end
@@ -76,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wearers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds of show recorded per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ppg-hz", type=float, default=100.0, help="PPG rate (1000: 20 samples a block, so the "
+                        "cost per sample rather than per block shows)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    batches = show_blocks(args.wearers, args.seconds)
+    batches = show_blocks(args.wearers, args.seconds, ppg_hz=args.ppg_hz)
     n = sum(b.values.size for batch in batches for b in batch)
     results: dict[str, list[dict[str, float]]] = {"csv": [], "xdf": []}
     with tempfile.TemporaryDirectory(prefix="record-cost-") as tmp:
@@ -100,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"recording cost: {args.wearers} wearers x {args.seconds:g} s ({n} samples in {summary['blocks']} blocks of "
-          f"20 ms), median of {args.rounds} rounds, formats taking turns")
+    print(f"recording cost: {args.wearers} wearers x {args.seconds:g} s, PPG at {args.ppg_hz:g} Hz, EDA and 3 axes of "
+          f"acceleration at 25 Hz ({n} samples in {summary['blocks']} blocks of 20 ms), median of {args.rounds} rounds, formats taking turns")
     print(f"{'':10}{'hand over':>12}{'write':>12}{'load':>12}{'size':>14}")
     for kind in ("csv", "xdf"):
         s = summary[kind]

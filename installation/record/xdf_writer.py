@@ -256,38 +256,39 @@ class XdfRecorder(Recorder):
     def _encode(self, blocks: list[tuple[int, SampleBlock]], events: list[tuple[float, str, str]]) -> tuple[bytes, int]:
         """The chunks for what was handed over (new streams' headers first), and how many samples they hold."""
         out: list[bytes] = []
-        per_stream: dict[int, list[SampleBlock]] = {}
-        rows: list[tuple[float, int, int]] = []
+        live = [b for _, b in blocks if b.values.size]
+        streams = [self._stream_for(b, out) for b in live]
+        groups: dict[int, list[int]] = {}
+        for k, stream in enumerate(streams):
+            groups.setdefault(stream.stream_id, []).append(k)
+        arrivals = np.fromiter((b.arrival_s for b in live), dtype=float, count=len(live))
+        lasts = np.fromiter((b.times_s[-1] for b in live), dtype=float, count=len(live))
+        sizes = np.fromiter((b.values.size for b in live), dtype=np.int64, count=len(live))
         offsets: list[bytes] = []
-        for _, block in blocks:
-            n = block.values.size
-            if n == 0:
-                continue
-            stream = self._stream_for(block, out)
-            per_stream.setdefault(stream.stream_id, []).append(block)
-            rows.append((float(block.arrival_s), stream.stream_id, n))
-            offset_s = float(block.arrival_s) - float(block.times_s[-1])
-            if not math.isfinite(stream.window_start_s):
-                stream.window_start_s = float(block.arrival_s)
-            stream.window_offset_s = min(stream.window_offset_s, offset_s)
-            if not stream.offsets or block.arrival_s - stream.window_start_s >= self.offset_period_s:
-                offsets.append(self._offset_chunk(stream))
         samples = 0
-        by_id = {s.stream_id: s for s in self._streams.values()}
-        for stream_id, items in per_stream.items():
+        for stream_id, ks in groups.items():
+            stream = streams[ks[0]]
+            items = [live[k] for k in ks]
             times = np.concatenate([b.times_s for b in items]).astype(float, copy=False)
             values = np.concatenate([b.values for b in items]).astype(float, copy=False)
             out.append(xdf.samples_chunk(stream_id, times, values))
-            stream = by_id[stream_id]
             if stream.count == 0:
                 stream.first_s = float(times[0])
             stream.last_s = float(times[-1])
             stream.count += times.size
             samples += times.size
-        self._block_rows += len(rows)
-        if rows:
-            arrivals = np.array([r[0] for r in rows])
-            out.append(xdf.samples_chunk(BLOCKS_STREAM_ID, arrivals, np.array([r[1:] for r in rows], dtype=np.int32), "int32"))
+            # the clock offset: the smallest arrival - last sample's time; written at the stream's first
+            # flush, then once a window of offset_period_s is full
+            idx = np.asarray(ks)
+            if not math.isfinite(stream.window_start_s):
+                stream.window_start_s = float(arrivals[idx[0]])
+            stream.window_offset_s = min(stream.window_offset_s, float(np.min(arrivals[idx] - lasts[idx])))
+            if not stream.offsets or float(arrivals[idx[-1]]) - stream.window_start_s >= self.offset_period_s:
+                offsets.append(self._offset_chunk(stream))
+        self._block_rows += len(live)
+        if live:
+            ids = np.fromiter((s.stream_id for s in streams), dtype=np.int32, count=len(live))
+            out.append(xdf.samples_chunk(BLOCKS_STREAM_ID, arrivals, np.column_stack([ids, sizes.astype(np.int32)]), "int32"))
             if not math.isfinite(self._blocks_first_s):
                 self._blocks_first_s = float(arrivals[0])
             self._blocks_last_s = float(arrivals[-1])

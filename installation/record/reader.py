@@ -20,7 +20,7 @@ import numpy as np
 
 from installation.record import xdf
 from installation.record.writer import EVENT_COLUMNS, FORMAT, FORMAT_VERSION, RECORDED_EVENTS, SAMPLE_COLUMNS
-from installation.record.xdf_writer import BLOCKS_SOURCE_ID, EVENTS_SOURCE_ID
+from installation.record.xdf_writer import ANNOTATIONS_SOURCE_ID, BLOCKS_SOURCE_ID, EVENTS_SOURCE_ID
 from installation.sensors.base import SampleBlock
 
 log = logging.getLogger(__name__)
@@ -436,7 +436,8 @@ def load_xdf_recording(path: str | Path) -> Recording:
     if not meta["complete"]:
         warnings.append(f"{root}: not closed cleanly (the show crashed or is still running)")
     # the samples, in the order their blocks arrived
-    signals = [s for s in content.streams.values() if s is not events_stream and s is not blocks_stream]
+    signals = [s for s in content.streams.values() if s.info.source_id not in (EVENTS_SOURCE_ID, BLOCKS_SOURCE_ID,
+                                                                               ANNOTATIONS_SOURCE_ID)]
     if blocks_stream is not None and len(blocks_stream.times_s):
         block_ids = np.asarray(blocks_stream.values, dtype=np.int64)
         arrivals, sids, counts = blocks_stream.times_s, block_ids[:, 0], block_ids[:, 1]

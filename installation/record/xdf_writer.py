@@ -12,7 +12,11 @@ stream 2, ``eco-symphony blocks`` (type ``eco-symphony.blocks``, int32 channels 
     One sample per block of samples as it reached the program, stamped with its
     arrival time: which stream it belongs to and how many samples it held. A replay
     rebuilds the exact blocks from it; other tools can ignore it.
-streams 3, 4, ... one per wearer and signal (``p1.ppg``, ``p1.eda``, ``p1.acc_x``, ``p1.bpm``, ...)
+stream 3, ``eco-symphony annotations`` (type ``Markers``, one string channel ``event``)
+    The same events, one string each (``p1.heart.beat``, ``scene swarm``, ``operator.mark
+    doors open``): tools that take only one-channel streams as markers (MNE's XDF readers)
+    make annotations of these; a beat's or an SCR's value is left out so that they group.
+streams 4, 5, ... one per wearer and signal (``p1.ppg``, ``p1.eda``, ``p1.acc_x``, ``p1.bpm``, ...)
     The raw samples with their own time stamps (the source's clock) as ``double64``;
     the header gives the type (``PPG``, ``ECG``, ``EDA``, ``HR``, ``IBI``, ``ACC``), the
     nominal rate, ``desc/channels/channel`` (label, unit, type) and ``desc/wearer``
@@ -62,6 +66,12 @@ OFFSET_PERIOD_S = 5.0  # a ClockOffset per stream this often (LabRecorder's inte
 BOUNDARY_PERIOD_S = 10.0  # a Boundary chunk this often (LabRecorder's interval)
 EVENTS_STREAM_ID = 1
 BLOCKS_STREAM_ID = 2
+ANNOTATIONS_STREAM_ID = 3
+FIRST_SIGNAL_STREAM_ID = 4
+ANNOTATIONS_SOURCE_ID = "eco-symphony/annotations"
+_OWN_STREAMS = (EVENTS_STREAM_ID, BLOCKS_STREAM_ID, ANNOTATIONS_STREAM_ID)
+#: Events whose value is a measurement (left out of the one-channel annotations, so that they group by name).
+MEASURED_EVENTS = ("heart.beat", "eda.scr")
 EVENTS_SOURCE_ID = "eco-symphony/events"
 BLOCKS_SOURCE_ID = "eco-symphony/blocks"
 #: Our signal kinds -> XDF content type (the names LSL streams of them use; see ``LSL_TYPES``).
@@ -83,6 +93,21 @@ def events_stream_info() -> xdf.StreamInfo:
                           (xdf.Channel("event", "", "Marker"), xdf.Channel("value", "", "Marker")), EVENTS_SOURCE_ID,
                           {"about": "beats (p1.heart.beat, value bpm), SCRs (p1.eda.scr, value amplitude), scene "
                                     "changes (scene) and operator actions (operator.*)"})
+
+
+def annotations_stream_info() -> xdf.StreamInfo:
+    """The header of the one-channel marker stream (what tools that take only such streams as
+    markers, as MNE's XDF readers do, turn into annotations)."""
+    return xdf.StreamInfo("eco-symphony annotations", "Markers", "string", 0.0, (xdf.Channel("event", "", "Marker"),),
+                          ANNOTATIONS_SOURCE_ID,
+                          {"about": "the events again, one string each: p1.heart.beat, p1.eda.scr (their values are in "
+                                    "the events stream), scene NAME, operator.mark LABEL, operator.panic 1, ..."})
+
+
+def annotation(address: str, value: str) -> str:
+    """An event as one annotation: the address, then the value unless it is a measurement (a beat's rate)."""
+    kind = address.partition(".")[2]
+    return address if kind in MEASURED_EVENTS or not value else f"{address} {value}"
 
 
 def blocks_stream_info() -> xdf.StreamInfo:
@@ -171,8 +196,8 @@ class XdfRecorder(Recorder):
         head = (xdf.MAGIC + xdf.file_header_chunk(file_header_xml(self._meta, start_s, self.show_text))
                 + xdf.stream_header_chunk(EVENTS_STREAM_ID, events_stream_info().xml(start_s, self._hostname))
                 + xdf.stream_header_chunk(BLOCKS_STREAM_ID, blocks_stream_info().xml(start_s, self._hostname))
-                + xdf.clock_offset_chunk(EVENTS_STREAM_ID, start_s, 0.0)
-                + xdf.clock_offset_chunk(BLOCKS_STREAM_ID, start_s, 0.0))
+                + xdf.stream_header_chunk(ANNOTATIONS_STREAM_ID, annotations_stream_info().xml(start_s, self._hostname))
+                + b"".join(xdf.clock_offset_chunk(i, start_s, 0.0) for i in _OWN_STREAMS))
         try:
             self.folder.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.folder, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -198,7 +223,7 @@ class XdfRecorder(Recorder):
         with self._io_lock:
             if self.failed is not None or self._fd is None:
                 return
-            tail = [xdf.clock_offset_chunk(EVENTS_STREAM_ID, stop_s, 0.0), xdf.clock_offset_chunk(BLOCKS_STREAM_ID, stop_s, 0.0)]
+            tail = [xdf.clock_offset_chunk(i, stop_s, 0.0) for i in _OWN_STREAMS]
             for stream in self._streams.values():
                 if math.isfinite(stream.window_offset_s):
                     tail.append(self._offset_chunk(stream))
@@ -213,6 +238,8 @@ class XdfRecorder(Recorder):
                 {"eco_symphony": summary})))
             tail.append(xdf.stream_footer_chunk(BLOCKS_STREAM_ID, _footer_xml(
                 self._blocks_first_s, self._blocks_last_s, self._block_rows, [(self._start_s, 0.0), (stop_s, 0.0)])))
+            tail.append(xdf.stream_footer_chunk(ANNOTATIONS_STREAM_ID, _footer_xml(
+                self._events_first_s, self._events_last_s, self.events_written, [(self._start_s, 0.0), (stop_s, 0.0)])))
             for stream in self._streams.values():
                 tail.append(xdf.stream_footer_chunk(stream.stream_id, _footer_xml(
                     stream.first_s, stream.last_s, stream.count, stream.offsets)))
@@ -293,8 +320,9 @@ class XdfRecorder(Recorder):
                 self._blocks_first_s = float(arrivals[0])
             self._blocks_last_s = float(arrivals[-1])
         if events:  # in the order they were recorded, as events.csv has them (a beat is dated back to its peak)
-            out.append(xdf.samples_chunk(EVENTS_STREAM_ID, np.array([e[0] for e in events]),
-                                         [[e[1], e[2]] for e in events], "string"))
+            stamps_s = np.array([e[0] for e in events])
+            out.append(xdf.samples_chunk(EVENTS_STREAM_ID, stamps_s, [[e[1], e[2]] for e in events], "string"))
+            out.append(xdf.samples_chunk(ANNOTATIONS_STREAM_ID, stamps_s, [[annotation(e[1], e[2])] for e in events], "string"))
             stamps = [e[0] for e in events]
             self._events_first_s = min(self._events_first_s, min(stamps)) if math.isfinite(self._events_first_s) else min(stamps)
             self._events_last_s = max(self._events_last_s, max(stamps)) if math.isfinite(self._events_last_s) else max(stamps)
@@ -314,7 +342,7 @@ class XdfRecorder(Recorder):
                 name, n = f"{block.wearer}.{block.signal}.{n}", n + 1
             self._names.add(name)
             info = signal_stream_info(block.wearer, str(block.signal), block.unit, float(block.sampling_rate_hz), name)
-            stream = _Stream(BLOCKS_STREAM_ID + 1 + len(self._streams), info)
+            stream = _Stream(FIRST_SIGNAL_STREAM_ID + len(self._streams), info)
             self._streams[key] = stream
             out.append(xdf.stream_header_chunk(stream.stream_id, info.xml(float(block.arrival_s), self._hostname)))
         return stream

@@ -23,7 +23,7 @@ from installation.operator_commands import Blackout, Mark, Panic, Rebaseline, Se
 from installation.record import xdf
 from installation.record.reader import Recording, RecordingFormatError, load_recording, read_xdf
 from installation.record.writer import Recorder
-from installation.record.xdf_writer import XdfRecorder
+from installation.record.xdf_writer import XdfRecorder, annotation
 from installation.runtime.launch import LaunchOptions, make_recorder, prepare_show
 from installation.runtime.session import Session
 from installation.sensors.base import SampleBlock, SourceBase
@@ -165,6 +165,18 @@ def test_what_is_not_xdf_is_refused(data: bytes, message: str) -> None:
         xdf.read_chunks(data)
 
 
+@pytest.mark.parametrize(("address", "value", "expected"), [
+    ("p1.heart.beat", "72.5", "p1.heart.beat"),  # a measurement: left out, so that beats group
+    ("p12.eda.scr", "0.31", "p12.eda.scr"),
+    ("scene", "swarm", "scene swarm"),
+    ("operator.mark", "doors open", "operator.mark doors open"),
+    ("operator.mark", "", "operator.mark"),
+    ("operator.panic", "1", "operator.panic 1"),
+])
+def test_one_channel_annotations(address: str, value: str, expected: str) -> None:
+    assert annotation(address, value) == expected
+
+
 def test_stream_info_reads_back() -> None:
     info = xdf.StreamInfo("p2.eda", "EDA", "double64", 25.0, (xdf.Channel("EDA", "uS", "EDA"),), "eco/p2/eda",
                           {"wearer": "p2", "signal": "eda", "hub": {"name": "hub-a"}})
@@ -276,7 +288,7 @@ def test_pyxdf_loads_every_stream_with_its_labels_units_and_wearer(recorded: Rec
     streams, header = pyxdf.load_xdf(str(recorded.xdf_path), synchronize_clocks=False, dejitter_timestamps=False)
     by_name = {s["info"]["name"][0]: s for s in streams}
     expected = {f"{w}.{s}" for w in ("p1", "p2") for s in ("ppg", "eda", "acc_x", "acc_y", "acc_z")} | {"p1.bpm", "p1.ibi"}
-    assert set(by_name) == expected | {"eco-symphony events", "eco-symphony blocks"}
+    assert set(by_name) == expected | {"eco-symphony events", "eco-symphony blocks", "eco-symphony annotations"}
     types = {"ppg": ("PPG", "adc"), "eda": ("EDA", "uS"), "acc_x": ("ACC", "g"), "bpm": ("HR", "bpm"), "ibi": ("IBI", "s")}
     delivered = _delivered(recorded)
     for name in expected:
@@ -300,8 +312,11 @@ def test_pyxdf_loads_every_stream_with_its_labels_units_and_wearer(recorded: Rec
 
 def test_the_marker_stream_holds_the_beats_and_the_operators_actions(recorded: Recorded) -> None:
     streams, _ = pyxdf.load_xdf(str(recorded.xdf_path), select_streams=[{"type": "Markers"}])
-    (markers,) = streams
+    markers, annotations = sorted(streams, key=lambda s: s["info"]["stream_id"])
     rows = markers["time_series"]
+    assert markers["info"]["name"] == ["eco-symphony events"] and annotations["info"]["channel_count"] == ["1"]
+    assert [r[0] for r in annotations["time_series"]] == [annotation(*r) for r in rows]
+    assert np.array_equal(annotations["time_stamps"], markers["time_stamps"])
     live = recorded.session.stats.beat_times_s
     beats = [r for r in rows if r[0].endswith(".heart.beat")]
     assert len(beats) >= 8 and len(beats) == sum(len(v) for v in live.values())
@@ -418,7 +433,7 @@ KILLED = textwrap.dedent("""
     from pathlib import Path
     from installation.config import load_show
     from installation.runtime.launch import prepare_show
-    from installation.record.xdf_writer import XdfRecorder
+    from installation.record.xdf_writer import XdfRecorder, annotation
     from installation.sensors.simulated import SimulatedAudience
     from installation.runtime.session import Session
     from installation.operator_commands import Mark

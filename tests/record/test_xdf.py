@@ -357,6 +357,23 @@ def test_clock_offsets_put_every_stream_on_the_markers_timeline(recorded: Record
     assert len(misses) >= 4 and float(np.median(misses)) < 0.05, misses
 
 
+def test_it_opens_in_mne_with_the_events_as_annotations(recorded: Recorded) -> None:
+    """MNE-Python, through mne-xdf's ``read_raw_xdf`` (what MNELAB uses too): a wearer's PPG as a
+    channel at its rate, the events as annotations at their times."""
+    mne_xdf = pytest.importorskip("mne_xdf", reason="mne-xdf is not installed: pip install mne-xdf (the test extras)")
+    streams, _ = pyxdf.load_xdf(str(recorded.xdf_path))
+    ids = {s["info"]["name"][0]: s["info"]["stream_id"] for s in streams}
+    raw = mne_xdf.read_raw_xdf(str(recorded.xdf_path), stream_ids=[ids["p1.ppg"]])
+    ppg = next(s for s in streams if s["info"]["name"][0] == "p1.ppg")
+    assert raw.ch_names == ["PPG"] and abs(raw.info["sfreq"] - 100.0) < 0.1
+    assert np.array_equal(raw.get_data()[0], ppg["time_series"][:, 0])
+    names = list(raw.annotations.description)
+    assert names.count("p1.heart.beat") >= 4 and "scene swarm" in names and "operator.mark doors open" in names
+    beat_s = raw.annotations.onset[names.index("p1.heart.beat")] + ppg["time_stamps"][0]
+    markers = next(s for s in streams if s["info"]["name"][0] == "eco-symphony events")
+    assert min(abs(t - beat_s) for t, r in zip(markers["time_stamps"], markers["time_series"]) if r[0] == "p1.heart.beat") < 1e-6
+
+
 def test_our_reader_gives_what_the_csv_folder_gives(recorded: Recorded) -> None:
     a, b = load_recording(recorded.csv_folder), load_recording(recorded.xdf_path)
     assert b.warnings == [] and b.meta["complete"] is True and b.meta["counts"]["dropped_samples"] == 0

@@ -387,3 +387,24 @@ def _footer_xml(first_s: float, last_s: float, count: int, offsets: list[tuple[f
         for key, value in extra.items():
             root.append(xdf.xml_element(key, value))  # type: ignore[arg-type]
     return xdf.xml_text(root)
+
+
+def write_xdf_file(path: Path, chunks: Sequence[xdf.Chunk | bytes]) -> None:
+    """Write a whole XDF file from chunks (as :func:`installation.record.xdf.read_chunks` gives them,
+    or encoded), safely: into a temporary file beside it, synced, then put in its place, so that a
+    crash leaves either the old file or the new one. For tools that rewrite a recording.
+
+    Raises
+    ------
+    OSError
+        The file cannot be written.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(xdf.MAGIC)
+        for c in chunks:
+            f.write(c.encode() if isinstance(c, xdf.Chunk) else c)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

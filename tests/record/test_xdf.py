@@ -23,7 +23,7 @@ from installation.operator_commands import Blackout, Mark, Panic, Rebaseline, Se
 from installation.record import xdf
 from installation.record.reader import Recording, RecordingFormatError, load_recording, read_xdf
 from installation.record.writer import Recorder
-from installation.record.xdf_writer import XdfRecorder, annotation
+from installation.record.xdf_writer import XdfRecorder, annotation, write_xdf_file
 from installation.runtime.launch import LaunchOptions, make_recorder, prepare_show
 from installation.runtime.session import Session
 from installation.sensors.base import SampleBlock, SourceBase
@@ -444,13 +444,61 @@ def test_every_chunk_reads_back_and_writes_back_the_same_file(recorded: Recorded
     assert all(s.footer is not None for s in content.streams.values())
 
 
+def test_a_rewritten_file_without_one_wearer_loads(recorded: Recorded, tmp_path: Path) -> None:
+    """Chunks read, some left out, the file written back: what forgetting a wearer will do."""
+    chunks, _ = xdf.read_chunks(recorded.xdf_path.read_bytes())
+    content = read_xdf(recorded.xdf_path)
+    p2 = {sid for sid, s in content.streams.items() if s.info.desc.get("wearer") == "p2"}
+    assert len(p2) == 5
+    out = tmp_path / "without-p2.xdf"
+    write_xdf_file(out, [c for c in chunks if c.stream_id not in p2])
+    streams, _ = pyxdf.load_xdf(str(out))
+    names = {s["info"]["name"][0] for s in streams}
+    assert "p1.ppg" in names and not any(n.startswith("p2.") for n in names)
+    assert not (tmp_path / "without-p2.xdf.tmp").exists()
+
+
+def test_a_removed_file_stops_the_recording_not_the_show(tmp_path: Path) -> None:
+    path = tmp_path / "gone.xdf"
+    recorder = XdfRecorder(path, "", "run", None, flush_period_s=0.05)
+    recorder.start(0.0, ["p1"], ["test"])
+    block = SampleBlock("p1", "ppg", np.array([0.0, 0.01]), np.array([1.0, 2.0]), "adc", 0.02, 100.0)
+    recorder.samples([block])
+    deadline = time.monotonic() + 5.0
+    while recorder.samples_written < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    path.unlink()
+    recorder.samples([block])
+    while recorder.failed is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    recorder.stop(1.0)  # no error
+    assert recorder.failed == "the file was removed" and recorder.dropped_samples == 2
+
+
+def test_a_rehearsal_records_as_xdf_when_the_show_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from installation.runtime.launch import perform
+
+    monkeypatch.chdir(tmp_path)
+    text = DEFAULT_SHOW.read_text().replace('format = "csv"', 'format = "xdf"')
+    assert 'format = "xdf"' in text
+    (tmp_path / "show.toml").write_text(text)
+    show = load_show(tmp_path / "show.toml")
+    summary = perform(show, LaunchOptions(duration_s=2.5, participants=1, audio="none", visuals="none", runs_dir=tmp_path / "runs",
+                                          record_dir=tmp_path / "recs", live_edit=False), rehearsal=True, notify=lambda _: None)
+    (path,) = list((tmp_path / "recs").iterdir())
+    assert path.suffix == ".xdf" and path.name.startswith("rehearse-") and summary.recording == path
+    rec = load_recording(path)
+    assert rec.meta["complete"] is True and rec.meta["mode"] == "rehearse" and len(rec.samples) > 100
+    assert rec.show_text == text
+
+
 # ---- a show killed while it records ----------------------------------------------------------
 KILLED = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from installation.config import load_show
     from installation.runtime.launch import prepare_show
-    from installation.record.xdf_writer import XdfRecorder, annotation
+    from installation.record.xdf_writer import XdfRecorder, annotation, write_xdf_file
     from installation.sensors.simulated import SimulatedAudience
     from installation.runtime.session import Session
     from installation.operator_commands import Mark

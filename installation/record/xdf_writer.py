@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -176,7 +175,7 @@ class XdfRecorder(Recorder):
         self._blocks_last_s = math.nan
         self._block_rows = 0  # blocks written (empty ones are not)
         self._next_boundary_s = 0.0
-        self._hostname = socket.gethostname()
+        self._hostname = ""  # LSL's field, left empty: a machine's name can be a person's ("alices-laptop")
 
     # ---- lifecycle -------------------------------------------------------------
     def start(self, start_s: float, wearers: Sequence[str], sources: Sequence[str]) -> None:

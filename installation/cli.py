@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--outputs", choices=["on", "off"], default="off",
                     help="send to the show's live OSC and LSL peers ([osc_out], [[outputs]]) too (default off)")
     rp = sub.add_parser("replay", help="play a recording back through the same pipeline, deterministically")
-    rp.add_argument("recording", type=Path, help="a recording folder (made by --record DIR or [record])")
+    rp.add_argument("recording", type=Path, help="a recording folder or .xdf file (made by --record DIR or [record])")
     rp.add_argument("--speed", type=_positive_seconds, metavar="X", help="times real time (1: real time; default: as fast as it goes)")
     rp.add_argument("--events", type=Path, metavar="OUT.csv", help="write every event (time_s,wearer,kind,value) here")
     rp.add_argument("--params", type=Path, metavar="OUT.csv", help="write the parameter stream (time_s,kind,parameter,value) here")
@@ -176,8 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--outputs", choices=["on", "off"], default="off",
                     help="send to the show's live OSC and LSL peers ([osc_out], [[outputs]]) too (default off)")
     rr = sub.add_parser("report", help="draw a PNG report of a recording: heart rate, HRV, EDA, SCRs, scenes, synchrony, quality")
-    rr.add_argument("recording", type=Path, help="a recording folder")
-    rr.add_argument("--out", type=Path, metavar="report.png", help="PNG file to write (default: report.png in the recording folder)")
+    rr.add_argument("recording", type=Path, help="a recording folder or .xdf file")
+    rr.add_argument("--out", type=Path, metavar="report.png", help="PNG file to write (default: report.png in the recording folder, or NAME-report.png beside NAME.xdf)")
     sub.add_parser("devices", help="list the audio output devices (index and name, for sound.device) and the MIDI output ports")
     be = sub.add_parser("bench", help="benchmarks of the running program")
     bench = be.add_subparsers(dest="bench", required=True)
@@ -370,7 +370,7 @@ def report_command(args: argparse.Namespace, console: Console, errors: Console) 
     recording = _load(args.recording, errors)
     if isinstance(recording, int):
         return recording
-    out = args.out or recording.folder / "report.png"
+    out = args.out or recording.beside("report.png")
     with _progress_bar(errors, "replaying for the report") as bar:
         task = bar.add_task("report", total=max(recording.duration_s, 1e-6), at="")
         try:

@@ -358,6 +358,9 @@ class RecordConfig(_Strict):
     enabled: bool = Field(False, description="record every raw sample, event, scene change and operator action")
     dir: str = Field("recordings", min_length=1, description="folder (relative to the working folder) in which "
                      "each recording's own folder is made")
+    format: Literal["csv", "xdf"] = Field("csv", description="csv: a folder of CSV files; xdf: one XDF file "
+                                          "(every stream, clock offsets and a marker stream of events), as "
+                                          "LabRecorder writes and pyxdf loads")
 
 
 class OscOutputConfig(_Strict):

@@ -133,12 +133,12 @@ def recorded_show(recording: Recording) -> Show:
     ConfigError
         ``show.toml`` is not a valid show file (naming it and the key).
     """
-    origin = str(recording.folder / "show.toml")
+    origin = str(recording.beside("show.toml"))
     candidates = []
     recorded = recording.meta.get("show_path")
     if isinstance(recorded, str) and recorded:
         candidates.append(Path(recorded))
-    candidates.append(recording.folder / "show.toml")
+    candidates.append(recording.beside("show.toml"))
     candidates.append(Path(__file__).resolve().parent.parent.parent / "patches" / str(recording.meta.get("show_file") or "show.toml"))
     show = parse_show(recording.show_text, origin, candidates[0])
     for path in candidates[1:]:

@@ -22,6 +22,7 @@ from installation.config import ConfigError, Show, SimulatedSource, load_show
 from installation.folders import stamped_folder
 from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
 from installation.record.writer import Recorder
+from installation.record.xdf_writer import XdfRecorder
 from installation.lights.check import check_fixtures, light_parameters
 from installation.outputs.select import check_outputs
 from installation.sensors.base import Source
@@ -340,6 +341,8 @@ def make_recorder(show: Show, options: LaunchOptions, mode: str) -> Recorder | N
             text = show.path.read_text(encoding="utf-8")
         except OSError:
             text = ""  # it was read a moment ago; the recording still holds everything else
+    if show.record.format == "xdf":
+        return XdfRecorder(stamped_folder(root, mode, ".xdf"), text, mode, show.path)
     return Recorder(stamped_folder(root, mode), text, mode, show.path)
 
 
@@ -513,7 +516,7 @@ def perform(
         frames_written=frames_written,
         problems=problems,
         faults=[f.line() for f in session.faults],
-        recording=recorder.folder if recorder is not None and recorder.folder.is_dir() else None,
+        recording=recorder.folder if recorder is not None and recorder.folder.exists() else None,
         startup_s=show_started - started,
         shutdown_s=shutdown_s,
     )

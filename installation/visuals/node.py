@@ -245,10 +245,12 @@ class NodeStats:
     offset_s: float = math.nan
     rtt_s: float = math.nan
     delays_s: list[float] = field(default_factory=list)  # snapshot stamped at the conductor -> applied here
+    arrivals_s: list[float] = field(default_factory=list)  # snapshot stamped at the conductor -> its line arrived
 
     def as_dict(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in self.__slots__ if k != "delays_s"}  # type: ignore[attr-defined]
+        d = {k: getattr(self, k) for k in self.__slots__ if k not in ("delays_s", "arrivals_s")}  # type: ignore[attr-defined]
         d["delays_ms"] = [round(1000.0 * v, 4) for v in self.delays_s[-5000:]]
+        d["arrivals_ms"] = [round(1000.0 * v, 4) for v in self.arrivals_s[-5000:]]
         return d
 
 
@@ -363,7 +365,8 @@ def run_node(settings: NodeSettings, should_stop: Callable[[], bool] = lambda: F
                     fired = feed.apply(line.snapshot, now_conductor_s)
                     if line.seq != stats.seq:
                         stats.delays_s.append(now_conductor_s - line.stamp_s)
-                        del stats.delays_s[:-20000]
+                        stats.arrivals_s.append(link.conductor_s(item.local_s) - line.stamp_s)
+                        del stats.delays_s[:-20000], stats.arrivals_s[:-20000]
                     stats.seq, stats.lines = line.seq, stats.lines + 1
                     decoded, anchor, anchor_conductor_s = line, line.clock, line.stamp_s
                     conductor_black = line.blackout

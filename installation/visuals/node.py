@@ -36,7 +36,7 @@ from installation.visuals.wire import MAX_LINE_BYTES, StateDecoder, StateLine, W
 
 log = logging.getLogger(__name__)
 
-LOST_AFTER_S = 1.0  # no line for this long: the conductor is gone (it sends one every 0.25 s at least)
+LOST_AFTER_S = 2.0  # no line for this long: the conductor is gone (it sends one every 0.25 s at least)
 PING_EVERY_S = 0.5
 PINGS_AT_CONNECT = 5
 RETRY_FIRST_S, RETRY_MAX_S = 0.2, 2.0
@@ -348,6 +348,7 @@ def run_node(settings: NodeSettings, should_stop: Callable[[], bool] = lambda: F
                             wearers = item.wearers
                             scene = new_scene(wearers)
                         session = item.session
+                        decoded = None  # nothing of this conductor's applied yet
                         settle_next = True
                         last_saved = None
                     guard = ScreenFlashGuard(tile_px, item.max_flashes_per_s) if item.flash_limit else None
@@ -420,7 +421,7 @@ def run_node(settings: NodeSettings, should_stop: Callable[[], bool] = lambda: F
                 pygame.image.save(screen, str(settings.frames_dir / f"{name}.png"))
                 _write_json(settings.frames_dir / f"{name}.json", {
                     "index": save_index, "session": session, "scene_time_s": reading.time_s,
-                    "sway_s": reading.sway_s, "connected": link.connected, "idle": idle,
+                    "sway_s": reading.sway_s, "connected": link.connected and decoded is not None, "idle": idle,
                     "seq": decoded.seq if decoded else -1,
                     "values": decoded.snapshot.values if decoded else {},
                     "counts": decoded.snapshot.trigger_counts if decoded else {},

@@ -92,10 +92,15 @@ class SnapshotServer:
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self._next_id = 0
+        self.publish_s = 0.0  # CPU time spent in publish() (the show's thread), seconds
+        self.thread_cpu_s = 0.0  # CPU time of the ended node threads (encoding, sending, pongs), seconds
+        self._cpu_lock = threading.Lock()
+        self._conns: dict[int, socket.socket] = {}
 
     # ---- the show's side (never blocks) -------------------------------------------------
     def publish(self, snapshot: Snapshot) -> None:
         """Take the newest snapshot (the caller keeps no reference to change it)."""
+        started = time.thread_time()
         with self._cond:
             self.seq += 1
             self._scene_clock = self._scene_clock.steer(snapshot.stamp_s - self._epoch_s,
@@ -104,6 +109,7 @@ class SnapshotServer:
             if snapshot.status is not None:
                 self._status, self._status_seq = snapshot.status, self._status_seq + 1
             self._cond.notify_all()
+        self.publish_s += time.thread_time() - started
 
     def blackout(self, on: bool) -> None:
         """The operator's blackout, for every node."""
@@ -137,6 +143,11 @@ class SnapshotServer:
             self._cond.notify_all()
         if self._listener is not None:
             self._listener.close()
+        for conn in list(self._conns.values()):  # wakes their threads
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         for t in self._threads:
             t.join(timeout=1.0)
 
@@ -172,14 +183,24 @@ class SnapshotServer:
             node_id = self._next_id
             self._next_id += 1
             self.nodes[node_id] = NodeStats(address)
+            self._conns[node_id] = conn
             lock = threading.Lock()
             gone = threading.Event()
+            self._threads = [t for t in self._threads if t.is_alive()]
             for target in (self._send_loop, self._read_loop):
-                t = threading.Thread(target=target, args=(node_id, conn, lock, gone), daemon=True,
+                t = threading.Thread(target=self._timed, args=(target, node_id, conn, lock, gone), daemon=True,
                                      name=f"render-node-{node_id}")
                 t.start()
-            self._threads = [t for t in self._threads if t.is_alive()]
+                self._threads.append(t)
             log.info("render nodes: %s joined", address)
+
+    def _timed(self, target: Callable[..., None], *args: object) -> None:
+        started = time.thread_time()
+        try:
+            target(*args)
+        finally:
+            with self._cpu_lock:
+                self.thread_cpu_s += time.thread_time() - started
 
     def _send(self, conn: socket.socket, lock: threading.Lock, data: bytes) -> None:
         with lock:
@@ -217,6 +238,7 @@ class SnapshotServer:
         finally:
             gone.set()
             self.nodes.pop(node_id, None)
+            self._conns.pop(node_id, None)
             try:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:

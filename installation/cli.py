@@ -459,6 +459,11 @@ def check(args: argparse.Namespace, console: Console, errors: Console) -> int:
         console.print(f"source {i}: {src.kind} {where}" + (f" -> {slots}" if slots else ""), markup=False)
     for i, out in enumerate(show.outputs):
         console.print(f"output {i}: {describe_output(out)}", markup=False)
+    if show.visual.serve:
+        v = show.visual
+        console.print(f"render nodes: the scene served on {v.serve_host}:{v.serve_port} (ecosymphony visuals --from "
+                      f"{v.serve_host}:{v.serve_port})" + (f", only from {', '.join(v.serve_allow)}" if v.serve_allow else ""),
+                      markup=False)
     table = Table(title="mappings")
     for column in ("#", "reads", "drives", "how"):
         table.add_column(column)

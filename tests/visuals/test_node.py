@@ -169,9 +169,8 @@ def test_nodes_show_the_conductors_scene_at_one_time_each_its_tile_and_come_back
     node_b = _node(procs, host_b, conductor_host, tmp_path, "b", "2/3", TILE)  # a node that starts late
     first_b = _wait("node B (late) follows the conductor",
                     lambda: next((f for f in _frames(tmp_path / "b") if f["connected"]), None), 60.0, logs)
-    # The late node's first frame shows the whole state at once: every value, organisms settled.
-    assert len(first_b["values"]) >= 20
-    assert first_b["values"].keys() >= {f"p{i}.presence" for i in range(1, 5)} & first_b["values"].keys()
+    # The late node's first frame shows the whole state at once: organisms settled (and, below,
+    # every value the conductor had).
     for w, shown in first_b["presence_shown"].items():
         target = first_b["values"].get(f"{w}.presence", 1.0)
         assert abs(shown - min(1.0, max(0.0, target))) < 0.05, (w, shown, target)
@@ -202,6 +201,8 @@ def test_nodes_show_the_conductors_scene_at_one_time_each_its_tile_and_come_back
             assert f["values"] == sent[f["seq"]]
             checked += 1
     assert checked >= 10
+    before = max(seq for seq in sent if seq <= first_b["seq"])
+    assert first_b["values"].keys() == sent[before].keys() and len(first_b["values"]) >= 10
     # Beats reach the nodes: the trigger counts grow and organisms flare.
     frames_a = [a[k] for k in sorted(a)]
     assert sum(frames_a[-1]["counts"].values()) > sum(frames_a[0]["counts"].values())
@@ -243,7 +244,8 @@ def test_a_node_that_loses_its_conductor_fades_to_idle_and_follows_it_when_it_re
                   lambda: next((f for f in _frames(tmp_path / "a") if f["connected"] and f["session"] != first["session"]),
                                None), 90.0, logs)
     assert not again["idle"] and again["seq"] > 0
-    stats = json.loads((tmp_path / "a.json").read_text())
-    assert stats["connections"] >= 2
+    stats = _wait("the node's figures count the second connection",
+                  lambda: (lambda d: d if d.get("connections", 0) >= 2 else None)(json.loads((tmp_path / "a.json").read_text())),
+                  5.0, logs)
     assert abs(stats["offset_s"]) < 0.005  # one machine's clock, seen across the network
     assert node.poll() is None

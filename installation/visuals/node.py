@@ -272,6 +272,22 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _newest(inbox: "queue.Queue[Hello | Arrival | str]", item: Arrival, stats: NodeStats,
+            link: ConductorLink) -> Arrival:
+    """``item``, or the newest line of the same connection queued right behind it (each line brings
+    the whole state and trigger counts are cumulative: skipping to the newest loses no beat). A hello
+    or a loss stops the skipping, so they keep their order. The skipped lines' arrivals are counted."""
+    while inbox.queue:  # a peek: only this thread takes from the inbox
+        nxt = inbox.queue[0]
+        if not isinstance(nxt, Arrival) or nxt.session != item.session:
+            break
+        inbox.get_nowait()
+        if item.line.seq != stats.seq and item.line.seq != nxt.line.seq:
+            stats.arrivals_s.append(link.conductor_s(item.local_s) - item.line.stamp_s)
+        item = nxt
+    return item
+
+
 def run_node(settings: NodeSettings, should_stop: Callable[[], bool] = lambda: False) -> NodeStats:
     """Draw the conductor's scene until ``should_stop()``, Esc, or the duration; return the figures."""
     headless = settings.frames_dir is not None
@@ -347,6 +363,8 @@ def run_node(settings: NodeSettings, should_stop: Callable[[], bool] = lambda: F
                     item = link.inbox.get(timeout=wait_s) if wait_s > 0 else link.inbox.get_nowait()
                 except queue.Empty:
                     break
+                if isinstance(item, Arrival):  # lines that queued up meanwhile: only the newest is applied
+                    item = _newest(link.inbox, item, stats, link)
                 if isinstance(item, Hello):
                     if item.wearers != wearers or item.session != session:
                         if item.wearers != wearers:

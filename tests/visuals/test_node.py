@@ -202,7 +202,7 @@ def test_nodes_show_the_conductors_scene_at_one_time_each_its_tile_and_come_back
             checked += 1
     assert checked >= 10
     before = max(seq for seq in sent if seq <= first_b["seq"])
-    assert first_b["values"].keys() == sent[before].keys() and len(first_b["values"]) >= 10
+    assert first_b["values"].keys() >= sent[before].keys() and len(first_b["values"]) >= 10
     # Beats reach the nodes: the trigger counts grow and organisms flare.
     frames_a = [a[k] for k in sorted(a)]
     assert sum(frames_a[-1]["counts"].values()) > sum(frames_a[0]["counts"].values())
@@ -217,7 +217,7 @@ def test_nodes_show_the_conductors_scene_at_one_time_each_its_tile_and_come_back
                  lambda: next((f for f in _frames(tmp_path / "b") if f["mtime"] > killed_at and f["connected"]), None),
                  60.0, logs)
     assert back["seq"] > seq_before
-    assert len(back["values"]) == len(first_b["values"])
+    assert back["values"].keys() >= first_b["values"].keys()  # the whole state (the show may have set more since)
     for w, shown in back["presence_shown"].items():
         assert abs(shown - min(1.0, max(0.0, back["values"].get(f"{w}.presence", 1.0)))) < 0.05
     assert conductor.poll() is None and node_a.poll() is None
@@ -241,9 +241,9 @@ def test_a_node_that_loses_its_conductor_fades_to_idle_and_follows_it_when_it_re
     assert not idle["connected"]
     conductor = _conductor(procs, conductor_host, show, tmp_path)
     again = _wait("the node follows the conductor again",
-                  lambda: next((f for f in _frames(tmp_path / "a") if f["connected"] and f["session"] != first["session"]),
-                               None), 90.0, logs)
-    assert not again["idle"] and again["seq"] > 0
+                  lambda: next((f for f in _frames(tmp_path / "a") if f["connected"] and f["session"] != first["session"]
+                                and f["seq"] > 0), None), 90.0, logs)
+    assert not again["idle"] and len(again["values"]) > 0
     stats = _wait("the node's figures count the second connection",
                   lambda: (lambda d: d if d.get("connections", 0) >= 2 else None)(json.loads((tmp_path / "a.json").read_text())),
                   5.0, logs)

@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(PY) -m installation.bench.flashes
 	$(PY) -m installation.bench.midi
 	$(PY) -m installation.bench.record_cost
+	$(PY) -m installation.bench.render_nodes
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)

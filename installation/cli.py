@@ -178,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     rr = sub.add_parser("report", help="draw a PNG report of a recording: heart rate, HRV, EDA, SCRs, scenes, synchrony, quality")
     rr.add_argument("recording", type=Path, help="a recording folder or .xdf file")
     rr.add_argument("--out", type=Path, metavar="report.png", help="PNG file to write (default: report.png in the recording folder, or NAME-report.png beside NAME.xdf)")
+    vn = sub.add_parser("visuals", help="a render node: draw a conductor's scene on this machine (its tile of a projector wall)")
+    vn.add_argument("--from", dest="conductor", required=True, metavar="HOST[:PORT]",
+                    help="the conductor's address (its show file has [visual] serve = true; port 7420 by default)")
+    vn.add_argument("--tile", default="1/1", metavar="I/N", help="show the I-th of N tiles, left to right (default 1/1: all of it)")
+    vn.add_argument("--overlap", type=int, default=0, metavar="PX", help="columns shared with each neighbouring tile, blended (default 0)")
+    vn.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="this node's picture (default 1280x720; fullscreen: the display's)")
+    vn.add_argument("--fullscreen", action="store_true", help="fullscreen on --display")
+    vn.add_argument("--display", type=int, default=0, metavar="N", help="display index (default 0)")
+    vn.add_argument("--fps", type=_count_in(1, 240, "frames per second"), default=60, help="frames per second (default 60)")
+    vn.add_argument("--frames", type=Path, metavar="DIR", help="no window: save PNG frames (and their state as JSON) into DIR")
+    vn.add_argument("--frame-every", type=_positive_seconds, default=1.0, metavar="S", help="seconds of scene time between saved frames (default 1)")
+    vn.add_argument("--stats", type=Path, metavar="FILE", help="write the node's figures (latency, offset) as JSON to FILE every second")
+    vn.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds")
     sub.add_parser("devices", help="list the audio output devices (index and name, for sound.device) and the MIDI output ports")
     be = sub.add_parser("bench", help="benchmarks of the running program")
     bench = be.add_subparsers(dest="bench", required=True)
@@ -200,6 +213,41 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--record", type=Path, metavar="DIR", help="record the show into a new folder in DIR as well")
     so.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def render_node(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony visuals --from HOST[:PORT]``: a render node."""
+    from installation.visuals.node import NodeSettings, run_node
+    from installation.visuals.serve import DEFAULT_PORT
+    from installation.visuals.tiles import TileError, parse_tile
+
+    host, port_text = args.conductor, str(DEFAULT_PORT)
+    if args.conductor.count(":") == 1:
+        host, _, port_text = args.conductor.partition(":")
+    elif args.conductor.startswith("["):
+        host, _, port_text = args.conductor[1:].partition("]:")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        errors.print(f"[red]error:[/red] --from {escape(args.conductor)}: the port must be 1..65535")
+        return 2
+    try:
+        tile = parse_tile(args.tile, args.overlap, args.size[0])
+    except TileError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, frame: stop.set())
+    settings = NodeSettings(host, int(port_text), tile, args.size, args.fps, args.fullscreen, args.display,
+                            args.frames, args.frame_every, args.stats, args.duration)
+    console.print(f"Render node {tile.index}/{tile.count}: following {host}:{port_text}", markup=False)
+    stats = run_node(settings, stop.is_set)
+    delays = sorted(stats.delays_s)
+    p50 = 1000.0 * delays[len(delays) // 2] if delays else math.nan
+    console.print(f"{stats.frames_drawn} frames drawn, {stats.lines} state lines (last snapshot {stats.seq}), "
+                  f"{stats.connections} connection(s); snapshot -> applied p50 {finite_or_dash(p50, '{:.2f}')} ms",
+                  markup=False)
+    return 0
 
 
 def devices(args: argparse.Namespace, console: Console, errors: Console) -> int:
@@ -411,6 +459,11 @@ def check(args: argparse.Namespace, console: Console, errors: Console) -> int:
         console.print(f"source {i}: {src.kind} {where}" + (f" -> {slots}" if slots else ""), markup=False)
     for i, out in enumerate(show.outputs):
         console.print(f"output {i}: {describe_output(out)}", markup=False)
+    if show.visual.serve:
+        v = show.visual
+        console.print(f"render nodes: the scene served on {v.serve_host}:{v.serve_port} (ecosymphony visuals --from "
+                      f"{v.serve_host}:{v.serve_port})" + (f", only from {', '.join(v.serve_allow)}" if v.serve_allow else ""),
+                      markup=False)
     table = Table(title="mappings")
     for column in ("#", "reads", "drives", "how"):
         table.add_column(column)
@@ -775,6 +828,8 @@ def main(argv: list[str] | None = None) -> int:
         return simulate(args, console, errors)
     if args.command == "devices":
         return devices(args, console, errors)
+    if args.command == "visuals":
+        return render_node(args, console, errors)
     if args.command == "replay":
         return replay_command(args, console, errors)
     if args.command == "report":

@@ -211,6 +211,19 @@ class VisualConfig(_Strict):
                                                 "more than max_flashes_per_s times a second")
     max_flashes_per_s: float = Field(3.0, description="flashes allowed per second (above 0, at most 3: the "
                                                       "photosensitivity guidelines' limit)")
+    serve: bool = Field(False, description="serve the scene's state to render nodes (ecosymphony visuals --from)")
+    serve_host: str = Field("127.0.0.1", description="address the render nodes' server listens on: 127.0.0.1 keeps "
+                            "it on this machine; 0.0.0.0 (or this machine's address on the projectors' network) opens it")
+    serve_port: int = Field(7420, ge=1, le=65535, description="TCP port of the render nodes' server")
+    serve_allow: list[str] | None = Field(None, description="render node addresses accepted (default: loopback only "
+                                          "when serve_host is loopback, else any)")
+
+    @field_validator("serve_host", "serve_allow")
+    @classmethod
+    def _serve_addresses(cls, v: str | list[str] | None) -> str | list[str] | None:
+        for address in [v] if isinstance(v, str) else (v or []):
+            _check_ip(address)
+        return v
 
     @field_validator("max_flashes_per_s")
     @classmethod

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import DEFAULT_SHOW, REPO, ecosymphony, headless_env
 
 
@@ -172,3 +174,25 @@ def test_check_reports_every_problem_in_one_run(tmp_path: Path) -> None:
     assert "mappings[0].curve" in done.stderr and "did you mean 's-curve'" in done.stderr
     assert "mappings[1].from" in done.stderr and "did you mean 'p*.eda.arousal'" in done.stderr
     assert "valid." not in done.stdout
+
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--from", "10.0.0.1:99999"], "port must be 1..65535"),
+    (["--from", "10.0.0.1", "--tile", "4/3"], "1 <= tile <= tiles"),
+    (["--from", "10.0.0.1", "--tile", "1/2", "--overlap", "900"], "more than half"),
+])
+def test_a_render_node_with_a_bad_address_or_tile_exits_2_saying_why(args: list[str], message: str,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from installation.cli import main
+
+    assert main(["visuals", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_render_node_without_its_conductor_draws_the_idle_look_and_says_so(tmp_path: Path) -> None:
+    done = ecosymphony("visuals", "--from", "127.0.0.1:9", "--frames", str(tmp_path), "--frame-every", "0.5",
+                       "--size", "160x90", "--duration", "1.5")
+    assert done.returncode == 0, done.stderr
+    assert "no conductor at 127.0.0.1:9" in done.stderr and "0 connection(s)" in done.stdout
+    assert len(list(tmp_path.glob("frame_none_*.png"))) >= 2

@@ -243,3 +243,26 @@ def test_bad_link_section_names_the_key(section: str, expected: list[str]) -> No
 @pytest.mark.parametrize("feature", ["group.heart.bpm", "p3.heart.bpm", "group.sync", "p1.eda.arousal"])
 def test_link_follows_a_group_or_one_wearers_feature(feature: str) -> None:
     assert parse_show(f"[link]\nenabled = true\nfeature = '{feature}'\n" + MINIMAL).link.feature == feature
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[visual]\nserve_host = 'projectors'\n" + MINIMAL, ["visual.serve_host", "not an IP address"]),
+        ("[visual]\nserve_allow = ['10.0.0.1', 'node-2']\n" + MINIMAL, ["visual.serve_allow", "not an IP address"]),
+        ("[visual]\nserve_port = 0\n" + MINIMAL, ["visual.serve_port", "greater than or equal to 1"]),
+        ("[visual]\nserv = true\n" + MINIMAL, ["visual.serv", "did you mean 'serve'"]),
+    ],
+)
+def test_bad_render_node_settings_name_the_key(text: str, expected: list[str]) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_show(text, "show.toml")
+    for fragment in expected:
+        assert fragment in str(err.value), str(err.value)
+
+
+def test_render_nodes_are_off_and_on_loopback_unless_the_show_opens_them() -> None:
+    v = parse_show(MINIMAL).visual
+    assert not v.serve and v.serve_host == "127.0.0.1" and v.serve_allow is None
+    opened = parse_show("[visual]\nserve = true\nserve_host = '0.0.0.0'\nserve_allow = ['192.168.10.21']\n" + MINIMAL).visual
+    assert opened.serve and opened.serve_host == "0.0.0.0" and opened.serve_allow == ["192.168.10.21"]

@@ -44,6 +44,7 @@ from installation.record.writer import RecordSink
 from installation.sensors.base import SampleBlock
 from installation.sound.output import SoundOutput
 from installation.visuals.process import Renderer
+from installation.visuals.serve import SnapshotServer
 
 log = logging.getLogger(__name__)
 TapT = TypeVar("TapT", bound=Sink)
@@ -67,6 +68,20 @@ class OuterFeatures(Protocol):
 
 
 OuterT = TypeVar("OuterT", bound=OuterFeatures)
+
+
+def serve_render_nodes(show: Show, wearers: list[str], clock: Clock) -> SnapshotServer:
+    """The render nodes' server of ``[visual] serve`` (started; a port that cannot be bound is logged
+    and the show goes on without render nodes)."""
+    v = show.visual
+    server = SnapshotServer(v.serve_host, v.serve_port, wearers, show.show.title, v.flash_limit, v.max_flashes_per_s,
+                            allow=v.serve_allow, clock=clock.now_s)
+    try:
+        server.start()
+    except OSError as exc:
+        log.error("render nodes: cannot listen on %s:%d (%s); the show goes on without them",
+                  v.serve_host, v.serve_port, exc.strerror or exc)
+    return server
 
 
 def core_settings(show: Show) -> CoreSettings:
@@ -178,6 +193,8 @@ class Pipeline:
                 self.outputs = outputs
             if light_outputs(show):  # sACN and Art-Net: the fixtures, rendered and sent by the light rig
                 self.sinks["light"] = LightSink(LightRig(show, wearers))
+            if show.visual.serve:  # render nodes: the scene's snapshots to other machines
+                self.visuals.add_publisher(serve_render_nodes(show, wearers, clock))
         self.outer: list[OuterFeatures] = []  # features and events from outside the core (Link)
         self._outer_due: list[Event] = []  # outer events made ahead of their time, for the taps at their time
         self.blackout = False
@@ -243,6 +260,8 @@ class Pipeline:
             if renderer is not None and renderer.started:
                 renderer.command(f"blackout:{'on' if self.blackout else 'off'}")
             log.warning("visuals: blackout %s", "on" if self.blackout else "off")
+            for server in self.visuals.publishers:  # and every render node
+                server.blackout(self.blackout)
             light = self.sinks.get("light")
             if isinstance(light, LightSink):  # the lights go dark too
                 light.rig.set_blackout(self.blackout)

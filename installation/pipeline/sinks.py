@@ -30,6 +30,7 @@ from installation.sound.output import SoundOutput
 from installation.status import OperatorStatus
 from installation.visuals.feed import Snapshot
 from installation.visuals.process import Renderer
+from installation.visuals.serve import SnapshotServer
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,12 @@ class VisualSink(Sink):
         self._urgent = False
         self._status: OperatorStatus | None = None
         self._last_push_s = -math.inf
+        self.publishers: list[SnapshotServer] = []  # render nodes' servers: the same snapshots, over the network
+
+    def add_publisher(self, server: SnapshotServer) -> None:
+        """Send every snapshot to ``server`` too (render nodes); it is closed with this sink."""
+        self.publishers.append(server)
+        self._dirty = self._urgent = True
 
     def set(self, address: str, value: float, now_s: float) -> None:
         self.snapshot.values[address] = value
@@ -160,22 +167,28 @@ class VisualSink(Sink):
 
     def flush(self, now_s: float, force: bool = False) -> None:
         """Send the state if it changed (at most every ``SNAPSHOT_PERIOD_S`` unless forced or a trigger fired)."""
-        if self.renderer is None or not self._dirty:
+        if (self.renderer is None and not self.publishers) or not self._dirty:
             return
         if not force and not self._urgent and now_s - self._last_push_s < SNAPSHOT_PERIOD_S:
             return
         s = self.snapshot
         stamps = {a: (t if t == t else now_s) for a, t in s.trigger_stamps.items()}
-        self.renderer.push(Snapshot(now_s, dict(s.values), dict(s.trigger_counts), dict(s.trigger_values), stamps,
-                                    self._status))
+        snapshot = Snapshot(now_s, dict(s.values), dict(s.trigger_counts), dict(s.trigger_values), stamps, self._status)
+        if self.renderer is not None:
+            self.renderer.push(snapshot)
+        for server in self.publishers:
+            server.publish(snapshot)
         self._status = None
         self._dirty = self._urgent = False
         self._last_push_s = now_s
 
     def close(self) -> None:
-        if self.renderer is not None:
+        if self.renderer is not None or self.publishers:
             self.flush(self.clock(), force=True)  # the last state, for a window that fades out
+        if self.renderer is not None:
             self.renderer.stop()
+        for server in self.publishers:
+            server.close()
 
 
 class OscOutSink(Sink):

@@ -433,7 +433,7 @@ class Session:
         if now_s - self._last_faults_s >= FEATURE_PERIOD_S:
             self._last_faults_s = now_s
             self._report_faults()
-        if self.renderer is not None and now_s - self._last_status_s >= STATUS_PERIOD_S:
+        if (self.renderer is not None or pipeline.visuals.publishers) and now_s - self._last_status_s >= STATUS_PERIOD_S:
             self._last_status_s = now_s
             pipeline.visuals.status(self.operator_status())
 

@@ -266,6 +266,9 @@ class BioluminescentScene:
         self.thread_shown: dict[tuple[str, str], float] = {p: 0.0 for p in self.pairs}
         rng = np.random.default_rng(seed)
         self._spores = rng.uniform(0.0, 1.0, size=(MAX_SPORES, 4)).astype(np.float32)
+        self._spores_at_rest = self._spores.copy()  # where the spores start (a followed clock moves them from here)
+        self.view_origin_px = (0, 0)
+        self.view_size_px: tuple[int, int] | None = None  # None: the whole scene
         self._thread_bend = {p: float(rng.uniform(-0.25, 0.25)) for p in self.pairs}
         self._sprites = SpriteBank()
         self._backgrounds: OrderedDict[tuple[int, int], pygame.Surface] = OrderedDict()
@@ -294,9 +297,22 @@ class BioluminescentScene:
         s.add_kind("field", "glow", max(8, int(0.55 * max(w, h) / GLOW_SCALE)), levels=16)
         # Small organisms (a crowd) need fewer dots to read as tendrils.
         self._tendril_steps = slice(None) if self.organism_px >= 40 else slice(1, None, 2)
-        self._glow = pygame.Surface((max(1, w // GLOW_SCALE), max(1, h // GLOW_SCALE)))
+        vw, vh = self.view_px()
+        self._glow = pygame.Surface((max(1, vw // GLOW_SCALE), max(1, vh // GLOW_SCALE)))
         self._backgrounds.clear()
         self._neighbours = self._near_pairs(3)
+
+    def set_view(self, origin_px: tuple[int, int], size_px: tuple[int, int] | None) -> None:
+        """Draw only the window of ``size_px`` at ``origin_px`` of the scene (a tile of a projector wall;
+        the scene keeps its own size and layout). ``None``: the whole scene. A window spans the
+        scene's whole height (tiles sit side by side)."""
+        self.view_origin_px = (int(origin_px[0]), int(origin_px[1])) if size_px is not None else (0, 0)
+        self.view_size_px = (int(size_px[0]), int(size_px[1])) if size_px is not None else None
+        self.resize(self.size_px)
+
+    def view_px(self) -> tuple[int, int]:
+        """The size of what :meth:`draw` paints, in pixels (the view, or the whole scene)."""
+        return self.view_size_px if self.view_size_px is not None else self.size_px
 
     def _near_pairs(self, k: int) -> set[tuple[str, str]]:
         """Pairs in which one organism is among the other's ``k`` nearest (all pairs when few)."""
@@ -366,6 +382,36 @@ class BioluminescentScene:
         """Advance the animation by ``dt_s`` seconds (values glide towards their targets)."""
         dt_s = max(0.0, dt_s)
         self.time_s += dt_s
+        self._ease(dt_s)
+        drift = self.shown["drift"]
+        self.sway_s += dt_s * (0.3 + 2.0 * drift)
+        sp = self._spores
+        sp[:, 1] -= dt_s * (0.004 + 0.05 * drift) * (0.4 + sp[:, 2])
+        sp[:, 0] += dt_s * 0.01 * drift * np.sin(self.sway_s * 0.5 + 6.0 * sp[:, 3])
+        sp[:, :2] %= 1.0
+
+    def follow(self, time_s: float, sway_s: float, rise: float) -> None:
+        """Advance the animation to a shared clock's reading (a render node following its conductor:
+        :class:`installation.visuals.scene_clock.SceneClock`). The motion is then a function of the
+        reading alone, so nodes that started at different times show the same picture; values,
+        pulses and flares glide and fade over the time since the last reading (at most a second)."""
+        dt_s = min(1.0, max(0.0, time_s - self.time_s))
+        self.time_s, self.sway_s = time_s, sway_s
+        self._ease(dt_s)
+        rest, sp = self._spores_at_rest, self._spores
+        sp[:, 1] = (rest[:, 1] - rise * (0.4 + rest[:, 2])) % 1.0
+        sp[:, 0] = (rest[:, 0] + 0.02 * np.sin(0.25 * sway_s + 6.0 * rest[:, 3])) % 1.0
+
+    def settle(self) -> None:
+        """Show every value at its target at once (a render node that just joined: no glide from nothing)."""
+        self.shown.update(self.targets)
+        for o in self.organisms.values():
+            o.hue_shown, o.glow_shown, o.presence_shown = o.hue, o.glow, o.presence
+            o.stress_shown, o.size_shown = o.stress, o.size
+        self.thread_shown.update(self.thread_targets)
+
+    def _ease(self, dt_s: float) -> None:
+        """Values glide towards their targets and pulses fade, over ``dt_s`` seconds."""
         decay = math.exp(-dt_s / PULSE_DECAY_S)
         ease = 1.0 - math.exp(-dt_s / EASE_S)
         self.flare *= math.exp(-dt_s / FLARE_DECAY_S)
@@ -375,8 +421,6 @@ class BioluminescentScene:
                 self.shown[k] = (self.shown[k] + d * ease) % 1.0
             else:
                 self.shown[k] += (target - self.shown[k]) * ease
-        drift = self.shown["drift"]
-        self.sway_s += dt_s * (0.3 + 2.0 * drift)
         for o in self.organisms.values():
             o.pulse *= decay
             o.glow_shown += (o.glow - o.glow_shown) * ease
@@ -387,10 +431,6 @@ class BioluminescentScene:
             o.hue_shown = (o.hue_shown + dh * ease) % 1.0
         for p, target in self.thread_targets.items():
             self.thread_shown[p] += (target - self.thread_shown[p]) * ease
-        sp = self._spores
-        sp[:, 1] -= dt_s * (0.004 + 0.05 * drift) * (0.4 + sp[:, 2])
-        sp[:, 0] += dt_s * 0.01 * drift * np.sin(self.sway_s * 0.5 + 6.0 * sp[:, 3])
-        sp[:, :2] %= 1.0
 
     def _centre(self, o: Organism) -> tuple[float, float]:
         """The organism's centre with its slow drift."""
@@ -408,18 +448,22 @@ class BioluminescentScene:
         sprites = self._sprites
         add = pygame.BLEND_RGB_ADD
         w, h = self.size_px
+        ox, oy = self.view_origin_px
+        view = self.view_px()
         sync = sh["sync"]
         flare = self.flare * self.transient_gain
         field_level = min(1.0, (0.55 + 0.25 * sh["bloom"] + 0.5 * sync + 0.4 * flare)) * master
         centres = {name: self._centre(o) for name, o in self.organisms.items()}
+        if ox or oy:  # a tile: everything in the view's own pixels
+            centres = {name: (x - ox, y - oy) for name, (x, y) in centres.items()}
         glow = self._glow
         glow.blit(self._background(sh["palette"], field_level), (0, 0))
         self._draw_glow_layer(glow, centres, master)
         bright_threads = self._draw_threads(glow, centres, master)  # faint ones go into the soft layer
-        if surface.get_size() == self.size_px and surface.get_bitsize() == glow.get_bitsize():
-            pygame.transform.scale(glow, self.size_px, surface)  # enlarged straight onto the frame
+        if surface.get_size() == view and surface.get_bitsize() == glow.get_bitsize():
+            pygame.transform.scale(glow, view, surface)  # enlarged straight onto the frame
         else:
-            surface.blit(pygame.transform.scale(glow, self.size_px), (0, 0))
+            surface.blit(pygame.transform.scale(glow, view), (0, 0))
         # Spores: marine snow drifting up; more and brighter when the field blooms.
         count = int(MAX_SPORES * min(1.0, sh["particles"] + 0.3 * sync))
         spore = sprites.get("spore", (sh["palette"] - 0.08) % 1.0, 0.5, (0.35 + 0.3 * sh["bloom"] + 0.5 * sync + 0.5 * flare) * master)
@@ -428,8 +472,8 @@ class BioluminescentScene:
             twinkle = 0.5 + 0.5 * np.sin(self.time_s * (0.8 + self._spores[:count, 3]) + 9.0 * self._spores[:count, 2])
             pts = self._spores[:count]
             keep = twinkle > 0.25
-            xs = (pts[keep, 0] * w).astype(int) - r
-            ys = (pts[keep, 1] * h).astype(int) - r
+            xs = (pts[keep, 0] * w).astype(int) - r - ox
+            ys = (pts[keep, 1] * h).astype(int) - r - oy
             surface.blits([(spore, (x, y), None, add) for x, y in zip(xs.tolist(), ys.tolist())], doreturn=False)
         surface.blits(bright_threads, doreturn=False)
         for name, o in self.organisms.items():
@@ -457,7 +501,9 @@ class BioluminescentScene:
         field = sprites.get("field", (sh["palette"] + 0.04) % 1.0, 0.7, bloom_level)
         if field is not None:
             r = sprites.radius_px("field")
-            blits.append((field, (glow.get_width() // 2 - r, glow.get_height() // 2 - r)))
+            ox, oy = self.view_origin_px
+            w, h = self.size_px
+            blits.append((field, ((w // 2 - ox) // GLOW_SCALE - r, (h // 2 - oy) // GLOW_SCALE - r)))
         r = sprites.radius_px("haze")
         for name, o in self.organisms.items():
             there = o.presence_shown * master

@@ -200,3 +200,54 @@ def test_link_features_and_beats_reach_the_mappings_and_the_taps() -> None:
     assert grid.seen_count[-1] == 2.0  # it is given the core's features (to read the group's heart rate)
     pipeline.close()
     assert grid.closed == 1
+
+
+def test_render_nodes_get_the_visual_snapshots_and_the_operators_blackout() -> None:
+    import socket
+    import time
+
+    from installation.pipeline.pipeline import serve_render_nodes
+    from installation.visuals.node import Arrival, ConductorLink
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    show = load_show(SHOW)
+    show = show.model_copy(update={"visual": show.visual.model_copy(update={"serve": True, "serve_port": port})})
+    prepared = prepare_show(show)
+    clock = FakeClock()
+    pipeline = Pipeline(prepared.show, prepared.mapper, ["p1", "p2"], clock, live_outputs=False)
+    server = serve_render_nodes(prepared.show, ["p1", "p2"], clock)
+    pipeline.visuals.add_publisher(server)
+    audience = SimulatedAudience(2, seed=7, clock=clock)
+    audience.open()
+    for _ in range(500):  # 10 s: beats and continuous values
+        clock.advance_s(0.02)
+        pipeline.tick(audience.read(0.0))
+    audience.close()
+    pipeline.visuals.flush(clock.now_s(), force=True)  # the last tick's values too
+    link = ConductorLink("127.0.0.1", port)
+    link.start()
+    try:
+        def arrival(want: object) -> Arrival:
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                item = link.inbox.get(timeout=5.0)
+                if isinstance(item, Arrival) and want(item):
+                    return item
+            raise AssertionError("no such line from the server")
+
+        first = arrival(lambda a: True)
+        assert first.line.seq == server.seq > 10
+        assert first.line.snapshot.values == pipeline.visuals.snapshot.values
+        assert first.line.snapshot.trigger_counts == pipeline.visuals.snapshot.trigger_counts
+        assert sum(first.line.snapshot.trigger_counts.values()) > 0
+        pipeline.command(Blackout(True))
+        assert arrival(lambda a: a.line.blackout).line.snapshot.values == first.line.snapshot.values
+        pipeline.close()  # closes the server: the node hears it go
+        deadline = time.monotonic() + 5.0
+        while link.connected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not link.connected
+    finally:
+        link.stop()

@@ -237,3 +237,44 @@ def test_the_same_seed_draws_the_same_picture() -> None:
         scene.trigger("p1.pulse", 1.0)
         scene.update(0.1)
     assert np.array_equal(frame(a), frame(b))
+
+
+# ---- render nodes: a tile of the wall, a shared clock, settling at once ----------------------------
+def _drawn(scene: BioluminescentScene) -> np.ndarray:
+    surface = pygame.Surface(scene.view_px())
+    scene.draw(surface)
+    return pygame.surfarray.array3d(surface).astype(np.int16)
+
+
+@pytest.mark.parametrize("origin, width", [(0, 160), (160, 160), (320, 160), (200, 120)])
+def test_a_view_draws_that_slice_of_the_whole_scene(origin: int, width: int) -> None:
+    whole, tile = (BioluminescentScene((480, 160), ["p1", "p2", "p3", "p4"]) for _ in range(2))
+    tile.set_view((origin, 0), (width, 160))
+    for s in (whole, tile):
+        s.trigger("p2.pulse", 1.0)
+        s.follow(1.25, 2.0, 0.1)
+    full, part = _drawn(whole), _drawn(tile)
+    assert part.shape[:2] == (width, 160)
+    assert np.abs(full[origin:origin + width] - part).mean() < 0.5
+    elsewhere = (origin + width) % 480
+    assert np.abs(full[elsewhere:elsewhere + width] - part).mean() > 3.0 if elsewhere + width <= 480 else True
+
+
+def test_following_a_clock_gives_the_same_picture_however_it_got_there() -> None:
+    a, b = (BioluminescentScene((320, 180), ["p1", "p2"]) for _ in range(2))
+    for t in np.linspace(0.0, 3.0, 91):  # a node drawing 30 frames a second from the start
+        a.follow(float(t), 0.9 * float(t), 0.02 * float(t))
+    b.follow(3.0, 2.7, 0.06)  # a node that joined just now
+    assert np.abs(_drawn(a) - _drawn(b)).mean() < 0.5
+    b.follow(3.5, 3.4, 0.09)
+    assert np.abs(_drawn(a) - _drawn(b)).mean() > 0.5  # and the picture does move with the clock
+
+
+def test_settle_shows_every_target_at_once() -> None:
+    scene = BioluminescentScene((320, 180), ["p1", "p2"])
+    for address, value in (("p1.presence", 0.2), ("p2.hue", 0.9), ("bloom", 0.8), ("thread.p1.p2", 0.7)):
+        scene.set(address, value)
+    scene.settle()
+    o = scene.organisms
+    assert (o["p1"].presence_shown, o["p2"].hue_shown, scene.shown["bloom"]) == (0.2, 0.9, 0.8)
+    assert scene.thread_shown[("p1", "p2")] == 0.7

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from sacn.messages.data_packet import DataPacket
@@ -47,28 +47,34 @@ RATE_HZ = 40.0
 WARM_UP_S = 5.0
 
 
-class _Receiver:
-    """sACN packets on a UDP socket, parsed by the ``sacn`` library, stamped at reception (perf_counter)."""
+class SacnReceiver:
+    """sACN packets on a UDP socket on this machine, parsed by the ``sacn`` library (not our code),
+    each with its arrival time on ``clock`` (seconds).
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    clock : callable
+        The clock that stamps each packet's arrival (``time.perf_counter`` for latency figures).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
-        self.frames: list[tuple[float, tuple[int, ...]]] = []
+        self.packets: list[tuple[float, DataPacket]] = []
+        self._clock = clock
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set():  # until close()
             try:
                 data = self.sock.recv(2048)
             except socket.timeout:
                 continue
-            stamp_s = time.perf_counter()
-            packet = DataPacket.make_data_packet(tuple(data))
-            self.frames.append((stamp_s, packet.dmxData[:WEARERS * 3]))
+            self.packets.append((self._clock(), DataPacket.make_data_packet(tuple(data))))
 
     def close(self) -> None:
         self._stop.set()
@@ -91,7 +97,7 @@ class _BeatStamps(Sink):
 
 def beat_to_frame(seconds: float) -> dict[str, Any]:
     """Run the live session and match each beat to the first frame that shows it."""
-    rx = _Receiver()
+    rx = SacnReceiver()
     washes = "".join(f'[[fixtures]]\nname = "wash{k}"\nuniverse = 1\naddress = {3 * k - 2}\nlayout = "rgb"\n\n'
                      f'[[mappings]]\nfrom = "p{k}.heart.beat"\nto = "light.wash{k}.pulse"\n\n' for k in range(1, WEARERS + 1))
     text = (f'[show]\ntitle = "bench lights"\n[sound]\npatch = "eco_symphony.py"\n'
@@ -109,8 +115,9 @@ def beat_to_frame(seconds: float) -> dict[str, Any]:
         session.stop()
         time.sleep(0.2)
         rx.close()
-    times = np.array([t for t, _ in rx.frames])
-    values = np.array([v for _, v in rx.frames], dtype=int).reshape(len(rx.frames), WEARERS * 3)
+    frames = [(t, p.dmxData[:WEARERS * 3]) for t, p in rx.packets]
+    times = np.array([t for t, _ in frames])
+    values = np.array([v for _, v in frames], dtype=int).reshape(len(frames), WEARERS * 3)
     latencies_ms: list[float] = []
     missed = 0
     for k, wearer in enumerate(wearers):
@@ -129,7 +136,7 @@ def beat_to_frame(seconds: float) -> dict[str, Any]:
     return {"beats": counted, "matched": int(lat.size), "missed": missed,
             "p50_ms": float(np.quantile(lat, 0.5)) if lat.size else float("nan"),
             "p99_ms": float(np.quantile(lat, 0.99)) if lat.size else float("nan"),
-            "max_ms": float(lat.max()) if lat.size else float("nan"), "frames_received": len(rx.frames),
+            "max_ms": float(lat.max()) if lat.size else float("nan"), "frames_received": len(frames),
             "fired_p50_ms": session.stats.latency_ms(0.5), "fired_p99_ms": session.stats.latency_ms(0.99)}
 
 

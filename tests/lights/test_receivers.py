@@ -10,18 +10,16 @@ process killed with SIGKILL: its sender still puts up the house look.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pytest
-from sacn.messages.data_packet import DataPacket
 
+from installation.bench.lights import SacnReceiver
 from installation.config import parse_show
 from installation.runtime.launch import LaunchOptions, perform
 from tests.helpers import DEFAULT_SHOW, REPO, headless_env
@@ -37,31 +35,9 @@ def ola() -> Iterator[Ola]:
         daemon.stop()
 
 
-class RawReceiver:
-    """sACN packets on a UDP socket on this machine, parsed by the ``sacn`` library, with arrival times."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.packets: list[tuple[float, DataPacket]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data = self.sock.recv(2048)
-            except socket.timeout:
-                continue
-            self.packets.append((time.monotonic(), DataPacket.make_data_packet(tuple(data))))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2.0)
-        self.sock.close()
+def RawReceiver() -> SacnReceiver:  # noqa: N802 (a receiver, as the tests name it)
+    """sACN packets on a UDP socket on this machine, parsed by the ``sacn`` library, with arrival times (monotonic)."""
+    return SacnReceiver(time.monotonic)
 
 
 def lights_show(ola: Ola, raw_port: int, extra: str = "") -> str:

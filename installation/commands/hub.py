@@ -1,0 +1,40 @@
+"""``ecosymphony hub CONFIG``: publish a hub's sources as LSL streams, one status line per stream each second."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+from installation.config import HubConfig
+from installation.hub.run import Hub
+from installation.sensors import lsl_net
+
+#: Columns of the status lines, in order.
+COLUMNS = ("hub", "stream", "type", "wearer", "rate_hz", "samples", "consumers", "last")
+
+
+def apply_network(cfg: HubConfig) -> None:
+    """Give liblsl the hub's ``[lsl]`` settings (before any stream is made)."""
+    net = cfg.lsl
+    lsl_net.apply(net.scope, net.listen, net.known_peers, net.session_id)
+
+
+def status_line(row: dict[str, Any]) -> str:
+    """One stream's status as a line of text."""
+    return "  ".join(f"{c}={row.get(c)}" for c in COLUMNS)
+
+
+def run_hub(cfg: HubConfig, duration_s: float | None, as_json: bool, should_stop: Callable[[], bool],
+            write: Callable[[str], None] = sys.stdout.write) -> Hub:
+    """Run a hub until ``duration_s`` or ``should_stop()``, writing the status lines; returns it (stopped)."""
+    apply_network(cfg)
+    hub = Hub(cfg)
+
+    def report(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            write((json.dumps(row) if as_json else status_line(row)) + "\n")
+        sys.stdout.flush()
+
+    hub.run(duration_s, report, should_stop)
+    return hub

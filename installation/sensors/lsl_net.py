@@ -1,0 +1,105 @@
+"""Lab Streaming Layer's network settings for this process: scope, listen address, known peers.
+
+liblsl reads one configuration (``lsl_api.cfg``) the first time it is used: the
+content or file set through ``lsl_set_config_content`` / ``lsl_set_config_filename``
+(pylsl's :func:`pylsl.set_config_filename`), else the file named by the
+``LSLAPICFG`` environment variable, else ``lsl_api.cfg`` in the working folder,
+the home folder and ``/etc/lsl_api``. :func:`apply` writes the file from a show's
+or hub's ``[lsl]`` table and names it both ways, before any stream is made, so
+nobody edits LSL's file by hand and a stray file in the working folder is not read.
+
+What the settings do (liblsl's ``api_config``):
+
+- ``ResolveScope``: the multicast groups and hop limit of discovery. ``machine``
+  answers only queries from this machine; ``link`` the local subnet (TTL 1);
+  ``site`` routed subnets of a site (TTL 24).
+- ``ListenAddress``: the address the outlets' TCP and UDP servers bind to.
+  ``127.0.0.1`` keeps every stream on this machine (the default here); an
+  interface's address or ``0.0.0.0`` (no ``ListenAddress``) opens them.
+- ``KnownPeers``: hosts asked directly (unicast) on every resolve, for peers
+  beyond the multicast's reach (other subnets, VLANs, Wi-Fi that drops multicast).
+- ``SessionID``: streams are only seen by processes with the same session id.
+
+It does not authenticate nor encrypt: whoever can reach an open stream's ports can
+read it. Keep a hub's streams on loopback, or on a network that only the show's
+machines share.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal, Sequence
+
+#: Discovery scopes liblsl knows, narrowest first.
+Scope = Literal["machine", "link", "site"]
+
+_applied: str | None = None
+
+
+def api_config_text(scope: Scope = "machine", listen: str = "127.0.0.1", known_peers: Sequence[str] = (),
+                    session_id: str = "default") -> str:
+    """The ``lsl_api.cfg`` text of these settings (pure).
+
+    Parameters
+    ----------
+    scope : {"machine", "link", "site"}
+        Discovery scope.
+    listen : str
+        Address the outlets bind to; ``0.0.0.0`` binds every interface.
+    known_peers : sequence of str
+        Host names or addresses asked directly on every resolve.
+    session_id : str
+        LSL session id (streams of other sessions are not seen).
+    """
+    lines = ["[ports]"]
+    ipv4 = ":" not in listen
+    lines.append("IPv6 = disable" if ipv4 else "IPv6 = force")
+    lines += ["", "[multicast]", f"ResolveScope = {scope}"]
+    if listen not in ("0.0.0.0", "::"):
+        lines.append(f"ListenAddress = {listen}")
+    lines += ["", "[lab]", f"SessionID = {session_id}"]
+    if known_peers:
+        lines.append("KnownPeers = {" + ", ".join(known_peers) + "}")
+    lines += ["", "[tuning]", "WatchdogCheckInterval = 1.0", ""]  # a stalled connection is looked at every second
+    return "\n".join(lines)
+
+
+def check_listen(address: str) -> str:
+    """``address`` if it is an IP address, else ValueError naming what to give."""
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise ValueError("not an IP address (127.0.0.1 keeps streams on this machine, 0.0.0.0 opens every interface)") from None
+    return address
+
+
+def apply(scope: Scope = "machine", listen: str = "127.0.0.1", known_peers: Sequence[str] = (),
+          session_id: str = "default", folder: Path | None = None) -> Path:
+    """Write the settings to a file and make this process's liblsl read it (before its first use).
+
+    The file's path is also put in ``LSLAPICFG``, so child processes read it too.
+    Returns the file's path. Calling it again with other settings after liblsl has
+    started changes nothing in this process (liblsl reads its configuration once).
+    """
+    global _applied
+    text = api_config_text(scope, listen, known_peers, session_id)
+    where = folder or Path(tempfile.gettempdir())
+    where.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="ecosymphony-lsl-", suffix=".cfg", dir=where)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.environ["LSLAPICFG"] = name
+    import pylsl
+
+    if _applied is None:
+        pylsl.set_config_filename(name)
+    _applied = text
+    return Path(name)
+
+
+def applied() -> str | None:
+    """The settings text this process applied, if any."""
+    return _applied

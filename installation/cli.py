@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from installation import __version__
-from installation.config import ConfigError, HubConfig, SimulatedSource, default_show_path, load_hub, load_show, load_show_for_check, parse_source
+from installation.config import ConfigError, HubConfig, LslNetConfig, SimulatedSource, default_show_path, load_hub, load_show, load_show_for_check, parse_source
 from installation.runtime.console import console_wanted
 from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
@@ -37,6 +37,7 @@ from installation.outputs.midi_ports import output_ports as midi_output_ports
 from installation.sensors.base import Source, SourceError
 from installation.sensors.factory import source_from_config
 from installation.commands.hub import run_hub
+from installation.sensors import lsl_net
 from installation.hub.run import simulated_hub
 from installation.sensors.parsers import LINE_FORMATS, FormatError
 from installation.sensors.simulated import SimulatedAudience
@@ -827,6 +828,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
+    if any(getattr(src, "hubs", None) for src in show.sources) or show.lsl != LslNetConfig():
+        lsl_net.apply(show.lsl.scope, show.lsl.listen, show.lsl.known_peers, show.lsl.session_id)
     terminated = threading.Event()
 
     def on_stop_signal(signum: int, frame: FrameType | None) -> None:

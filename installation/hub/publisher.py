@@ -19,7 +19,7 @@ import numpy as np
 import pylsl
 
 from installation.clock import Clock, MonotonicClock
-from installation.hub.streams import KIND_OF_SIGNAL, KINDS, source_id, stream_name
+from installation.sensors.hub_streams import KIND_OF_SIGNAL, KINDS, source_id, stream_name
 from installation.sensors.base import SampleBlock
 
 log = logging.getLogger(__name__)

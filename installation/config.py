@@ -187,7 +187,7 @@ class LslNetConfig(_Strict):
 
     scope: Literal["machine", "link", "site"] = Field(
         "machine", description="discovery: this machine only, the local subnet, or a site's routed subnets")
-    listen: str = Field("127.0.0.1", description="a hub's discovery responder: 127.0.0.1 keeps it on this machine")
+    listen: str = Field("127.0.0.1", description="127.0.0.1 with scope 'machine'; an interface's own address to use that one")
     known_peers: list[str] = Field(default_factory=list, description="hosts asked directly (other subnets, VLANs)")
     session_id: str = Field("default", min_length=1, description="LSL session id: only streams of the same session are seen")
 

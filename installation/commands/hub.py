@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any, Callable
 
 from installation.config import HubConfig
+from installation.hub.publisher import HubStream
 from installation.hub.run import Hub
 from installation.sensors import lsl_net
 
@@ -29,7 +31,13 @@ def run_hub(cfg: HubConfig, duration_s: float | None, as_json: bool, should_stop
             write: Callable[[str], None] = sys.stdout.write) -> Hub:
     """Run a hub until ``duration_s`` or ``should_stop()``, writing the status lines; returns it (stopped)."""
     apply_network(cfg)
-    hub = Hub(cfg)
+
+    def published(stream: HubStream) -> None:
+        if as_json:  # when each stream went up, on the wall clock (seconds since the epoch)
+            write(json.dumps({"published": stream.name, "wall_s": time.time()}) + "\n")
+            sys.stdout.flush()
+
+    hub = Hub(cfg, on_new_stream=published)
 
     def report(rows: list[dict[str, Any]]) -> None:
         for row in rows:

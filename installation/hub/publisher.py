@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pylsl
@@ -37,6 +38,7 @@ class HubStream:
     wearer: str
     rate_hz: float
     outlet: pylsl.StreamOutlet
+    tie_s: float = float("nan")  # LSL time of the source's time 0, seconds
     samples: int = 0
     samples_this_second: int = 0
     last_value: float = float("nan")
@@ -72,8 +74,10 @@ class HubPublisher:
         The monotonic clock ``SampleBlock.arrival_s`` is on.
     """
 
-    def __init__(self, hub: str, clock: Clock | None = None) -> None:
+    def __init__(self, hub: str, clock: Clock | None = None,
+                 on_new_stream: Callable[[HubStream], None] | None = None) -> None:
         self.hub = hub
+        self.on_new_stream = on_new_stream
         self.clock = clock or MonotonicClock()
         self.streams: dict[tuple[str, str], HubStream] = {}
         self._ties: dict[int, float] = {}  # source key -> LSL time minus source time
@@ -91,14 +95,17 @@ class HubPublisher:
             self._ties[source_key] = tie
         return tie
 
-    def _stream(self, wearer: str, kind: str, rate_hz: float) -> HubStream:
+    def _stream(self, wearer: str, kind: str, rate_hz: float, tie_s: float = float("nan")) -> HubStream:
         key = (wearer, kind)
         stream = self.streams.get(key)
         if stream is None:
             with self._lock:
                 outlet = make_outlet(self.hub, wearer, kind, rate_hz)
-                stream = HubStream(stream_name(self.hub, wearer, kind), kind, wearer, rate_hz, outlet)
+                stream = HubStream(stream_name(self.hub, wearer, kind), kind, wearer, rate_hz, outlet, tie_s)
                 self.streams[key] = stream
+            if self.on_new_stream is not None:
+                self.on_new_stream(stream)
+        stream.tie_s = tie_s if tie_s == tie_s else stream.tie_s
         return stream
 
     def publish(self, blocks: list[SampleBlock], source_key: int = 0) -> int:
@@ -108,8 +115,9 @@ class HubPublisher:
             kind = KIND_OF_SIGNAL.get(block.signal)
             if kind is None or block.values.size == 0:
                 continue
-            stamps = block.times_s + self._tie(source_key, block)
-            stream = self._stream(block.wearer, kind, block.sampling_rate_hz)
+            tie = self._tie(source_key, block)
+            stamps = block.times_s + tie
+            stream = self._stream(block.wearer, kind, block.sampling_rate_hz, tie)
             if kind == "acc":
                 pushed += self._push_axis(stream, block.signal, stamps, block.values)
                 continue
@@ -158,7 +166,8 @@ class HubPublisher:
             rate, st.samples_this_second = st.samples_this_second / max(elapsed_s, 1e-3), 0
             out.append({"transport": "lsl-out", "hub": self.hub, "stream": st.name, "type": KINDS[kind].lsl_type,
                         "wearer": wearer, "signal": kind, "rate_hz": round(rate, 1), "samples": st.samples,
-                        "consumers": int(st.outlet.have_consumers()), "last": round(st.last_value, 4)})
+                        "consumers": int(st.outlet.have_consumers()), "last": round(st.last_value, 4),
+                        "tie_s": st.tie_s})
         return out
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from installation.config import HubConfig, SimulatedSource
 from installation.dsp.core import CoreSettings, SignalCore
-from installation.hub.publisher import HubPublisher
+from installation.hub.publisher import HubPublisher, HubStream
 from installation.outputs.lsl import LslOutlet
 from installation.sensors.base import Source
 from installation.sensors.factory import source_from_config, source_slots
@@ -46,13 +46,16 @@ class Hub:
         The hub's config.
     sources : list of Source, optional
         Sources to read instead of the config's (tests, benchmarks).
+    on_new_stream : callable, optional
+        Called (on a reader thread) with each stream as it is first published.
     """
 
-    def __init__(self, cfg: HubConfig, sources: list[Source] | None = None) -> None:
+    def __init__(self, cfg: HubConfig, sources: list[Source] | None = None,
+                 on_new_stream: Callable[[HubStream], None] | None = None) -> None:
         self.cfg = cfg
         made, self.wearers = hub_sources(cfg)
         self.sources = sources if sources is not None else made
-        self.publisher = HubPublisher(cfg.hub.name)
+        self.publisher = HubPublisher(cfg.hub.name, on_new_stream=on_new_stream)
         self.core = SignalCore(CoreSettings(baseline_s=cfg.core.baseline_s)) if cfg.hub.core else None
         self.features: LslOutlet | None = None
         if self.core is not None:

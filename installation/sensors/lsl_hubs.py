@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 #: Hub stream kinds a conductor takes by default (not the hubs' own beats).
 DEFAULT_KINDS = frozenset({"ppg", "ecg", "eda", "hr", "ibi", "acc", "accm"})
 #: How often the resolver's list is looked at, seconds.
-RESOLVE_EVERY_S = 0.25
+LOOK_EVERY_S = 0.1
+#: A stream that stops answering leaves the resolver's list after this long, seconds.
+FORGET_AFTER_S = 3.0
 
 
 @dataclass(slots=True)
@@ -124,8 +126,9 @@ class LslHubSource(SourceBase):
         self.inlets.clear()
 
     def _resolve_loop(self) -> None:
-        resolver = pylsl.ContinuousResolver(pred=f"starts-with(source_id,'{SOURCE_ID_PREFIX}')", forget_after=3.0)
-        while not self._stop.wait(RESOLVE_EVERY_S):
+        pred = f"starts-with(source_id,'{SOURCE_ID_PREFIX}')"
+        resolver = pylsl.ContinuousResolver(pred=pred, forget_after=FORGET_AFTER_S)
+        while not self._stop.wait(LOOK_EVERY_S):
             try:
                 infos = resolver.results()
             except Exception as exc:  # never let discovery stop the show

@@ -13,9 +13,12 @@ What the settings do (liblsl's ``api_config``):
 - ``ResolveScope``: the multicast groups and hop limit of discovery. ``machine``
   answers only queries from this machine; ``link`` the local subnet (TTL 1);
   ``site`` routed subnets of a site (TTL 24).
-- ``ListenAddress``: the address the outlets' TCP and UDP servers bind to.
-  ``127.0.0.1`` keeps every stream on this machine (the default here); an
-  interface's address or ``0.0.0.0`` (no ``ListenAddress``) opens them.
+- ``ListenAddress``: the interface liblsl's discovery sockets use, on a machine with
+  several; written only for an interface's own address (``listen``). It does not
+  bind the outlets' data ports: liblsl binds those on every interface whatever
+  the settings (measured with ``ss -ltn``), so ``machine`` scope hides a hub's
+  streams from other machines' discovery, but a machine that knows its address
+  and asks it directly (``KnownPeers``) can still find and read them.
 - ``KnownPeers``: hosts asked directly (unicast) on every resolve, for peers
   beyond the multicast's reach (other subnets, VLANs, Wi-Fi that drops multicast).
 - ``SessionID``: streams are only seen by processes with the same session id.
@@ -37,6 +40,9 @@ from typing import Literal, Sequence
 Scope = Literal["machine", "link", "site"]
 
 _applied: str | None = None
+#: Ports from liblsl's base port (16572) that outlets take and that a ``KnownPeers`` query covers:
+#: a hub of 32 wearers publishes up to 96 streams (liblsl's default range is 32).
+PORT_RANGE = 128
 
 
 def api_config_text(scope: Scope = "machine", listen: str = "127.0.0.1", known_peers: Sequence[str] = (),
@@ -57,12 +63,14 @@ def api_config_text(scope: Scope = "machine", listen: str = "127.0.0.1", known_p
     lines = ["[ports]"]
     ipv4 = ":" not in listen
     lines.append("IPv6 = disable" if ipv4 else "IPv6 = force")
+    lines.append(f"PortRange = {PORT_RANGE}")  # a hub's streams take a port each; KnownPeers are asked on all of them
     lines += ["", "[multicast]", f"ResolveScope = {scope}"]
-    if listen not in ("0.0.0.0", "::"):
+    if listen not in ("0.0.0.0", "::", "127.0.0.1", "::1"):  # one interface of several (liblsl binds its discovery there)
         lines.append(f"ListenAddress = {listen}")
-    lines += ["", "[lab]", f"SessionID = {session_id}"]
-    if known_peers:
-        lines.append("KnownPeers = {" + ", ".join(known_peers) + "}")
+    lab = ([f"SessionID = {session_id}"] if session_id != "default" else []) + (
+        ["KnownPeers = {" + ", ".join(known_peers) + "}"] if known_peers else [])
+    if lab:  # (an empty [lab], or the default session written out, slowed the first continuous resolve to ~3.5 s here)
+        lines += ["", "[lab]", *lab]
     # a stalled connection looked at every second; the clock offset of a new stream measured in ~0.2 s
     lines += ["", "[tuning]", "WatchdogCheckInterval = 1.0", "TimeProbeInterval = 0.02", ""]
     return "\n".join(lines)

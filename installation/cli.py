@@ -458,6 +458,8 @@ def preflight(args: argparse.Namespace, console: Console, errors: Console) -> in
         errors.print("NO-GO: the show file is not valid", markup=False)
         return 2
     show = prepared.show
+    if any(getattr(src, "hubs", None) for src in show.sources) or show.lsl != LslNetConfig():
+        lsl_net.apply(show.lsl.scope, show.lsl.listen, show.lsl.known_peers, show.lsl.session_id)
     errors.print(f"Preflight of {args.show}: listening to {len(show.sources)} source(s) for {args.listen_s:g} s...",
                  markup=False)
     scenes = f", {len(show.scenes)} scenes" if show.scenes else ""

@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) -m installation.bench.lights
 	$(PY) -m installation.bench.flashes
 	$(PY) -m installation.bench.midi
+	$(PY) -m installation.bench.nodes --hubs 4 --wearers 32
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)

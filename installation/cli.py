@@ -459,7 +459,7 @@ def preflight(args: argparse.Namespace, console: Console, errors: Console) -> in
         return 2
     show = prepared.show
     if any(getattr(src, "hubs", None) for src in show.sources) or show.lsl != LslNetConfig():
-        lsl_net.apply(show.lsl.scope, show.lsl.listen, show.lsl.known_peers, show.lsl.session_id)
+        lsl_net.apply(show.lsl.scope, show.lsl.listen, show.lsl.known_peers, show.lsl.session_id, show.lsl.port_range)
     errors.print(f"Preflight of {args.show}: listening to {len(show.sources)} source(s) for {args.listen_s:g} s...",
                  markup=False)
     scenes = f", {len(show.scenes)} scenes" if show.scenes else ""
@@ -831,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
     if any(getattr(src, "hubs", None) for src in show.sources) or show.lsl != LslNetConfig():
-        lsl_net.apply(show.lsl.scope, show.lsl.listen, show.lsl.known_peers, show.lsl.session_id)
+        lsl_net.apply(show.lsl.scope, show.lsl.listen, show.lsl.known_peers, show.lsl.session_id, show.lsl.port_range)
     terminated = threading.Event()
 
     def on_stop_signal(signum: int, frame: FrameType | None) -> None:

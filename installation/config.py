@@ -190,6 +190,8 @@ class LslNetConfig(_Strict):
     listen: str = Field("127.0.0.1", description="127.0.0.1 with scope 'machine'; an interface's own address to use that one")
     known_peers: list[str] = Field(default_factory=list, description="hosts asked directly (other subnets, VLANs)")
     session_id: str = Field("default", min_length=1, description="LSL session id: only streams of the same session are seen")
+    port_range: int = Field(128, ge=32, le=4096, description="ports from 16572 a machine's streams take (one each); "
+                            "discovery by KnownPeers or on one machine asks only these")
 
     _listen = field_validator("listen")(lambda cls, v: _check_ip(v))
 

@@ -42,7 +42,8 @@ def run(hubs: int, wearers: int, seconds: float) -> dict[str, object]:
     from installation.sensors import lsl_net
 
     session = f"bench-nodes-{os.getpid()}"
-    lsl_net.apply("machine", known_peers=(), session_id=session)
+    port_range = max(128, 4 * wearers)  # every stream of every hub on this one machine takes a port
+    lsl_net.apply("machine", known_peers=(), session_id=session, port_range=port_range)
     from installation.dsp.core import SignalCore, compile_kernels
     from installation.sensors.lsl_hubs import LslHubSource
     from installation.sensors.simulated import SimulatedAudience
@@ -55,8 +56,8 @@ def run(hubs: int, wearers: int, seconds: float) -> dict[str, object]:
     for i in range(hubs):
         cfg = folder / f"hub{i}.toml"
         cfg.write_text(f'[hub]\nname = "hub{i}"\n[[sources]]\nkind = "simulated"\nwearers = {per_hub}\nseed = {seeds[i]}\n'
-                       f'[lsl]\nsession_id = "{session}"\n', encoding="utf-8")
-        proc = subprocess.Popen([sys.executable, "-m", "installation", "hub", str(cfg), "--json", "--duration", str(seconds + 30)],
+                       f'[lsl]\nsession_id = "{session}"\nport_range = {port_range}\n', encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, "-m", "installation", "hub", str(cfg), "--json", "--duration", str(seconds + 90)],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         lines: list[str] = []
         threading.Thread(target=lambda p=proc, out=lines: out.extend(line for line in p.stdout), daemon=True).start()  # type: ignore[union-attr]

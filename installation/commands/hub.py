@@ -19,7 +19,7 @@ COLUMNS = ("hub", "stream", "type", "wearer", "rate_hz", "samples", "consumers",
 def apply_network(cfg: HubConfig) -> None:
     """Give liblsl the hub's ``[lsl]`` settings (before any stream is made)."""
     net = cfg.lsl
-    lsl_net.apply(net.scope, net.listen, net.known_peers, net.session_id)
+    lsl_net.apply(net.scope, net.listen, net.known_peers, net.session_id, net.port_range)
 
 
 def status_line(row: dict[str, Any]) -> str:

@@ -46,7 +46,7 @@ PORT_RANGE = 128
 
 
 def api_config_text(scope: Scope = "machine", listen: str = "127.0.0.1", known_peers: Sequence[str] = (),
-                    session_id: str = "default") -> str:
+                    session_id: str = "default", port_range: int = PORT_RANGE) -> str:
     """The ``lsl_api.cfg`` text of these settings (pure).
 
     Parameters
@@ -59,11 +59,13 @@ def api_config_text(scope: Scope = "machine", listen: str = "127.0.0.1", known_p
         Host names or addresses asked directly on every resolve.
     session_id : str
         LSL session id (streams of other sessions are not seen).
+    port_range : int
+        Ports from 16572 the outlets take (one a stream) and unicast discovery asks.
     """
     lines = ["[ports]"]
     ipv4 = ":" not in listen
     lines.append("IPv6 = disable" if ipv4 else "IPv6 = force")
-    lines.append(f"PortRange = {PORT_RANGE}")  # a hub's streams take a port each; KnownPeers are asked on all of them
+    lines.append(f"PortRange = {port_range}")  # a hub's streams take a port each; KnownPeers are asked on all of them
     lines += ["", "[multicast]", f"ResolveScope = {scope}"]
     if listen not in ("0.0.0.0", "::", "127.0.0.1", "::1"):  # one interface of several (liblsl binds its discovery there)
         lines.append(f"ListenAddress = {listen}")
@@ -86,7 +88,7 @@ def check_listen(address: str) -> str:
 
 
 def apply(scope: Scope = "machine", listen: str = "127.0.0.1", known_peers: Sequence[str] = (),
-          session_id: str = "default", folder: Path | None = None) -> Path:
+          session_id: str = "default", port_range: int = PORT_RANGE, folder: Path | None = None) -> Path:
     """Write the settings to a file and make this process's liblsl read it (before its first use).
 
     The file's path is also put in ``LSLAPICFG``, so child processes read it too.
@@ -94,7 +96,7 @@ def apply(scope: Scope = "machine", listen: str = "127.0.0.1", known_peers: Sequ
     started changes nothing in this process (liblsl reads its configuration once).
     """
     global _applied
-    text = api_config_text(scope, listen, known_peers, session_id)
+    text = api_config_text(scope, listen, known_peers, session_id, port_range)
     where = folder or Path(tempfile.gettempdir())
     where.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="ecosymphony-lsl-", suffix=".cfg", dir=where)

@@ -13,12 +13,12 @@ What the settings do (liblsl's ``api_config``):
 - ``ResolveScope``: the multicast groups and hop limit of discovery. ``machine``
   answers only queries from this machine; ``link`` the local subnet (TTL 1);
   ``site`` routed subnets of a site (TTL 24).
-- ``ListenAddress``: the interface liblsl's discovery sockets use, on a machine with
-  several; written only for an interface's own address (``listen``). It does not
-  bind the outlets' data ports: liblsl binds those on every interface whatever
-  the settings (measured with ``ss -ltn``), so ``machine`` scope hides a hub's
-  streams from other machines' discovery, but a machine that knows its address
-  and asks it directly (``KnownPeers``) can still find and read them.
+- ``ListenAddress``: the address liblsl binds its multicast discovery responders to:
+  ``127.0.0.1`` with ``machine`` scope (other machines' discovery waves are then not
+  heard; without it a machine-scope hub answered them), or an interface's own address.
+  It does not bind the outlets' data ports: liblsl binds those on every interface
+  whatever the settings (measured with ``ss -ltn``), so a machine that knows a hub's
+  address and asks it directly (``KnownPeers``) still finds and reads its streams.
 - ``KnownPeers``: hosts asked directly (unicast) on every resolve, for peers
   beyond the multicast's reach (other subnets, VLANs, Wi-Fi that drops multicast).
 - ``SessionID``: streams are only seen by processes with the same session id.
@@ -67,7 +67,9 @@ def api_config_text(scope: Scope = "machine", listen: str = "127.0.0.1", known_p
     lines.append("IPv6 = disable" if ipv4 else "IPv6 = force")
     lines.append(f"PortRange = {port_range}")  # a hub's streams take a port each; KnownPeers are asked on all of them
     lines += ["", "[multicast]", f"ResolveScope = {scope}"]
-    if listen not in ("0.0.0.0", "::", "127.0.0.1", "::1"):  # one interface of several (liblsl binds its discovery there)
+    if scope == "machine" or listen not in ("0.0.0.0", "::", "127.0.0.1", "::1"):
+        # liblsl binds its multicast responders there: on loopback, other machines' discovery
+        # waves are not heard (without it a machine-scope hub answered them: tested)
         lines.append(f"ListenAddress = {listen}")
     lab = ([f"SessionID = {session_id}"] if session_id != "default" else []) + (
         ["KnownPeers = {" + ", ".join(known_peers) + "}"] if known_peers else [])

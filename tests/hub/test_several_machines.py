@@ -199,3 +199,28 @@ def test_four_hubs_of_eight_wearers_and_a_conductor(hosts: list[Host], tmp_path:
     assert sync["/group/sync/p1/p9"] > 0.6, sync  # hub0's p1 and hub1's p1: the same heart rhythm, different machines
     assert sync["/group/sync/p2/p10"] > 0.6, sync
     assert sync["/group/sync/p1/p2"] < 0.4, sync  # two different hearts
+
+
+_LOOK = """
+import sys
+from installation.sensors import lsl_net
+lsl_net.apply("link", "0.0.0.0", sys.argv[1:])
+import pylsl
+print(len(pylsl.resolve_bypred("starts-with(source_id,'ecosymphony:')", 0, 3.0)))
+"""
+
+
+def test_a_hub_of_the_default_scope_is_not_found_by_multicast_from_another_machine(hosts: list[Host], tmp_path: Path) -> None:
+    """``scope = "machine"`` (the default) keeps a hub out of other machines' discovery; a machine that
+    names it in KnownPeers still finds it (what the README says: machine scope is no firewall)."""
+    looker, hub_host = hosts[0], hosts[1]
+    config = tmp_path / "quiet.toml"
+    config.write_text('[hub]\nname = "quiet"\n\n[[sources]]\nkind = "simulated"\nwearers = 1\n', encoding="utf-8")
+    hub, lines = _start_hub(hub_host, config)
+    try:
+        lines.first_published_s(timeout_s=60.0)
+        seen = [subprocess.run(looker.python("-c", _LOOK, *peers), cwd=REPO, env=_env(), capture_output=True, text=True,
+                               timeout=60.0).stdout.strip() for peers in ([], [hub_host.address])]
+    finally:
+        _end(hub)
+    assert seen == ["0", "2"]  # its PPG and EDA streams, only when asked directly

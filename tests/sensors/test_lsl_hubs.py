@@ -50,7 +50,7 @@ def test_other_streams_are_not_hub_streams(text: str) -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "present", "absent"), [
-    ({}, ["ResolveScope = machine", "IPv6 = disable", "PortRange = 128"], ["KnownPeers", "SessionID", "ListenAddress"]),
+    ({}, ["ResolveScope = machine", "IPv6 = disable", "PortRange = 128", "ListenAddress = 127.0.0.1"], ["KnownPeers", "SessionID"]),
     ({"scope": "link", "listen": "0.0.0.0", "known_peers": ["10.0.0.5", "10.0.1.7"]},
      ["ResolveScope = link", "KnownPeers = {10.0.0.5, 10.0.1.7}"], ["ListenAddress"]),
     ({"scope": "site", "listen": "10.0.0.2", "session_id": "gala"}, ["ListenAddress = 10.0.0.2", "SessionID = gala"], []),

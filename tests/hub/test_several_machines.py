@@ -187,12 +187,17 @@ def test_four_hubs_of_eight_wearers_and_a_conductor(hosts: list[Host], tmp_path:
     arrive = {slot: [_ntp_s(m[0]) for m in messages if m[1] == f"/{slot}/wearer/arrive"] for slot in slots}
     leave = {slot: [_ntp_s(m[0]) for m in messages if m[1] == f"/{slot}/wearer/leave"] for slot in slots}
     killed = slots[2 * WEARERS: 3 * WEARERS]
+    returns_s: list[float] = []
     for slot in killed:
         assert any(killed_wall_s < t < back_wall_s for t in leave[slot]), f"{slot} did not fade out when its hub was killed"
         back = [t for t in arrive[slot] if t > back_wall_s - 0.5]
         assert back, f"{slot} did not come back"
+        returns_s.append(back[0] - back_wall_s)
         assert back[0] - back_wall_s <= 2.0, f"{slot} came back {back[0] - back_wall_s:.2f} s after its hub's streams went up"
         assert any(t > back_wall_s for t, _ in beats[slot]), f"{slot}'s beats did not come back"
+    if os.environ.get("HUBTEST_DEBUG"):
+        with open(os.environ["HUBTEST_DEBUG"], "a") as f:
+            f.write(f"\nreturns_s {sorted(returns_s)}\n")
     for slot in set(slots) - set(killed):
         assert not leave[slot], f"{slot} left although its hub ran on"
     sync = {m[1]: float(m[3]) for m in messages if m[1].startswith("/group/sync/") and len(m) > 3}

@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) -m installation.bench.midi
 	$(PY) -m installation.bench.record_cost
 	$(PY) -m installation.bench.render_nodes
+	$(PY) -m installation.bench.nodes --hubs 4 --wearers 32
 
 # Event -> first changed sample, real time under JACK's dummy driver (Debian jackd2).
 bench-latency: $(STAMP)

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from installation import __version__
-from installation.config import ConfigError, SimulatedSource, default_show_path, load_show, load_show_for_check, parse_source
+from installation.config import ConfigError, HubConfig, LslNetConfig, SimulatedSource, default_show_path, load_hub, load_show, load_show_for_check, parse_source
 from installation.runtime.console import console_wanted
 from installation.dsp.core import CoreSettings
 from installation.clock import FakeClock
@@ -36,6 +36,9 @@ from installation.outputs.fanout import describe as describe_output
 from installation.outputs.midi_ports import output_ports as midi_output_ports
 from installation.sensors.base import Source, SourceError
 from installation.sensors.factory import source_from_config
+from installation.commands.hub import run_hub
+from installation.sensors import lsl_net
+from installation.hub.run import simulated_hub
 from installation.sensors.parsers import LINE_FORMATS, FormatError
 from installation.sensors.simulated import SimulatedAudience
 from installation.sensors.emitters import Emitter, LslEmitter, OscEmitter, SerialPtyEmitter, Simulation
@@ -126,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--wearers", default="p1,p2,p3,p4,p5,p6,p7,p8", help="slots of the sensors on each device, in order")
     li.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     li.add_argument("--json", action="store_true", help="one JSON object per stream per second on standard output")
+    hb = sub.add_parser("hub", help="publish a hub's sensors as Lab Streaming Layer streams, for a conductor elsewhere")
+    hb.add_argument("config", type=Path, help="hub config (TOML: [hub] name, [[sources]] as in a show, [lsl])")
+    hb.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
+    hb.add_argument("--json", action="store_true", help="one JSON object per stream per second on standard output")
     si = sub.add_parser("simulate", help="send simulated wearers over a real transport (OSC, a serial pty, LSL)")
     si.add_argument("--participants", type=int, default=2, metavar="N", help="simulated wearers (default 2)")
     target = si.add_mutually_exclusive_group(required=True)
@@ -136,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--heart", choices=["ppg", "ecg"], default="ppg", help="heart sensor of the simulated wearers (default ppg)")
     si.add_argument("--scenario", type=Path, help="TOML file scripting moods and faults over time")
     si.add_argument("--seed", type=int, default=1, help="seed of the simulated audience")
+    si.add_argument("--hub", metavar="NAME", help="with --lsl: be a hub of this name (a stream per wearer and signal, as ecosymphony hub)")
     si.add_argument("--duration", type=_positive_seconds, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     a = sub.add_parser("analyze", help="replay a recording (CSV time_s,value) through the live signal core")
     a.add_argument("file", type=Path, help="CSV file with header time_s,value (may be .gz)")
@@ -503,6 +511,8 @@ def preflight(args: argparse.Namespace, console: Console, errors: Console) -> in
         errors.print("NO-GO: the show file is not valid", markup=False)
         return 2
     show = prepared.show
+    if any(getattr(src, "hubs", None) for src in show.sources) or show.lsl != LslNetConfig():
+        lsl_net.apply(show.lsl.scope, show.lsl.listen, show.lsl.known_peers, show.lsl.session_id, show.lsl.port_range)
     errors.print(f"Preflight of {args.show}: listening to {len(show.sources)} source(s) for {args.listen_s:g} s...",
                  markup=False)
     scenes = f", {len(show.scenes)} scenes" if show.scenes else ""
@@ -565,11 +575,39 @@ def listen(args: argparse.Namespace, console: Console, errors: Console) -> int:
     return 0
 
 
+def hub(args: argparse.Namespace, console: Console, errors: Console, cfg: HubConfig | None = None) -> int:
+    """``ecosymphony hub``: a hub's sources published as LSL streams."""
+    try:
+        cfg = cfg or load_hub(args.config)
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    errors.print(f"Hub {cfg.hub.name}: {len(cfg.sources)} source(s), LSL scope {cfg.lsl.scope}; Ctrl-C stops.", markup=False)
+    running = run_hub(cfg, args.duration, args.json, stop.is_set)
+    for problem in running.errors:
+        errors.print(f"[red]error:[/red] {escape(problem)}")
+    return 1 if running.errors and len(running.errors) == len(running.sources) else 0
+
+
 def simulate(args: argparse.Namespace, console: Console, errors: Console) -> int:
     """``ecosymphony simulate``: simulated wearers on a real transport."""
     if not 1 <= args.participants <= 64:
         errors.print("[red]error:[/red] --participants must be 1..64")
         return 2
+    if args.hub is not None:
+        if not args.lsl:
+            errors.print("[red]error:[/red] --hub needs --lsl")
+            return 2
+        try:
+            cfg = simulated_hub(args.hub, args.participants, args.seed, args.heart)
+        except ValueError as exc:
+            errors.print(f"[red]error:[/red] --hub: {escape(str(exc))}")
+            return 2
+        args.json = False
+        return hub(args, console, errors, cfg)
     try:
         scenario = load_scenario(args.scenario) if args.scenario else Scenario()
         emitter: Emitter
@@ -826,6 +864,8 @@ def main(argv: list[str] | None = None) -> int:
         return preflight(args, console, errors)
     if args.command == "simulate":
         return simulate(args, console, errors)
+    if args.command == "hub":
+        return hub(args, console, errors)
     if args.command == "devices":
         return devices(args, console, errors)
     if args.command == "visuals":
@@ -845,6 +885,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
+    if any(getattr(src, "hubs", None) for src in show.sources) or show.lsl != LslNetConfig():
+        lsl_net.apply(show.lsl.scope, show.lsl.listen, show.lsl.known_peers, show.lsl.session_id, show.lsl.port_range)
     terminated = threading.Event()
 
     def on_stop_signal(signum: int, frame: FrameType | None) -> None:

@@ -136,22 +136,101 @@ class OscSourceConfig(_Strict):
         return v
 
 
+_HUB_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def _check_hub_name(name: str) -> str:
+    if not _HUB_NAME.fullmatch(name):
+        raise ValueError(f"a hub name is 1 to 32 letters, digits, '-' or '_', got {name!r}")
+    return name
+
+
 class LslSourceConfig(_Strict):
-    """``[[sources]]`` with ``kind = "lsl"``: a Lab Streaming Layer stream, one channel per wearer."""
+    """``[[sources]]`` with ``kind = "lsl"``: a Lab Streaming Layer stream, one channel per wearer,
+    or every wearer of the named hubs (``hubs = ["hall-a", "hall-b"]``), each in a stable slot."""
 
     kind: Literal["lsl"]
     stream_name: str | None = Field(None, description="find the stream by its name ...")
     stream_type: str | None = Field(None, description="... or by its type (PPG, ECG, EDA, GSR, HR)")
+    hubs: list[str] | None = Field(None, min_length=1, description="... or every stream of these hubs (ecosymphony hub)")
+    slots_per_hub: int = Field(8, ge=1, le=64, description="hubs: slots kept for each hub, in the order of hubs")
+    first_slot: int = Field(1, ge=1, le=999, description="hubs: the slot of the first hub's first wearer")
     signal: SignalKind | None = Field(None, description="what the channels are (default: from the stream type)")
     wearers: list[str] = Field(default_factory=lambda: ["p1"], min_length=1, description="slot of each channel")
 
     _slots = field_validator("wearers")(lambda cls, v: _check_slots(v))
 
+    @field_validator("hubs")
+    @classmethod
+    def _hub_names(cls, v: list[str] | None) -> list[str] | None:
+        for name in v or []:
+            _check_hub_name(name)
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError(f"a hub appears twice: {v}")
+        return v
+
     @model_validator(mode="after")
     def _one_way_to_find_it(self) -> "LslSourceConfig":
-        if (self.stream_name is None) == (self.stream_type is None):
-            raise ValueError("give exactly one of stream_name or stream_type")
+        if sum(x is not None for x in (self.stream_name, self.stream_type, self.hubs)) != 1:
+            raise ValueError("give exactly one of stream_name, stream_type or hubs")
         return self
+
+    def hub_slots(self) -> dict[str, list[str]]:
+        """Each named hub's slots: hub ``i`` (0-based, in the order of ``hubs``) has
+        ``slots_per_hub`` slots from ``p{first_slot + i * slots_per_hub}``; its wearer ``pK`` takes the K-th."""
+        return {hub: [f"p{self.first_slot + i * self.slots_per_hub + k}" for k in range(self.slots_per_hub)]
+                for i, hub in enumerate(self.hubs or [])}
+
+
+class LslNetConfig(_Strict):
+    """``[lsl]``: how Lab Streaming Layer finds and offers streams (written to an ``lsl_api.cfg`` for the process)."""
+
+    scope: Literal["machine", "link", "site"] = Field(
+        "machine", description="discovery: this machine only, the local subnet, or a site's routed subnets")
+    listen: str = Field("127.0.0.1", description="127.0.0.1 with scope 'machine'; an interface's own address to use that one")
+    known_peers: list[str] = Field(default_factory=list, description="hosts asked directly (other subnets, VLANs)")
+    session_id: str = Field("default", min_length=1, description="LSL session id: only streams of the same session are seen")
+    port_range: int = Field(128, ge=32, le=4096, description="ports from 16572 a machine's streams take (one each); "
+                            "discovery by KnownPeers or on one machine asks only these")
+
+    _listen = field_validator("listen")(lambda cls, v: _check_ip(v))
+
+    @model_validator(mode="after")
+    def _scope_fits_listen(self) -> "LslNetConfig":
+        if self.scope == "machine" and self.listen not in ("127.0.0.1", "::1"):
+            raise ValueError("scope 'machine' keeps streams on this machine: with listen = "
+                             f"{self.listen!r} set scope = 'link' (one subnet) or 'site'")
+        return self
+
+
+class HubInfo(_Strict):
+    """``[hub]`` of a hub config: its name (in every stream's name and description) and whether it runs the core."""
+
+    name: str = Field(description="the hub's name, unique among the show's hubs")
+    core: bool = Field(False, description="also run the signal core here and publish beats and features")
+
+    _name = field_validator("name")(lambda cls, v: _check_hub_name(v))
+
+
+class HubConfig(_Strict):
+    """A hub config (``ecosymphony hub CONFIG``): its name, its sources (as a show's) and its ``[lsl]`` network."""
+
+    hub: HubInfo
+    sources: list["SourceConfig"] = Field(min_length=1)
+    lsl: LslNetConfig = Field(default_factory=LslNetConfig)
+    core: "CoreConfig" = Field(default_factory=lambda: CoreConfig())
+    path: Path | None = Field(None, exclude=True, description="file it was loaded from")
+
+
+def load_hub(path: str | Path) -> HubConfig:
+    """Load and validate a hub config; raise :class:`ConfigError` naming the file and every wrong key."""
+    p = Path(path)
+    data = _toml(_read(p), str(p))
+    try:
+        return HubConfig.model_validate({**data, "path": p.resolve()})
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+        raise ConfigError(f"{p}: invalid hub config:\n{problems}") from None
 
 
 SourceConfig = Annotated[
@@ -734,6 +813,7 @@ class Show(_Strict):
     link: LinkConfig = Field(default_factory=LinkConfig)
     fixtures: list[FixtureConfig] = Field(default_factory=list)
     lights: LightsConfig = Field(default_factory=LightsConfig)
+    lsl: LslNetConfig = Field(default_factory=LslNetConfig)
     path: Path | None = Field(None, exclude=True, description="file it was loaded from")
 
     @model_validator(mode="after")
@@ -993,3 +1073,6 @@ def load_show_for_check(path: str | Path) -> tuple[Show | None, ConfigError | No
         except ValidationError as exc:
             errors = exc.errors()
     return None, error
+
+
+HubConfig.model_rebuild()

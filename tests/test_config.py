@@ -33,7 +33,7 @@ def test_minimal_show_gets_defaults() -> None:
         ("[visual]\ndisplay = -1\n" + MINIMAL, ["visual.display", "greater than or equal to 0"]),
         ("[visual]\nscreen = 1\n" + MINIMAL, ["visual.screen", "did you mean"]),
         ("[[sources]]\nkind = 'midi'\n" + MINIMAL, ["sources[0]", "'simulated', 'serial', 'osc', 'lsl'"]),
-        ("[[sources]]\nkind = 'lsl'\n" + MINIMAL, ["sources[0]", "exactly one of stream_name or stream_type"]),
+        ("[[sources]]\nkind = 'lsl'\n" + MINIMAL, ["sources[0]", "exactly one of stream_name, stream_type or hubs"]),
         ("[[sources]]\nkind = 'osc'\nprot = 1\n" + MINIMAL, ["sources[0].prot", "did you mean 'port'"]),
         ("[[sources]]\nkind = 'osc'\nhost = 'localhost'\n" + MINIMAL, ["sources[0].host", "not an IP address"]),
         ("[[sources]]\nkind = 'serial'\nport = 'COM3'\nwearers = ['alice']\n" + MINIMAL, ["sources[0].wearers", "never a person's name"]),

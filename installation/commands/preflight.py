@@ -15,6 +15,8 @@ It confirms, for one show file, that
 * each lighting output (sACN, Art-Net) can send: its interface exists and a route
   leads to its receiver or multicast group.
 * each MIDI output's port is there (or its virtual port can be made).
+* each LSL hub a source names is seen (its streams, wearers, host and LSL clock offset),
+  and which hubs on the network the show does not name.
 
 The judging is pure (``judge_*`` and :func:`verdict`, tested with tables); the
 probing (:func:`listen_sources`, :func:`probe_udp`, :func:`probe_display`, :func:`probe_midi`) does the I/O.
@@ -526,6 +528,50 @@ def judge_midi(name: str, wanted: str | None, probe: MidiProbe) -> Check:
 
 
 # ---- the verdict ---------------------------------------------------------------------------------
+# ---- LSL hubs -----------------------------------------------------------------------------------
+def probe_hubs(slots: dict[str, list[str]], wait_s: float = 3.0) -> list[dict[str, object]]:
+    """The hub streams a conductor of these hubs opens within ``wait_s`` seconds: hub, wearer, slot,
+    kind, host, LSL clock offset (seconds); and, as ``kind = "unnamed"``, the hubs seen that the show does not name."""
+    import pylsl
+
+    from installation.sensors.hub_streams import SOURCE_ID_PREFIX, parse_source_id
+    from installation.sensors.lsl_hubs import LslHubSource
+
+    source = LslHubSource(slots)
+    source.open()
+    try:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            source.read(0.05)
+        seen = source.streams()
+    finally:
+        source.close()
+    others = {parsed[0]: info.hostname() for info in pylsl.resolve_bypred(f"starts-with(source_id,'{SOURCE_ID_PREFIX}')", 0, 0.5)
+              if (parsed := parse_source_id(info.source_id())) is not None and parsed[0] not in slots}
+    return seen + [{"hub": hub, "kind": "unnamed", "host": host} for hub, host in sorted(others.items())]
+
+
+def judge_hubs(slots: dict[str, list[str]], seen: list[dict[str, object]]) -> list[Check]:
+    """One line per hub the show names (its streams, wearers, host and largest clock offset; NO-GO when
+    it is not seen), and a WARN per hub seen that the show does not name (pure)."""
+    checks = []
+    for hub in slots:
+        mine = [s for s in seen if s["hub"] == hub and s["kind"] != "unnamed"]
+        if not mine:
+            checks.append(Check("lsl hub", hub, "NO-GO", "not seen on the network: is it running, in the same LSL scope, "
+                                "or named in [lsl] known_peers?"))
+            continue
+        wearers = sorted({str(s["slot"]) for s in mine}, key=lambda w: int(w[1:]))
+        offset_ms = max(abs(float(s["offset_s"])) for s in mine) * 1e3  # type: ignore[arg-type]
+        hosts = ", ".join(sorted({str(s["host"]) for s in mine}))
+        checks.append(Check("lsl hub", hub, "GO", f"{len(mine)} streams on {hosts}; wearers {', '.join(wearers)}; "
+                            f"clock offset up to {offset_ms:.2f} ms"))
+    for s in seen:
+        if s["kind"] == "unnamed":
+            checks.append(Check("lsl hub", str(s["hub"]), "WARN", f"seen on {s['host']} but the show names no such hub"))
+    return checks
+
+
 def verdict(checks: list[Check]) -> tuple[int, str]:
     """Exit code (0 go, warnings allowed; 1 no-go) and the last line: ``GO`` or ``NO-GO: n problems``."""
     problems = sum(c.result == "NO-GO" for c in checks)
@@ -557,6 +603,10 @@ def preflight(show: Show, options: PreflightOptions,
         checks.append(Check("source", "[[sources]]", "NO-GO", "the show names no [[sources]]: `ecosymphony run` needs one"))
     for heard in listen_sources(show, options.listen_s):
         checks += judge_source(heard, needed)
+    for src in show.sources:
+        if getattr(src, "hubs", None):
+            slots = src.hub_slots()  # type: ignore[union-attr]
+            checks += judge_hubs(slots, probe_hubs(slots))
     s = show.sound
     devices: list[AudioDevice] | None = None
     jack: tuple[int, int] | str | None = None
@@ -586,5 +636,5 @@ def preflight(show: Show, options: PreflightOptions,
 
 __all__ = ["Check", "ChannelSeen", "DisplayProbe", "LightProbe", "MidiProbe", "PreflightOptions", "SourceHeard",
            "UdpProbe", "channels_read", "judge_audio", "judge_display", "judge_light", "judge_link", "judge_midi",
-           "judge_source", "judge_udp", "judge_wearer", "light_targets", "listen_sources", "osc_targets", "preflight",
-           "probe_display", "probe_light", "probe_link", "probe_midi", "probe_udp", "verdict"]
+           "judge_hubs", "judge_source", "judge_udp", "judge_wearer", "light_targets", "listen_sources", "osc_targets", "preflight",
+           "probe_display", "probe_hubs", "probe_light", "probe_link", "probe_midi", "probe_udp", "verdict"]

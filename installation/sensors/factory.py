@@ -19,6 +19,7 @@ from installation.config import (
 )
 from installation.sensors.base import Source
 from installation.sensors.parsers import FormatError, make_parser
+from installation.sensors.lsl_hubs import LslHubSource
 from installation.sensors.lsl_source import LslSource
 from installation.sensors.osc_source import OscSource
 from installation.sensors.serial_source import SerialSource
@@ -51,6 +52,8 @@ def source_from_config(cfg: SourceConfig, first_slot: int = 0, clock: Clock | No
         return SerialSource(port, cfg.baud, parser, list(cfg.wearers), dict(cfg.rates_hz))
     if isinstance(cfg, OscSourceConfig):
         return OscSource(cfg.port, cfg.host, cfg.allow, list(cfg.wearers), dict(cfg.rates_hz))
+    if isinstance(cfg, LslSourceConfig) and cfg.hubs is not None:
+        return LslHubSource(cfg.hub_slots())
     if isinstance(cfg, LslSourceConfig):
         prop, value = ("name", cfg.stream_name) if cfg.stream_name is not None else ("type", cfg.stream_type)
         return LslSource(prop, value or "", list(cfg.wearers), cfg.signal)
@@ -63,4 +66,6 @@ def source_slots(cfg: SourceConfig, first_slot: int = 0) -> list[str]:
     """Wearer slots a source entry feeds."""
     if isinstance(cfg, SimulatedSource):
         return [wearer_slot(first_slot + i) for i in range(cfg.wearers)]
+    if isinstance(cfg, LslSourceConfig) and cfg.hubs is not None:
+        return [slot for slots in cfg.hub_slots().values() for slot in slots]
     return list(cfg.wearers)

@@ -9,7 +9,6 @@ import struct
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 from installation.config import load_show, parse_show
 from installation.operator_commands import Blackout, Mark, Panic, Rebaseline, SelectScene
 from installation.record import xdf
-from installation.record.reader import Recording, RecordingFormatError, load_recording, read_xdf
+from installation.record.reader import RecordingFormatError, load_recording, read_xdf
 from installation.record.writer import Recorder
 from installation.record.xdf_writer import XdfRecorder, annotation, write_xdf_file
 from installation.runtime.launch import LaunchOptions, make_recorder, prepare_show

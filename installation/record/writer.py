@@ -223,20 +223,12 @@ class Recorder:
         except OSError as exc:
             self._fail(exc)
             return
-        self._running = True
-        self._thread = threading.Thread(target=self._writer_loop, name="recorder", daemon=True)
-        self._thread.start()
+        self._run_writer()
 
     def stop(self, stop_s: float) -> None:
         """Write everything left, close the files and mark the recording complete in ``meta.json``."""
-        if not self._running:
-            self._close_files()
+        if not self._drain():
             return
-        self._running = False
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10.0)
-        self._flush()
         self._close_files()
         self._meta.update(
             complete=self.failed is None,
@@ -249,6 +241,24 @@ class Recorder:
             self._write_meta()
         except OSError as exc:
             self._fail(exc)
+
+    def _run_writer(self) -> None:
+        """Start the writer thread (the files are open)."""
+        self._running = True
+        self._thread = threading.Thread(target=self._writer_loop, name="recorder", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> bool:
+        """Stop the writer thread and write what it left; False (the files closed) when it was not running."""
+        if not self._running:
+            self._close_files()
+            return False
+        self._running = False
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+        self._flush()
+        return True
 
     # ---- from the session's threads --------------------------------------------
     def samples(self, blocks: Sequence[SampleBlock]) -> None:

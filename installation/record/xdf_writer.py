@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,20 +204,12 @@ class XdfRecorder(Recorder):
             self._fail(exc)
             return
         self._next_boundary_s = time.monotonic() + BOUNDARY_PERIOD_S
-        self._running = True
-        self._thread = threading.Thread(target=self._writer_loop, name="recorder", daemon=True)
-        self._thread.start()
+        self._run_writer()
 
     def stop(self, stop_s: float) -> None:
         """Write everything left, each stream's last clock offset and its footer, and close the file."""
-        if not self._running:
-            self._close_files()
+        if not self._drain():
             return
-        self._running = False
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10.0)
-        self._flush()
         with self._io_lock:
             if self.failed is not None or self._fd is None:
                 return

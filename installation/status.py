@@ -55,6 +55,8 @@ class OperatorStatus:
         The scene playing, if the show has scenes.
     panicked : bool
         The sound is muted by the panic key.
+    notices : list of Notice
+        The notices standing now (welfare, sensors about to fail), oldest first.
     """
 
     wearers: list[WearerStatus] = field(default_factory=list)
@@ -63,6 +65,7 @@ class OperatorStatus:
     sources: list[SourceStatus] = field(default_factory=list)
     scene: str = ""
     panicked: bool = False
+    notices: list["Notice"] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +91,36 @@ class Fault:
         """``HH:MM:SS.mmm part: message`` in local time."""
         stamp = time.strftime("%H:%M:%S", time.localtime(self.wall_time_s))
         return f"{stamp}.{int(self.wall_time_s * 1000) % 1000:03d} {self.part}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something about one wearer that the operator should look at: for the operator only,
+    never drawn for the audience.
+
+    Attributes
+    ----------
+    wall_time_s : float
+        When it was raised, in Unix seconds.
+    wearer : str
+        The slot (``p3``).
+    rule : str
+        Dotted name of what raised it (``care.racing_heart``, ``sensor.heart_failing``).
+    message : str
+        What was seen, in words and figures
+        (``p3: heart sensor failing, likely within a minute (quality 0.9 -> 0.5 over 40 s)``).
+    """
+
+    wall_time_s: float
+    wearer: str
+    rule: str
+    message: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(wearer, rule)``: at most one notice stands per wearer and rule."""
+        return (self.wearer, self.rule)
+
+    def line(self) -> str:
+        """``HH:MM:SS message`` in local time."""
+        return f"{time.strftime('%H:%M:%S', time.localtime(self.wall_time_s))} {self.message}"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 import numpy as np
 
+from installation.care.board import NoticeBoard
 from installation.clock import Clock
 from installation.config import Show
 from installation.dsp.core import CoreSettings, SignalCore
@@ -179,6 +180,7 @@ class Pipeline:
         self.visuals = VisualSink(renderer, clock.now_s)
         self.sinks: dict[str, Sink] = {"visual": self.visuals}
         self.taps: list[Sink] = []
+        self.notices = NoticeBoard()  # for the operator only: welfare, sensors about to fail
         if sound is not None:
             self.attach_sound(sound)
         if recorder is not None:

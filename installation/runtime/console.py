@@ -456,7 +456,9 @@ class OperatorConsole:
         if self._midi:
             parts.append(Text("midi " + midi_line(self._midi), overflow="ellipsis", no_wrap=True,
                               style="" if all(state.open for _, state, _ in self._midi) else "yellow"))
-        extra = (link is not None) + (rig is not None) + bool(self._midi)
+        for notice in status.notices:  # welfare and failing sensors: above the wearers, not lost among the events
+            parts.append(Text(f"! {notice.line()}", style="bold yellow", overflow="ellipsis", no_wrap=True))
+        extra = (link is not None) + (rig is not None) + bool(self._midi) + len(status.notices)
         events_rows = min(EVENTS_KEPT, max(3, height - 8 - extra - len(status.wearers)))
         wearer_rows = max(1, height - 7 - extra - events_rows)
         shown, left_out = wearers_to_show(status.wearers, wearer_rows)

@@ -38,7 +38,7 @@ from installation.pipeline.pipeline import FEATURE_PERIOD_S, Pipeline, PipelineS
 from installation.record.writer import RecordSink
 from installation.sensors.base import SampleBlock, Source
 from installation.sound.output import SoundOutput
-from installation.status import Fault, OperatorStatus, SourceStatus, WearerStatus
+from installation.status import Fault, Notice, OperatorStatus, SourceStatus, WearerStatus
 from installation.visuals.process import Renderer
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,7 @@ class Session:
         self.sound_failed: str | None = None
         self._thread_targets: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {}
         self._recording_fault_told = False
+        self.pipeline.notices.listen(self._notice_raised, self._notice_cleared)
 
     @property
     def sound(self) -> SoundOutput | None:
@@ -211,6 +212,14 @@ class Session:
         self.fault_count += 1
         log.log(level, "%s: %s", part, message)
         return f
+
+    @staticmethod
+    def _notice_raised(notice: Notice) -> None:
+        log.warning("notice %s: %s", notice.rule, notice.message)
+
+    @staticmethod
+    def _notice_cleared(wearer: str, rule: str) -> None:
+        log.info("notice %s for %s: ended", rule, wearer)
 
     def supervise(self, now_s: float) -> None:
         """Restart what died (a reader or the core thread, the visuals process) without stopping the rest.
@@ -482,5 +491,6 @@ class Session:
         scenes = self.pipeline.mapper.scenes
         sound = self.sound
         return OperatorStatus(wearers, latency_ms, int(getattr(sound, "late_buffers", 0) or 0), sources,
-                              scenes.current if scenes is not None else "", bool(getattr(sound, "panicked", False)))
+                              scenes.current if scenes is not None else "", bool(getattr(sound, "panicked", False)),
+                              self.pipeline.notices.standing())
 

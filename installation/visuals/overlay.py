@@ -16,6 +16,7 @@ from installation.status import OperatorStatus
 BAD = (255, 120, 100)
 OK = (170, 235, 210)
 DIM = (150, 170, 190)
+NOTICE = (255, 210, 90)
 
 
 def _num(value: float, fmt: str) -> str:
@@ -33,6 +34,8 @@ def overlay_lines(status: OperatorStatus | None, fps: float, frame_latency_ms: f
     lines.append((f"loop latency {_num(status.loop_latency_ms, '{:.2f}')} ms   audio xruns {status.audio_xruns}"
                   + ("   PANIC: sound muted" if status.panicked else "")
                   + (f"   scene {status.scene}" if status.scene else ""), BAD if status.panicked else OK))
+    for notice in status.notices:  # welfare and failing sensors first: the operator must not miss them
+        lines.append((f"! {notice.line()}", NOTICE))
     lines.append(("wearer   HR bpm   SCR/min   quality   state", DIM))
     for w in status.wearers:
         good = w.quality >= 0.3 and w.state in ("ok", "learning")

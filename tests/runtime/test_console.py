@@ -275,3 +275,26 @@ def test_the_console_shows_the_link_line_and_still_fits_80x24() -> None:
     lines = screen.export_text().splitlines()
     assert "Link: 2 peers   100.0 bpm   following" in lines[2]
     assert len(lines) <= 24 and any(line.startswith("p8") for line in lines)
+
+
+@pytest.mark.parametrize("notices", [1, 3])
+def test_the_console_shows_standing_notices_above_the_wearers_and_still_fits_80x24(notices: int) -> None:
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from installation.runtime.console import OperatorConsole
+    from installation.status import Notice, OperatorStatus, WearerStatus
+
+    session = SimpleNamespace(show=SimpleNamespace(scenes=[]), blackout=False)
+    screen = Console(width=80, height=24, record=True, force_terminal=False)
+    console = OperatorConsole(session, "t", console=screen, keys=False)  # type: ignore[arg-type]
+    standing = [Notice(1.7e9 + i, f"p{i + 1}", "care.racing_heart", f"p{i + 1}: heart racing") for i in range(notices)]
+    console._status = OperatorStatus(wearers=[WearerStatus(f"p{i}", 70.0, 2.0, 0.9, "ok", 5.0, 0.1) for i in range(1, 9)],
+                                     notices=standing)
+    screen.print(console._render())
+    lines = screen.export_text().splitlines()
+    shown = [i for i, line in enumerate(lines) if line.startswith("! ") and "heart racing" in line]
+    assert len(shown) == notices, lines
+    first_wearer = next(i for i, line in enumerate(lines) if line.startswith("p1 "))
+    assert max(shown) < first_wearer and len(lines) <= 24

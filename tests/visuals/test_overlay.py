@@ -8,8 +8,8 @@ import numpy as np
 import pygame
 import pytest
 
-from installation.status import OperatorStatus, SourceStatus, WearerStatus
-from installation.visuals.overlay import BAD, OK, draw_overlay, overlay_font, overlay_lines
+from installation.status import Notice, OperatorStatus, SourceStatus, WearerStatus
+from installation.visuals.overlay import BAD, NOTICE, OK, draw_overlay, overlay_font, overlay_lines
 
 STATUS = OperatorStatus(
     wearers=[WearerStatus("p1", 72.4, 3.0, 0.97, "ok"), WearerStatus("p2", math.nan, 0.0, 0.0, "no contact")],
@@ -36,6 +36,8 @@ def display() -> None:
                         ("p1", OK), ("72.4", OK), ("p2", BAD), ("no contact", BAD), ("osc:12345: ok packets 1200", OK),
                         ("serial /dev/ttyACM0: PROBLEM lost 4", BAD)]),
         (OperatorStatus(panicked=True), math.nan, [("fps -", OK), ("PANIC: sound muted", BAD)]),
+        (OperatorStatus(notices=[Notice(0.0, "p3", "care.racing_heart", "p3: heart racing, 150 bpm for 30 s")]), 60.0,
+         [("! ", NOTICE), ("p3: heart racing, 150 bpm for 30 s", NOTICE)]),
     ],
 )
 def test_overlay_lines(status: OperatorStatus | None, fps: float, expected: list[tuple[str, tuple[int, int, int] | None]]) -> None:
@@ -57,3 +59,9 @@ def test_overlay_draws_text_in_its_corner(size: tuple[int, int]) -> None:
     assert box.width > 0.2 * size[0] and box.height > 0.15 * size[1]
     assert changed[box.left : box.right, box.top : box.bottom].sum() > 500  # text
     assert not changed[box.right + 1 :, :].any() and not changed[:, box.bottom + 1 :].any()  # nothing outside
+
+
+def test_notices_come_before_the_wearers() -> None:
+    notice = Notice(0.0, "p2", "sensor.heart_failing", "p2: heart sensor failing")
+    lines = [text for text, _ in overlay_lines(OperatorStatus(wearers=STATUS.wearers, notices=[notice]), 60.0, 8.5)]
+    assert lines.index(next(t for t in lines if "heart sensor failing" in t)) < lines.index(next(t for t in lines if t.startswith("p1")))

@@ -688,6 +688,12 @@ MidiChannel = Annotated[int, Field(ge=1, le=16)]
 MidiData = Annotated[int, Field(ge=0, le=127)]
 
 
+class CareSensorsConfig(_Strict):
+    """``[care.sensors]``: warnings that a wearer's sensor is likely to fail soon (for the operator only)."""
+
+    enabled: bool = Field(True, description="watch each channel's trend and warn before it fails")
+
+
 class MidiNote(_Strict):
     """One entry of ``notes`` in a MIDI output: a note on each event that ``from`` selects, on the
     wearer's channel, its pitch fixed or from a feature, its velocity from the event's value."""
@@ -797,6 +803,13 @@ OutputConfig = Annotated[Union[OscOutputConfig, LslOutputConfig, MidiOutputConfi
                          Field(discriminator="kind")]
 
 
+class CareConfig(_Strict):
+    """``[care]``: the welfare watch over the wearers and the sensor warnings (for the operator only,
+    never shown to the audience; not medical advice)."""
+
+    sensors: CareSensorsConfig = Field(default_factory=CareSensorsConfig)
+
+
 class Show(_Strict):
     """A whole show file."""
 
@@ -814,6 +827,7 @@ class Show(_Strict):
     fixtures: list[FixtureConfig] = Field(default_factory=list)
     lights: LightsConfig = Field(default_factory=LightsConfig)
     lsl: LslNetConfig = Field(default_factory=LslNetConfig)
+    care: CareConfig = Field(default_factory=CareConfig)
     path: Path | None = Field(None, exclude=True, description="file it was loaded from")
 
     @model_validator(mode="after")

@@ -127,8 +127,13 @@ def delete_recording(path: Path) -> list[str]:
 def delete_expired(root: Path, keep_days: int, notify: Callable[[str], None], now_s: float | None = None) -> list[Path]:
     """Delete every recording in ``root`` older than ``keep_days`` days, one line each to ``notify``; returns
     what was deleted. A recording that cannot be deleted is said so and left."""
-    deleted = []
-    for item in expired_recordings(root, keep_days, now_s):
+    deleted: list[Path] = []
+    try:
+        expired = expired_recordings(root, keep_days, now_s)
+    except OSError as exc:  # a folder that cannot be read: the show starts anyway
+        notify(f"Old recordings in {root} could not be looked for: {exc.strerror or exc}")
+        return deleted
+    for item in expired:
         try:
             left = delete_recording(item.path)
         except OSError as exc:

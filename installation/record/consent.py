@@ -81,6 +81,7 @@ class RecordingGate:
         self.refused = 0
         self._lock = threading.Lock()
         self._refusal_told = False
+        self._wearers: list[str] = []
 
     # ---- what the launcher and the supervisor read of a recorder -------------------------
     @property
@@ -101,6 +102,7 @@ class RecordingGate:
 
     # ---- the RecordSink interface --------------------------------------------------------
     def start(self, start_s: float, wearers: Sequence[str], sources: Sequence[str]) -> None:
+        self._wearers = list(wearers)
         if self.consent == "none":
             self.granted = frozenset(w for w in wearers if is_slot(w))
         self.recorder.start(start_s, wearers, sources)
@@ -142,9 +144,14 @@ class RecordingGate:
 
     def stop(self, stop_s: float) -> None:
         self.recorder.stop(stop_s)
-        if self.withheld:
-            log.warning("recording: %d samples and events of wearers who had not agreed were not written",
-                        self.withheld)
+        if self.consent != "none":
+            never = [w for w in self._wearers if w not in self.granted]
+            if never:
+                log.warning("recording: %s never agreed to be recorded: nothing of theirs was written (%d samples "
+                            "and events held back in all)", ", ".join(never), self.withheld)
+            else:
+                log.warning("recording: every wearer agreed to be recorded (%d samples and events from before "
+                            "their consent held back)", self.withheld)
 
     # ---- inside ---------------------------------------------------------------------------
     def _grant(self, wearer: str) -> None:

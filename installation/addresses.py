@@ -14,8 +14,9 @@ ParameterKind = Literal["continuous", "trigger"]
 WEARER_RE = re.compile(r"p(\d+|\*)")
 #: What a block of samples (or a reading) holds: a waveform (``ppg``, ``ecg``, ``eda``), a
 #: device's own figures (``bpm``; ``ibi``, a beat it found, in seconds) or acceleration (``acc``,
-#: its magnitude, or one axis: ``acc_x``, ``acc_y``, ``acc_z``).
-SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi", "acc", "acc_x", "acc_y", "acc_z"]
+#: its magnitude, or one axis: ``acc_x``, ``acc_y``, ``acc_z``), or a consent button (``consent``: 1 when the
+#: wearer agrees to be recorded; ``[record] consent = "device"``; the signal core ignores it).
+SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi", "acc", "acc_x", "acc_y", "acc_z", "consent"]
 SIGNAL_KINDS: tuple[SignalKind, ...] = get_args(SignalKind)
 
 #: Features every wearer publishes, with their units.

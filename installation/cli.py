@@ -29,6 +29,7 @@ from installation.bench import BenchError
 from installation.bench.latency import TARGETS, bench_latency as run_bench
 from installation.runtime.launch import LaunchOptions, Summary, finite_or_dash, make_engine, make_renderer, make_sources, perform, plan_outputs, prepare_show
 from installation.record.reader import Recording, RecordingFormatError, load_recording as load_show_recording
+from installation.record.forget import ForgetError, forget
 from installation.commands.replay import recorded_show, replay
 from installation.commands.report import write_report
 from installation.commands.listen import Listener
@@ -186,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     rr = sub.add_parser("report", help="draw a PNG report of a recording: heart rate, HRV, EDA, SCRs, scenes, synchrony, quality")
     rr.add_argument("recording", type=Path, help="a recording folder or .xdf file")
     rr.add_argument("--out", type=Path, metavar="report.png", help="PNG file to write (default: report.png in the recording folder, or NAME-report.png beside NAME.xdf)")
+    fg = sub.add_parser("forget", help="remove a wearer's samples and events from a recording, or from every recording in a folder")
+    fg.add_argument("recording", type=Path, help="a recording folder, an .xdf file, or a folder of recordings")
+    fg.add_argument("--wearer", action="append", required=True, metavar="pN",
+                    help="the wearer's slot (p3); repeat for more than one")
     vn = sub.add_parser("visuals", help="a render node: draw a conductor's scene on this machine (its tile of a projector wall)")
     vn.add_argument("--from", dest="conductor", required=True, metavar="HOST[:PORT]",
                     help="the conductor's address (its show file has [visual] serve = true; port 7420 by default)")
@@ -439,6 +444,24 @@ def report_command(args: argparse.Namespace, console: Console, errors: Console) 
             return 1
     console.print(f"Report of {recording.folder} ({len(summary.wearers)} wearers, {summary.duration_s:.1f} s, "
                   f"{summary.scenes} scene changes) written to {summary.path}", markup=False)
+    return 0
+
+
+def forget_command(args: argparse.Namespace, console: Console, errors: Console) -> int:
+    """``ecosymphony forget RECORDING --wearer pN``: a wearer's data out of recordings, a line per file."""
+    try:
+        done = forget(args.recording, args.wearer, progress=lambda line: console.print(line, markup=False))
+    except ForgetError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    except OSError as exc:
+        errors.print(f"[red]error:[/red] cannot rewrite {escape(str(exc.filename or args.recording))}: "
+                     f"{escape(exc.strerror or str(exc))} (the files not yet rewritten are as they were; run it again)")
+        return 1
+    samples = sum(d.samples for d in done)
+    events = sum(d.events for d in done)
+    console.print(f"Forgot {', '.join(dict.fromkeys(w for d in done for w in d.wearers))} in {len(done)} recording(s): "
+                  f"{samples} samples and {events} events removed.", markup=False)
     return 0
 
 
@@ -874,6 +897,8 @@ def main(argv: list[str] | None = None) -> int:
         return replay_command(args, console, errors)
     if args.command == "report":
         return report_command(args, console, errors)
+    if args.command == "forget":
+        return forget_command(args, console, errors)
     if args.command == "bench":
         run_bench_command = {"visuals": bench_visuals, "soak": bench_soak}.get(args.bench, bench_latency)
         return run_bench_command(args, console, errors)

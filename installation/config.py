@@ -453,6 +453,12 @@ class RecordConfig(_Strict):
     format: Literal["csv", "xdf"] = Field("csv", description="csv: a folder of CSV files; xdf: one XDF file "
                                           "(every stream, clock offsets and a marker stream of events), as "
                                           "LabRecorder writes and pyxdf loads")
+    keep_days: int = Field(30, ge=0, le=36500, description="recordings in dir older than this many days are deleted "
+                           "when a show next starts (0: kept until deleted by hand)")
+    consent: Literal["none", "operator", "device"] = Field(
+        "none", description="none: every wearer is recorded; operator: a wearer is recorded only once the operator "
+        "gives their consent (console key c); device: once their device sends a consent reading of 1 (or the "
+        "operator gives it)")
 
 
 class OscOutputConfig(_Strict):

@@ -51,11 +51,19 @@ class Rebaseline:
 
 
 @dataclass(frozen=True, slots=True)
+class Consent:
+    """A wearer (by slot) agreed to be recorded: from now on their samples and events are written
+    (``[record] consent = "operator"`` or ``"device"``; with ``"none"`` everyone is recorded anyway)."""
+
+    wearer: str
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """End the show (fading out)."""
 
 
-Command = Union[SelectScene, Panic, Blackout, Mark, Rebaseline, Quit]
+Command = Union[SelectScene, Panic, Blackout, Mark, Rebaseline, Consent, Quit]
 
 #: The recording's row kind of each command that is recorded (every one but Quit).
 RECORD_KINDS: dict[type, str] = {
@@ -64,6 +72,7 @@ RECORD_KINDS: dict[type, str] = {
     Blackout: "operator.blackout",
     Rebaseline: "operator.rebaseline",
     Mark: "operator.mark",
+    Consent: "operator.consent",
 }
 OPERATOR_KINDS: tuple[str, ...] = tuple(RECORD_KINDS.values())
 
@@ -72,7 +81,8 @@ def parse_action(action: str) -> Command | None:
     """The command a window or console action names, or None for an action that is not one.
 
     ``"panic"``, ``"blackout"`` (toggle), ``"blackout:on"``/``"blackout:off"``,
-    ``"rebaseline"``, ``"mark"``, ``"quit"``, ``"scene:N"`` (the scene on key N).
+    ``"rebaseline"``, ``"mark"``, ``"quit"``, ``"scene:N"`` (the scene on key N),
+    ``"consent:pN"`` (wearer pN agreed to be recorded).
     """
     if action == "panic":
         return Panic()
@@ -86,6 +96,8 @@ def parse_action(action: str) -> Command | None:
         return Mark()
     if action == "quit":
         return Quit()
+    if action.startswith("consent:") and action != "consent:":
+        return Consent(action.removeprefix("consent:"))
     if action.startswith("scene:") and action != "scene:":
         return SelectScene(key=action.removeprefix("scene:"))
     return None
@@ -106,6 +118,8 @@ def record_row(command: Command, outcome: object) -> tuple[str, object]:
         return kind, outcome
     if isinstance(command, Rebaseline):
         return kind, command.wearer or "all"
+    if isinstance(command, Consent):
+        return kind, command.wearer
     assert isinstance(command, Mark)
     return kind, command.label
 
@@ -122,4 +136,6 @@ def from_record(kind: str, value: str) -> Command | None:
         return Rebaseline(None if value in ("all", "") else value)
     if kind == "operator.mark":
         return Mark(value)
+    if kind == "operator.consent":
+        return Consent(value)
     return None

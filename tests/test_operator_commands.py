@@ -7,6 +7,7 @@ import pytest
 from installation.operator_commands import (
     OPERATOR_KINDS,
     Blackout,
+    Consent,
     Mark,
     Panic,
     Quit,
@@ -27,6 +28,8 @@ from installation.operator_commands import (
     ("mark", Mark()),
     ("quit", Quit()),
     ("scene:3", SelectScene(key="3")),
+    ("consent:p2", Consent("p2")),
+    ("consent:", None),
     ("scene:", None),
     ("overlay", None),  # the window keeps that one to itself
     ("help", None),
@@ -46,6 +49,7 @@ def test_actions_become_commands(action: str, command: object) -> None:
     (Rebaseline(), None, ("operator.rebaseline", "all")),
     (Rebaseline("p3"), None, ("operator.rebaseline", "p3")),
     (Mark("doors open"), 2, ("operator.mark", "doors open")),
+    (Consent("p4"), True, ("operator.consent", "p4")),
 ])
 def test_commands_are_recorded_as_rows(command: object, outcome: object, row: tuple[str, object]) -> None:
     assert record_row(command, outcome) == row  # type: ignore[arg-type]
@@ -61,6 +65,8 @@ def test_commands_are_recorded_as_rows(command: object, outcome: object, row: tu
     ("operator.rebaseline", "all", Rebaseline(None)),
     ("operator.rebaseline", "p2", Rebaseline("p2")),
     ("operator.mark", "", Mark("")),
+    ("operator.consent", "p3", Consent("p3")),
+    ("consent.device", "p3", None),  # a device's grant: the recording's, not the operator's
     ("scene", "storm", None),  # a scene the show chose itself is not re-applied
     ("heart.beat", "72", None),
 ])

@@ -27,7 +27,7 @@ from installation.config import Show
 from installation.dsp.core import CoreSettings, SignalCore
 from installation.dsp.events import Event
 from installation.mapping.mapper import Mapper
-from installation.operator_commands import Blackout, Command, Mark, Panic, Rebaseline, SelectScene, record_row
+from installation.operator_commands import Blackout, Command, Consent, Mark, Panic, Rebaseline, SelectScene, record_row
 from installation.outputs.fanout import Outputs
 from installation.outputs.osc import OscOutLink
 from installation.lights.rig import LightRig, light_outputs
@@ -245,7 +245,8 @@ class Pipeline:
         """Carry out an operator command (safe from any thread); returns its outcome.
 
         A panic returns whether the sound is muted, a blackout whether the picture is
-        black, a mark its running number from 1; the rest None. Scenes and re-baselines
+        black, a mark its running number from 1, a consent whether the wearer is one of
+        the show's (one that is not is neither carried out nor noted); the rest None. Scenes and re-baselines
         are carried out by the next tick; panic and blackout at once. Every command is
         noted in the recording.
         """
@@ -273,6 +274,13 @@ class Pipeline:
                 outcome = self._marks
             log.warning("mark %d at %.1f s%s", outcome, self.clock.now_s() - self.stats.started_s,
                         f": {command.label}" if command.label else "")
+        elif isinstance(command, Consent):
+            if command.wearer not in self.wearers:
+                log.warning("consent: there is no wearer %s (the slots are %s); nothing changed", command.wearer,
+                            ", ".join(self.wearers))
+                return False
+            outcome = True
+            log.warning("consent: %s agreed to be recorded; their data are written from now", command.wearer)
         elif isinstance(command, (SelectScene, Rebaseline)):
             self._commands.put(command)
         else:

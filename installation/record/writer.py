@@ -26,6 +26,11 @@ A recording is a folder ``<DIR>/<mode>-YYYYmmdd-HHMMSS/`` holding:
     Columns :data:`EVENT_COLUMNS` (``time_s,wearer,kind,value``): see
     :func:`event_fields`.
 
+While a show writes it, the recorder holds an exclusive lock (``flock``) on
+``samples.csv`` (an XDF recording: on its file), so that other tools can tell a
+recording being written (:func:`being_written`); the lock goes when the show's
+process does, however it ends.
+
 Both CSV files only grow; a writer thread appends what the reader and core threads
 handed over and flushes it to the disk (``flush`` + ``os.fsync``) every
 :data:`FLUSH_PERIOD_S`, so a crash or power cut loses at most that much. Any
@@ -37,6 +42,7 @@ logged error naming the folder and the reason; the show goes on
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import logging
@@ -84,6 +90,32 @@ class RecordSink(Protocol):
     def stop(self, stop_s: float) -> None:
         """Write what is left and close; ``stop_s``: the session clock's time in seconds."""
         ...
+
+
+def hold_lock(fd: int) -> None:
+    """Hold an exclusive advisory lock on an open file for as long as it stays open (a file
+    system without locks: nothing is held, and :func:`being_written` cannot tell)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass
+
+
+def being_written(path: Path) -> bool:
+    """True when a recorder (of this or another process) holds ``path`` locked: a show is recording into it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # also lets go of the lock taken here
+    return False
 
 
 def _text(value: str) -> str:
@@ -219,6 +251,7 @@ class Recorder:
                 f = open(self.folder / name, "w", encoding="utf-8", newline="")
                 self._files.append(f)
                 f.write(",".join(columns) + "\n")
+            hold_lock(self._files[0].fileno())
             self._sync()
         except OSError as exc:
             self._fail(exc)

@@ -57,7 +57,7 @@ from typing import Sequence
 import numpy as np
 
 from installation.record import xdf
-from installation.record.writer import FLUSH_PERIOD_S, FORMAT, FORMAT_VERSION, Recorder, format_value
+from installation.record.writer import FLUSH_PERIOD_S, FORMAT, FORMAT_VERSION, Recorder, format_value, hold_lock
 from installation.sensors.base import SampleBlock
 
 OFFSET_PERIOD_S = 5.0  # a ClockOffset per stream this often (LabRecorder's interval)
@@ -199,6 +199,7 @@ class XdfRecorder(Recorder):
         try:
             self.folder.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.folder, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            hold_lock(self._fd)  # while it is written (see writer.being_written)
             self._write(head)
         except OSError as exc:
             self._fail(exc)

@@ -21,6 +21,7 @@ p          panic: mute the sound at once (again: back)
 k          blackout: the picture goes black at once (again: back)
 b          re-learn every wearer's baseline
 m          mark this moment (logged with a running number)
+c N Enter  wearer pN agreed to be recorded (``[record] consent``); Esc or another key: cancel
 q          quit: asks for a second q within 3 s (one stray key never stops a show)
 ?          this help (again: the events)
 =========  =========================================================
@@ -51,7 +52,7 @@ from rich.text import Text
 from installation.dsp.quality import BAD_STATES
 from installation.link.clock import LinkClock
 from installation.outputs.midi import MidiState
-from installation.operator_commands import Blackout, Panic, Quit, SelectScene, parse_action
+from installation.operator_commands import Blackout, Consent, Panic, Quit, SelectScene, parse_action
 from installation.status import OperatorStatus, WearerStatus
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
 REFRESH_HZ = 4.0
 #: Seconds within which a second q confirms quitting.
 QUIT_CONFIRM_S = 3.0
+#: Seconds the operator has to type a wearer's number after c.
+ENTRY_S = 10.0
 #: Warnings and errors kept for the events pane.
 EVENTS_KEPT = 10
 
@@ -69,6 +72,7 @@ KEY_ACTIONS: dict[str, str] = {
     "k": "blackout",
     "b": "rebaseline",
     "m": "mark",
+    "c": "consent-ask",
     "q": "quit",
     "?": "help",
     "h": "help",
@@ -81,6 +85,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("k", "blackout: the picture goes black (again: back)"),
     ("b", "re-learn every wearer's baseline"),
     ("m", "mark this moment (numbered, in the log)"),
+    ("c N Enter", "wearer pN agreed to be recorded"),
     ("q q", "quit (a second q within 3 s)"),
     ("?", "this help (again: the events)"),
     ("Ctrl-C", "stop the show (fading out)"),
@@ -94,18 +99,38 @@ def console_action(key: str) -> str | None:
 
 @dataclass(slots=True)
 class KeyHandler:
-    """Keys -> actions, with quitting confirmed by a second q within ``confirm_s`` seconds.
+    """Keys -> actions, with quitting confirmed by a second q within ``confirm_s`` seconds,
+    and a wearer's consent typed as c, the slot's number, Enter (within ``entry_s`` seconds).
 
     :meth:`handle` returns the action to carry out: ``"quit-ask"`` for a first q,
-    ``"quit"`` for a confirming one, otherwise :func:`console_action`'s.
+    ``"quit"`` for a confirming one; ``"consent-ask"`` for c, ``"consent-typing:N"`` for
+    each digit after it, ``"consent:pN"`` for the Enter that ends it and
+    ``"consent-cancel"`` for any other key (which does nothing else); otherwise
+    :func:`console_action`'s.
     """
 
     confirm_s: float = QUIT_CONFIRM_S
+    entry_s: float = ENTRY_S
     _quit_asked_s: float = -math.inf
+    _entry: str | None = None
+    _entry_s: float = -math.inf
 
     def handle(self, key: str, now_s: float) -> str | None:
         """The action of ``key`` pressed at ``now_s`` (monotonic seconds)."""
+        if self._entry is not None and now_s - self._entry_s <= self.entry_s:
+            if key.isdigit() and len(self._entry) < 3:
+                self._entry, self._entry_s = self._entry + key, now_s
+                return f"consent-typing:{self._entry}"
+            entry, self._entry = self._entry, None
+            if key in ("\r", "\n") and entry.lstrip("0"):
+                return f"consent:p{int(entry)}"
+            return "consent-cancel"
+        self._entry = None
         action = console_action(key)
+        if action == "consent-ask":
+            self._entry, self._entry_s = "", now_s
+            self._quit_asked_s = -math.inf
+            return action
         if action == "quit":
             if now_s - self._quit_asked_s <= self.confirm_s:
                 self._quit_asked_s = -math.inf
@@ -414,6 +439,15 @@ class OperatorConsole:
         if action == "help":
             self.show_help = not self.show_help
             return action
+        if action == "consent-ask":
+            self._flash("consent: type the wearer's number, then Enter (another key cancels)", ENTRY_S)
+            return action
+        if action.startswith("consent-typing:"):
+            self._flash(f"consent: p{action.partition(':')[2]} (Enter to confirm)", ENTRY_S)
+            return action
+        if action == "consent-cancel":
+            self._flash("consent: cancelled")
+            return action
         command = parse_action(action)
         if isinstance(command, Quit):
             self._flash("stopping the show...", 60.0)
@@ -430,6 +464,10 @@ class OperatorConsole:
                 self.note(f"no scene on key {command.key}")
                 return action
             self.note(f"scene key {command.key}: {name}")
+        if isinstance(command, Consent):
+            self._flash(f"consent: {command.wearer}")
+            if s.recorder is None:
+                self.note(f"consent: {command.wearer} noted (nothing is being recorded)")
         if command is not None:
             s.command(command)  # the engine and the pipeline log what they did
         return action

@@ -21,6 +21,8 @@ from installation.clock import Clock
 from installation.config import ConfigError, Show, SimulatedSource, load_show
 from installation.folders import stamped_folder
 from installation.mapping.mapper import Mapper, SceneDirector, compile_mappings
+from installation.record.consent import RecordingGate
+from installation.record.retention import delete_expired
 from installation.record.writer import Recorder
 from installation.record.xdf_writer import XdfRecorder
 from installation.lights.check import check_fixtures, light_parameters
@@ -330,20 +332,26 @@ class ShowWatcher:
         return fresh.mapper
 
 
-def make_recorder(show: Show, options: LaunchOptions, mode: str) -> Recorder | None:
-    """A recorder when ``--record DIR`` or the show's ``[record] enabled`` asks for one (else None: nothing on disk)."""
+def recordings_dir(show: Show, options: LaunchOptions) -> Path:
+    """The folder recordings go into: ``--record DIR``, else the show's ``[record] dir``."""
+    return options.record_dir if options.record_dir is not None else Path(show.record.dir)
+
+
+def make_recorder(show: Show, options: LaunchOptions, mode: str) -> RecordingGate | None:
+    """A recorder when ``--record DIR`` or the show's ``[record] enabled`` asks for one (else None: nothing on
+    disk), behind the gate that lets in slot ids only and, with ``[record] consent``, only consenting wearers."""
     if options.record_dir is None and not show.record.enabled:
         return None
-    root = options.record_dir if options.record_dir is not None else Path(show.record.dir)
+    root = recordings_dir(show, options)
     text = ""
     if show.path is not None:
         try:
             text = show.path.read_text(encoding="utf-8")
         except OSError:
             text = ""  # it was read a moment ago; the recording still holds everything else
-    if show.record.format == "xdf":
-        return XdfRecorder(stamped_folder(root, mode, ".xdf"), text, mode, show.path)
-    return Recorder(stamped_folder(root, mode), text, mode, show.path)
+    recorder = (XdfRecorder(stamped_folder(root, mode, ".xdf"), text, mode, show.path) if show.record.format == "xdf"
+                else Recorder(stamped_folder(root, mode), text, mode, show.path))
+    return RecordingGate(recorder, show.record.consent)
 
 
 def make_engine(prepared: PreparedShow, wearers: list[str], plan: OutputPlan) -> SoundOutput | None:
@@ -402,7 +410,7 @@ def make_renderer(show: Show, wearers: list[str], plan: OutputPlan) -> Renderer 
 
 
 def build_session(prepared: PreparedShow, sources: list[Source], wearers: list[str], plan: OutputPlan,
-                  recorder: Recorder | None = None) -> Session:
+                  recorder: Recorder | RecordingGate | None = None) -> Session:
     """Create the engine, renderer and session for a plan (nothing started yet)."""
     return Session(prepared.show, prepared.mapper, sources, wearers, make_engine(prepared, wearers, plan),
                    make_renderer(prepared.show, wearers, plan), recorder=recorder)
@@ -424,9 +432,13 @@ def perform(
     plan = plan_outputs(show, options, mode, find_devices, has_display)
     for line in plan.notices:
         notify(line)
+    # recordings past [record] keep_days go at every start, whether or not this show records
+    delete_expired(recordings_dir(show, options), show.record.keep_days, notify)
     recorder = make_recorder(show, options, mode)
     if recorder is not None:
-        notify(f"Recording every sample, event and operator action to {recorder.folder}.")
+        notify(f"Recording every sample, event and operator action to {recorder.folder}."
+               + {"none": "", "operator": " A wearer is recorded only once the operator gives their consent (key c).",
+                  "device": " A wearer is recorded only once their device sends their consent."}[show.record.consent])
     session = build_session(prepared, sources, wearers, plan, recorder)
     problems: list[str] = []
     started = time.perf_counter()

@@ -231,7 +231,8 @@ class KeyValue:
 
 #: Field names of the native protocol -> (kind, unit).
 NATIVE_FIELDS: dict[str, tuple[str, str]] = {"ppg": ("ppg", "adc"), "ecg": ("ecg", "adc"), "gsr": ("eda", "adc"), "eda": ("eda", "uS"),
-                                            "acc": ("acc", "g"), "ax": ("acc_x", "g"), "ay": ("acc_y", "g"), "az": ("acc_z", "g")}
+                                            "acc": ("acc", "g"), "ax": ("acc_x", "g"), "ay": ("acc_y", "g"), "az": ("acc_z", "g"),
+                                            "consent": ("consent", "")}
 
 
 def native_checksum(body: str) -> str:
@@ -306,7 +307,7 @@ def detect_format(lines: list[str]) -> str | None:
 EMOTIBIT_TAGS: dict[str, tuple[str, str]] = {"PPG:IR": ("ppg", "adc"), "EDA": ("eda", "uS"), "HR": ("bpm", "bpm"),
                                              "ACC:X": ("acc_x", "g"), "ACC:Y": ("acc_y", "g"), "ACC:Z": ("acc_z", "g")}
 _EMOTIBIT = re.compile(r"/?EmotiBit/(\d+)/([A-Z]+(?::[A-Z]+)?)$")
-_NATIVE_OSC = re.compile(r"/?eco/p(\d+)/(ppg|ecg|eda|bpm|ibi|acc_x|acc_y|acc_z|acc)$")
+_NATIVE_OSC = re.compile(r"/?eco/p(\d+)/(ppg|ecg|eda|bpm|ibi|acc_x|acc_y|acc_z|acc|consent)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,7 +405,7 @@ def _osc_route(address: str) -> tuple[str, int, str, str, str] | str | None:
         if index < 0:
             return "wearer slots start at p1"
         kind = m.group(2)
-        unit = "g" if kind.startswith("acc") else {"eda": "uS", "bpm": "bpm", "ibi": "s"}.get(kind, "adc")
+        unit = "g" if kind.startswith("acc") else {"eda": "uS", "bpm": "bpm", "ibi": "s", "consent": ""}.get(kind, "adc")
         return ("native", index, kind, unit, "all")
     return None
 

@@ -414,7 +414,8 @@ def test_report_and_replay_commands_take_the_xdf_file(recorded: Recorded, tmp_pa
 def test_the_show_file_chooses_the_format(fmt: str, suffix: str, kind: type) -> None:
     show = parse_show(f'[record]\nenabled = true\nformat = "{fmt}"\n[[mappings]]\nfrom = "p*.heart.beat"\nto = "visual.p*.pulse"\n')
     recorder = make_recorder(show, LaunchOptions(), "run")
-    assert type(recorder) is kind and recorder.folder.suffix == suffix and recorder.folder.name.startswith("run-")
+    assert recorder is not None and type(recorder.recorder) is kind  # behind the gate (slot ids, consent)
+    assert recorder.folder.suffix == suffix and recorder.folder.name.startswith("run-")
 
 
 def test_a_format_we_do_not_write_is_refused() -> None:

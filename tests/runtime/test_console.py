@@ -31,7 +31,7 @@ ANSI = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-B]|[=>78])")
     [
         ("p", "panic"), ("P", "panic"), ("k", "blackout"), ("b", "rebaseline"), ("m", "mark"),
         ("?", "help"), ("h", "help"), ("0", "scene:0"), ("3", "scene:3"), ("9", "scene:9"),
-        ("q", "quit"), ("x", None), (" ", None), ("\x1b", None), ("\n", None),
+        ("q", "quit"), ("c", "consent-ask"), ("C", "consent-ask"), ("x", None), (" ", None), ("\x1b", None), ("\n", None),
     ],
 )
 def test_key_table(key: str, action: str | None) -> None:
@@ -52,6 +52,24 @@ def test_key_table(key: str, action: str | None) -> None:
 )
 def test_quitting_needs_a_second_q(presses: list[tuple[str, float]], actions: list[str | None]) -> None:
     keys = KeyHandler(confirm_s=3.0)
+    assert [keys.handle(k, t) for k, t in presses] == actions
+
+
+@pytest.mark.parametrize(
+    ("presses", "actions"),
+    [
+        ([("c", 0.0), ("2", 1.0), ("\n", 2.0)], ["consent-ask", "consent-typing:2", "consent:p2"]),
+        ([("c", 0.0), ("1", 1.0), ("2", 1.5), ("\r", 2.0)], ["consent-ask", "consent-typing:1", "consent-typing:12", "consent:p12"]),
+        ([("c", 0.0), ("\n", 1.0), ("3", 1.5)], ["consent-ask", "consent-cancel", "scene:3"]),  # no number: nothing
+        ([("c", 0.0), ("2", 1.0), ("\x1b", 2.0), ("\n", 2.5)], ["consent-ask", "consent-typing:2", "consent-cancel", None]),
+        ([("c", 0.0), ("0", 1.0), ("\n", 2.0)], ["consent-ask", "consent-typing:0", "consent-cancel"]),  # there is no p0
+        ([("c", 0.0), ("2", 11.0), ("\n", 12.0)], ["consent-ask", "scene:2", None]),  # too late: 2 is a scene again
+        ([("c", 0.0), ("2", 9.0), ("\n", 18.0)], ["consent-ask", "consent-typing:2", "consent:p2"]),  # each digit gives time
+        ([("q", 0.0), ("c", 0.5), ("q", 1.0)], ["quit-ask", "consent-ask", "consent-cancel"]),  # c cancels a quit
+    ],
+)
+def test_consent_is_c_the_wearers_number_and_enter(presses: list[tuple[str, float]], actions: list[str | None]) -> None:
+    keys = KeyHandler()
     assert [keys.handle(k, t) for k, t in presses] == actions
 
 

@@ -50,6 +50,7 @@ def send(port: int, data: bytes, source_host: str = "127.0.0.1") -> None:
         ("/muse/ppg", [10.0, 20.0, 30.0], ("muse", 0, "ppg", (20.0,))),
         ("muse/ppg", [10.0, 21.0, 30.0], ("muse", 0, "ppg", (21.0,))),
         ("/eco/p3/eda", [4.2, 4.3], ("native", 2, "eda", (4.2, 4.3))),
+        ("/eco/p2/consent", [1.0], ("native", 1, "consent", (1.0,))),  # a consent button ([record] consent = "device")
         ("/muse/elements/alpha_absolute", [0.5], None),
     ],
 )

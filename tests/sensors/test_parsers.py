@@ -130,6 +130,12 @@ def test_native_round_trip() -> None:
     assert readings[1].unit == "adc"
 
 
+def test_native_consent_field() -> None:
+    """A consent button's field (``[record] consent = "device"``): 1 when the wearer agrees."""
+    readings = Native().parse(native_encode(7, 1000, {"ppg": 512, "consent2": 1}))
+    assert kinds(readings) == [(0, "ppg", 512), (1, "consent", 1)]
+
+
 @pytest.mark.parametrize(
     ("line", "error"),
     [

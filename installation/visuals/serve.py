@@ -103,8 +103,11 @@ class SnapshotServer:
         started = time.thread_time()
         with self._cond:
             self.seq += 1
-            self._scene_clock = self._scene_clock.steer(snapshot.stamp_s - self._epoch_s,
-                                                        snapshot.values.get("drift", math.nan))
+            if snapshot.scene_clock is not None:  # the show's clock, which its own window follows too
+                self._scene_clock = snapshot.scene_clock
+            else:
+                self._scene_clock = self._scene_clock.steer(snapshot.stamp_s - self._epoch_s,
+                                                            snapshot.values.get("drift", math.nan))
             self._snapshot = snapshot
             if snapshot.status is not None:
                 self._status, self._status_seq = snapshot.status, self._status_seq + 1
@@ -116,8 +119,12 @@ class SnapshotServer:
         with self._cond:
             self._blackout = on
             self.seq += 1  # the same state again, sent at once
-            self._snapshot = Snapshot(self.clock(), self._snapshot.values, self._snapshot.trigger_counts,
-                                      self._snapshot.trigger_values, self._snapshot.trigger_stamps)
+            now_s = self.clock()
+            # the reading moved on to the new stamp (a line's clock is read at its snapshot's stamp)
+            self._scene_clock = self._scene_clock.at(self._scene_clock.time_s + now_s - self._snapshot.stamp_s)
+            self._snapshot = Snapshot(now_s, self._snapshot.values, self._snapshot.trigger_counts,
+                                      self._snapshot.trigger_values, self._snapshot.trigger_stamps, None,
+                                      self._scene_clock)
             self._cond.notify_all()
 
     # ---- lifecycle --------------------------------------------------------------------------

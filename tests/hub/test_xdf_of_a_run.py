@@ -3,7 +3,8 @@
 Real processes: ``ecosymphony hub`` x 2 (4 simulated wearers each; the second hub's clock
 1000 s ahead of the others', in a time namespace of its own, as another computer's would
 be), ``ecosymphony run`` with ``[record] format = "xdf"`` and its operator console on a
-terminal (a pseudo-terminal this test types keys into), and a render node. The file is
+terminal (a pseudo-terminal this test types keys into; it lists the render node), and a
+render node. The file is
 loaded with pyxdf: every wearer's stream is there with its wearer, its hub, its hub
 stream's source id and host and the LSL clock offset the conductor applied; sample counts
 fit the stream's rate and span; time stamps go forward and lie on the recording's
@@ -226,6 +227,10 @@ def test_the_marker_stream_holds_every_wearers_beats_and_the_operators_actions(r
     operator = [r for r in rows if r[0].startswith("operator.")]
     assert operator == [("operator.mark", ""), ("operator.blackout", "1"), ("operator.rebaseline", "all"),
                         ("operator.blackout", "0")], operator
+
+
+def test_the_console_listed_the_render_node(recorded: dict, hosts: list[Host]) -> None:  # type: ignore[type-arg]
+    assert f"render nodes (1): {hosts[HUBS + 1].address} tile 2/2" in recorded["screen"]
 
 
 def test_report_and_replay_read_the_file(recorded: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]

@@ -38,6 +38,29 @@ class SourceStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class RenderNodeStatus:
+    """A render node connected to the conductor's scene server (``ecosymphony visuals --from``).
+
+    Attributes
+    ----------
+    address : str
+        The node's IP address.
+    tile : str
+        Which tile of the wall it draws (``2/3``), as it said in its pings; empty before its first.
+    behind : int
+        Snapshots the conductor had published that the node had not yet applied, at its last
+        ping (-1: not known yet).
+    connected_s : float
+        Seconds it has been connected.
+    """
+
+    address: str
+    tile: str = ""
+    behind: int = -1
+    connected_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class OperatorStatus:
     """What the operator sees.
 

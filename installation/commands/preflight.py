@@ -17,6 +17,9 @@ It confirms, for one show file, that
 * each MIDI output's port is there (or its virtual port can be made).
 * each LSL hub a source names is seen (its streams, wearers, host and LSL clock offset),
   and which hubs on the network the show does not name.
+* with ``[visual] serve``, the render nodes' port can be listened on, and which render
+  nodes (``ecosymphony visuals --from``, waiting for the show) connect to it within a few
+  seconds: each one's address and tile.
 
 The judging is pure (``judge_*`` and :func:`verdict`, tested with tables); the
 probing (:func:`listen_sources`, :func:`probe_udp`, :func:`probe_display`, :func:`probe_midi`) does the I/O.
@@ -42,6 +45,7 @@ from installation.dsp.core import SignalCore
 from installation.dsp.quality import BAD_STATES
 from installation.sensors.base import Source
 from installation.sound.devices import AudioDevice, choose_output_device
+from installation.status import RenderNodeStatus
 
 Result = Literal["GO", "WARN", "NO-GO"]
 #: Worse results sort later.
@@ -528,6 +532,43 @@ def judge_midi(name: str, wanted: str | None, probe: MidiProbe) -> Check:
 
 
 # ---- the verdict ---------------------------------------------------------------------------------
+# ---- render nodes --------------------------------------------------------------------------------
+def probe_render_nodes(show: Show, wait_s: float = 3.0) -> list[RenderNodeStatus] | str:
+    """The render nodes that connect to the show's scene server within ``wait_s`` seconds (nodes that wait
+    for the show try again every 2 s at most), each with its tile once it pinged; or why the port
+    cannot be listened on."""
+    from installation.visuals.serve import SnapshotServer
+
+    v = show.visual
+    server = SnapshotServer(v.serve_host, v.serve_port, [], allow=v.serve_allow)
+    try:
+        server.start()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    try:
+        time.sleep(wait_s)
+        # a node that joined late gets a moment to say its tile
+        settle = time.monotonic() + 1.0
+        while any(not n.tile for n in server.node_status()) and time.monotonic() < settle:
+            time.sleep(0.05)
+        return server.node_status()
+    finally:
+        server.close()
+
+
+def judge_render_nodes(where: str, nodes: list[RenderNodeStatus] | str) -> Check:
+    """The render nodes' line (pure): NO-GO when the port cannot be listened on, WARN when no node
+    connected (none is needed for the show to run), else GO with each node's address and tile."""
+    if isinstance(nodes, str):
+        return Check("render nodes", where, "NO-GO", f"cannot listen there ({nodes}): is a show running already, or "
+                     "is [visual] serve_host an address of this machine?")
+    if not nodes:
+        return Check("render nodes", where, "WARN", "none connected: start them with `ecosymphony visuals --from "
+                     f"{where}` (they wait for the show)")
+    listed = ", ".join(f"{n.address}" + (f" (tile {n.tile})" if n.tile else "") for n in nodes)
+    return Check("render nodes", where, "GO", f"{len(nodes)} connected: {listed}")
+
+
 # ---- LSL hubs -----------------------------------------------------------------------------------
 def probe_hubs(slots: dict[str, list[str]], wait_s: float = 3.0) -> list[dict[str, object]]:
     """The hub streams a conductor of these hubs opens within ``wait_s`` seconds: hub, wearer, slot,
@@ -631,10 +672,12 @@ def preflight(show: Show, options: PreflightOptions,
         checks.append(judge_link(show.link, probe_link()))
     for name, destination, port, interface in light_targets(show):
         checks.append(judge_light(name, destination, port, probe_light(destination, port, interface)))
+    if show.visual.serve:
+        checks.append(judge_render_nodes(f"{show.visual.serve_host}:{show.visual.serve_port}", probe_render_nodes(show)))
     return checks
 
 
 __all__ = ["Check", "ChannelSeen", "DisplayProbe", "LightProbe", "MidiProbe", "PreflightOptions", "SourceHeard",
            "UdpProbe", "channels_read", "judge_audio", "judge_display", "judge_light", "judge_link", "judge_midi",
-           "judge_hubs", "judge_source", "judge_udp", "judge_wearer", "light_targets", "listen_sources", "osc_targets", "preflight",
-           "probe_display", "probe_hubs", "probe_light", "probe_link", "probe_midi", "probe_udp", "verdict"]
+           "judge_hubs", "judge_render_nodes", "judge_source", "judge_udp", "judge_wearer", "light_targets", "listen_sources", "osc_targets", "preflight",
+           "probe_display", "probe_hubs", "probe_light", "probe_render_nodes", "probe_link", "probe_midi", "probe_udp", "verdict"]

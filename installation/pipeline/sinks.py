@@ -30,6 +30,7 @@ from installation.sound.output import SoundOutput
 from installation.status import OperatorStatus
 from installation.visuals.feed import Snapshot
 from installation.visuals.process import Renderer
+from installation.visuals.scene_clock import SceneClock
 from installation.visuals.serve import SnapshotServer
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,11 @@ class VisualSink(Sink):
     Values are sent at most every ``SNAPSHOT_PERIOD_S``; a trigger goes out with the
     next flush at once, stamped with the arrival of the sensor event behind it. Without
     a renderer the snapshot is still kept (the offline render draws it).
+
+    The sink keeps the scene's animation clock (:class:`~installation.visuals.scene_clock.SceneClock`,
+    its time counted from the first snapshot sent and its speed steered by ``visual.drift``)
+    and sends its reading with every snapshot: the conductor's window and its render nodes
+    follow the same one, so they show the same scene time.
     """
 
     def __init__(self, renderer: Renderer | None, clock: Callable[[], float]) -> None:
@@ -139,6 +145,8 @@ class VisualSink(Sink):
         self._status: OperatorStatus | None = None
         self._last_push_s = -math.inf
         self.publishers: list[SnapshotServer] = []  # render nodes' servers: the same snapshots, over the network
+        self.scene_clock = SceneClock()
+        self._epoch_s = math.nan  # the show's clock at the first snapshot sent (scene time 0)
 
     def add_publisher(self, server: SnapshotServer) -> None:
         """Send every snapshot to ``server`` too (render nodes); it is closed with this sink."""
@@ -173,7 +181,11 @@ class VisualSink(Sink):
             return
         s = self.snapshot
         stamps = {a: (t if t == t else now_s) for a, t in s.trigger_stamps.items()}
-        snapshot = Snapshot(now_s, dict(s.values), dict(s.trigger_counts), dict(s.trigger_values), stamps, self._status)
+        if not math.isfinite(self._epoch_s):
+            self._epoch_s = now_s
+        self.scene_clock = self.scene_clock.steer(now_s - self._epoch_s, s.values.get("drift", math.nan))
+        snapshot = Snapshot(now_s, dict(s.values), dict(s.trigger_counts), dict(s.trigger_values), stamps, self._status,
+                            self.scene_clock)
         if self.renderer is not None:
             self.renderer.push(snapshot)
         for server in self.publishers:

@@ -311,7 +311,7 @@ class Recorder:
                     continue
                 copy = SampleBlock(block.wearer, block.signal, np.array(block.times_s, dtype=float),
                                    np.array(block.values, dtype=float), block.unit, block.arrival_s,
-                                   block.sampling_rate_hz)
+                                   block.sampling_rate_hz, block.origin)
                 self._pending_blocks.append((self.blocks, copy))
                 self.blocks += 1
                 self._pending_samples += n

@@ -20,7 +20,12 @@ streams 4, 5, ... one per wearer and signal (``p1.ppg``, ``p1.eda``, ``p1.acc_x`
     The raw samples with their own time stamps (the source's clock) as ``double64``;
     the header gives the type (``PPG``, ``ECG``, ``EDA``, ``HR``, ``IBI``, ``ACC``), the
     nominal rate, ``desc/channels/channel`` (label, unit, type) and ``desc/wearer``
-    (the slot id, never a name) and ``desc/signal``.
+    (the slot id, never a name) and ``desc/signal``. A wearer heard from a hub
+    (``kind = "lsl"`` with ``hubs``) also has ``desc/hub`` (the hub's name) and
+    ``desc/lsl``: the hub stream's ``source_id`` and ``hostname`` and LSL's
+    ``clock_offset_s`` to the hub when the stream began; the footer lists every offset
+    the conductor applied (``lsl_clock_offsets/offset/time,value``: when, on the
+    recording's clock, and the offset, seconds).
 
 ClockOffset chunks say, for each stream, how far its clock is from the recording's
 (the session's monotonic clock, the one LSL's ``local_clock`` reads on Linux):
@@ -29,7 +34,8 @@ the smallest ``arrival - time of the block's last sample`` over each
 dated), written at a stream's first block, then every period and at the end; the
 events and blocks streams are on the recording's clock (offsets of 0 at the start
 and the end). Samples that came through an LSL inlet already had LSL's own clock
-correction applied there, so their offset is only the delay. pyxdf's
+correction applied there (``desc/lsl/clock_offset_s``, not a ClockOffset chunk: pyxdf
+would add it a second time), so their offset is only the delay. pyxdf's
 ``load_xdf`` (``synchronize_clocks=True``, its default) applies them and puts
 every stream on the markers' timeline.
 
@@ -58,7 +64,7 @@ import numpy as np
 
 from installation.record import xdf
 from installation.record.writer import FLUSH_PERIOD_S, FORMAT, FORMAT_VERSION, Recorder, format_value, hold_lock
-from installation.sensors.base import SampleBlock
+from installation.sensors.base import BlockOrigin, SampleBlock
 
 OFFSET_PERIOD_S = 5.0  # a ClockOffset per stream this often (LabRecorder's interval)
 BOUNDARY_PERIOD_S = 10.0  # a Boundary chunk this often (LabRecorder's interval)
@@ -77,12 +83,22 @@ SIGNAL_TYPES = {"ppg": "PPG", "ecg": "ECG", "eda": "EDA", "bpm": "HR", "ibi": "I
                 "acc": "ACC", "acc_x": "ACC", "acc_y": "ACC", "acc_z": "ACC"}
 
 
-def signal_stream_info(wearer: str, signal: str, unit: str, rate_hz: float, name: str) -> xdf.StreamInfo:
-    """The header of one wearer's signal: type, channel label/unit/type, rate, ``desc/wearer`` and ``desc/signal``."""
+def signal_stream_info(wearer: str, signal: str, unit: str, rate_hz: float, name: str,
+                       origin: BlockOrigin | None = None) -> xdf.StreamInfo:
+    """The header of one wearer's signal: type, channel label/unit/type, rate, ``desc/wearer`` and ``desc/signal``
+    (and, for a wearer heard from a hub, ``desc/hub`` and ``desc/lsl``: :func:`origin_desc`)."""
     kind = SIGNAL_TYPES.get(signal, signal.upper())
     channel = xdf.Channel(signal.upper(), unit, kind)
-    return xdf.StreamInfo(name, kind, "double64", float(rate_hz), (channel,), f"eco-symphony/{wearer}/{signal}",
-                          {"wearer": wearer, "signal": signal})
+    desc: dict[str, object] = {"wearer": wearer, "signal": signal}
+    if origin is not None:
+        desc.update(origin_desc(origin))
+    return xdf.StreamInfo(name, kind, "double64", float(rate_hz), (channel,), f"eco-symphony/{wearer}/{signal}", desc)
+
+
+def origin_desc(origin: BlockOrigin) -> dict[str, object]:
+    """The ``desc`` items of a stream heard from a hub: ``hub``, and ``lsl`` (source id, host name, clock offset)."""
+    return {"hub": origin.hub, "lsl": {"source_id": origin.source_id, "hostname": origin.hostname,
+                                       "clock_offset_s": repr(float(origin.clock_offset_s))}}
 
 
 def events_stream_info() -> xdf.StreamInfo:
@@ -139,6 +155,7 @@ class _Stream:
     offsets: list[tuple[float, float]] = field(default_factory=list)  # (collection time, offset) written
     window_offset_s: float = math.inf  # the smallest arrival - last sample time since the last offset written
     window_start_s: float = math.nan  # arrival time that began the window
+    lsl_offsets: list[tuple[float, float]] = field(default_factory=list)  # (arrival, LSL clock offset) of a hub's blocks
 
 
 class XdfRecorder(Recorder):
@@ -233,7 +250,7 @@ class XdfRecorder(Recorder):
                 self._events_first_s, self._events_last_s, self.events_written, [(self._start_s, 0.0), (stop_s, 0.0)])))
             for stream in self._streams.values():
                 tail.append(xdf.stream_footer_chunk(stream.stream_id, _footer_xml(
-                    stream.first_s, stream.last_s, stream.count, stream.offsets)))
+                    stream.first_s, stream.last_s, stream.count, stream.offsets, lsl_offsets=stream.lsl_offsets)))
             try:
                 self._write(b"".join(tail))
             except OSError as exc:
@@ -332,10 +349,13 @@ class XdfRecorder(Recorder):
             while name in self._names:
                 name, n = f"{block.wearer}.{block.signal}.{n}", n + 1
             self._names.add(name)
-            info = signal_stream_info(block.wearer, str(block.signal), block.unit, float(block.sampling_rate_hz), name)
+            info = signal_stream_info(block.wearer, str(block.signal), block.unit, float(block.sampling_rate_hz), name,
+                                      block.origin)
             stream = _Stream(FIRST_SIGNAL_STREAM_ID + len(self._streams), info)
             self._streams[key] = stream
             out.append(xdf.stream_header_chunk(stream.stream_id, info.xml(float(block.arrival_s), self._hostname)))
+        if block.origin is not None and (not stream.lsl_offsets or stream.lsl_offsets[-1][1] != block.origin.clock_offset_s):
+            stream.lsl_offsets.append((float(block.arrival_s), float(block.origin.clock_offset_s)))
         return stream
 
     def _offset_chunk(self, stream: _Stream) -> bytes:
@@ -365,8 +385,9 @@ class XdfRecorder(Recorder):
 
 
 def _footer_xml(first_s: float, last_s: float, count: int, offsets: list[tuple[float, float]],
-                extra: dict[str, object] | None = None) -> str:
-    """A StreamFooter's XML as LabRecorder writes it (first and last time stamp, sample count, offsets)."""
+                extra: dict[str, object] | None = None, lsl_offsets: list[tuple[float, float]] | None = None) -> str:
+    """A StreamFooter's XML as LabRecorder writes it (first and last time stamp, sample count, offsets),
+    then a hub stream's LSL clock offsets as elements (``lsl_clock_offsets/offset/time,value``)."""
     root = xdf.xml_element("info", {"first_timestamp": repr(first_s) if math.isfinite(first_s) else "",
                                     "last_timestamp": repr(last_s) if math.isfinite(last_s) else "",
                                     "sample_count": str(count)})
@@ -374,6 +395,11 @@ def _footer_xml(first_s: float, last_s: float, count: int, offsets: list[tuple[f
     for collection_s, offset_s in offsets:
         clock.append(xdf.xml_element("offset", {"time": repr(collection_s), "value": repr(offset_s)}))
     root.append(clock)
+    if lsl_offsets:
+        lsl = xdf.xml_element("lsl_clock_offsets", {})
+        for time_s, offset_s in lsl_offsets:
+            lsl.append(xdf.xml_element("offset", {"time": repr(time_s), "value": repr(offset_s)}))
+        root.append(lsl)
     if extra:
         for key, value in extra.items():
             root.append(xdf.xml_element(key, value))  # type: ignore[arg-type]

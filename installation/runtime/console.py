@@ -4,7 +4,8 @@ It runs beside the show window (or instead of it, over SSH): a full-screen
 ``rich`` display refreshed four times a second with each wearer's state, heart
 rate, skin conductance, quality and how long ago their last sample came; the
 loop latency, late audio buffers and the show process's CPU; with ``[link]``, the Ableton
-Link session's peers, tempo and whether the show leads or follows it; and the last
+Link session's peers, tempo and whether the show leads or follows it; with ``[visual]
+serve``, the render nodes connected (address, tile, snapshots behind); and the last
 warnings and errors of the show's log, each with its clock time. While it is on,
 those log lines go to its events pane instead of scrolling over it.
 
@@ -53,7 +54,7 @@ from installation.dsp.quality import BAD_STATES
 from installation.link.clock import LinkClock
 from installation.outputs.midi import MidiState
 from installation.operator_commands import Blackout, Consent, Panic, Quit, SelectScene, parse_action
-from installation.status import OperatorStatus, WearerStatus
+from installation.status import OperatorStatus, RenderNodeStatus, WearerStatus
 
 if TYPE_CHECKING:
     from installation.runtime.session import Session
@@ -65,6 +66,8 @@ QUIT_CONFIRM_S = 3.0
 ENTRY_S = 10.0
 #: Warnings and errors kept for the events pane.
 EVENTS_KEPT = 10
+#: A render node this many snapshots behind (or more) is shown in yellow.
+NODE_BEHIND_WARN = 10
 
 #: Key -> action. Upper case does the same as lower case.
 KEY_ACTIONS: dict[str, str] = {
@@ -245,6 +248,15 @@ def midi_line(outputs: list[tuple[str, MidiState, float]]) -> str:
         else:
             parts.append(f"{label}: RETRYING ({state.problem}), {state.dropped} dropped")
     return "   ".join(parts)
+
+
+def nodes_line(where: list[str], nodes: list[RenderNodeStatus]) -> str:
+    """The render nodes' line: each connected node's address, tile and snapshots behind (``where``: what is served)."""
+    if not nodes:
+        return f"render nodes: none connected (serving on {', '.join(where)})"
+    parts = [f"{n.address}" + (f" tile {n.tile}" if n.tile else "") + (f" {n.behind} behind" if n.behind >= 0 else "")
+             for n in nodes]
+    return f"render nodes ({len(nodes)}): " + "   ".join(parts)
 
 
 class OperatorConsole:
@@ -496,7 +508,13 @@ class OperatorConsole:
                               style="" if all(state.open for _, state, _ in self._midi) else "yellow"))
         for notice in status.notices:  # welfare and failing sensors: above the wearers, not lost among the events
             parts.append(Text(f"! {notice.line()}", style="bold yellow", overflow="ellipsis", no_wrap=True))
-        extra = (link is not None) + (rig is not None) + bool(self._midi) + len(status.notices)
+        servers = list(getattr(sinks.get("visual"), "publishers", []))
+        if servers:
+            nodes = [n for server in servers for n in server.node_status()]
+            late = not nodes or any(n.behind >= NODE_BEHIND_WARN for n in nodes)
+            parts.append(Text(nodes_line([f"{s.host}:{s.port}" for s in servers], nodes), overflow="ellipsis",
+                              no_wrap=True, style="yellow" if late else ""))
+        extra = (link is not None) + (rig is not None) + bool(self._midi) + bool(servers) + len(status.notices)
         events_rows = min(EVENTS_KEPT, max(3, height - 8 - extra - len(status.wearers)))
         wearer_rows = max(1, height - 7 - extra - events_rows)
         shown, left_out = wearers_to_show(status.wearers, wearer_rows)
@@ -548,4 +566,4 @@ def console_wanted(flag: bool | None, stdin_tty: Callable[[], bool] | None = Non
 
 
 __all__ = ["KEY_ACTIONS", "KeyHandler", "EventsHandler", "OperatorConsole", "console_action", "console_wanted",
-           "lights_line", "link_line", "midi_line"]
+           "lights_line", "link_line", "midi_line", "nodes_line"]

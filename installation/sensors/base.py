@@ -16,6 +16,32 @@ class SourceError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
+class BlockOrigin:
+    """Where a block came from when another machine published it (a hub's LSL stream).
+
+    The recording writes it into the header of the wearer's stream, so that a file says
+    which hub and which stream each wearer came from and how its clock was corrected.
+
+    Attributes
+    ----------
+    hub : str
+        The hub's name (``[hub] name``).
+    source_id : str
+        The LSL stream's source id (``ecosymphony:hall-a:p3:ppg``).
+    hostname : str
+        The publishing machine's host name, as LSL reports it.
+    clock_offset_s : float
+        LSL's clock offset to the publisher (``time_correction``: our LSL clock minus the
+        hub's), seconds, already added to the block's ``times_s``.
+    """
+
+    hub: str
+    source_id: str
+    hostname: str
+    clock_offset_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class SampleBlock:
     """Consecutive samples of one signal of one wearer, as they arrived.
 
@@ -39,6 +65,8 @@ class SampleBlock:
         Monotonic clock time in seconds at which the block reached the program.
     sampling_rate_hz : float
         Nominal sampling rate in hertz.
+    origin : BlockOrigin or None
+        The hub stream the block came from (None for a source on this machine).
     """
 
     wearer: str
@@ -48,6 +76,7 @@ class SampleBlock:
     unit: str
     arrival_s: float
     sampling_rate_hz: float
+    origin: BlockOrigin | None = None
 
     def __post_init__(self) -> None:
         if self.times_s.shape != self.values.shape or self.values.ndim != 1:

@@ -15,7 +15,11 @@ The core keeps a slot's state, so a wearer who returns keeps their baseline.
 
 Clocks: inlets are opened with ``proc_clocksync``, so every sample's time is on this
 machine's LSL clock (LSL's measured offset to each hub added), then moved onto our
-monotonic clock: beats from different hubs share one timeline.
+monotonic clock: beats from different hubs share one timeline. LSL measures the offset
+again every few seconds; the reader looks at it every :data:`OFFSET_LOOK_S` and every
+block carries the offset its samples got (with the hub's name, the stream's source id
+and host name) as its :class:`~installation.sensors.base.BlockOrigin`, which the
+recording writes into the wearer's stream.
 """
 
 from __future__ import annotations
@@ -25,12 +29,12 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from installation.clock import Clock, MonotonicClock
-from installation.sensors.base import SampleBlock, SourceBase
+from installation.sensors.base import BlockOrigin, SampleBlock, SourceBase
 from installation.sensors.hub_streams import KINDS, SOURCE_ID_PREFIX, parse_source_id
 
 import pylsl  # noqa: E402  (after lsl_source's LSLAPICFG default, via the package's other modules)
@@ -48,6 +52,8 @@ IDLE_S = 0.002
 LOOK_EVERY_S = 0.1
 #: A stream that stops answering leaves the resolver's list after this long, seconds.
 FORGET_AFTER_S = 3.0
+#: How often each inlet's clock offset (LSL's time_correction, updated by LSL itself) is looked at, seconds.
+OFFSET_LOOK_S = 1.0
 
 
 @dataclass(slots=True)
@@ -64,6 +70,8 @@ class HubInlet:
     host: str
     inlet: pylsl.StreamInlet
     offset_s: float = 0.0  # LSL's clock offset to the hub (time_correction), seconds
+    origin: BlockOrigin | None = None  # what the blocks carry (the offset as last looked at)
+    next_offset_look_s: float = 0.0  # our clock
     samples: int = 0
     last_t: float = float("-inf")
     next_pull_s: float = 0.0  # our clock
@@ -172,7 +180,7 @@ class LslHubSource(SourceBase):
             self._opening.discard(uid)
             return
         self._opened.put(HubInlet(info.source_id(), uid, hub, wearer, slot, kind, info.nominal_srate(), info.hostname(),
-                                  inlet, offset))
+                                  inlet, offset, BlockOrigin(hub, info.source_id(), info.hostname(), offset)))
 
     def _take_opened(self) -> None:
         while True:
@@ -205,6 +213,9 @@ class LslHubSource(SourceBase):
         samples, stamps = hi.inlet.pull_chunk(timeout=0.0)
         if not stamps:
             return []
+        if arrival_s >= hi.next_offset_look_s:
+            hi.next_offset_look_s = arrival_s + OFFSET_LOOK_S
+            self._look_at_offset(hi)
         data = np.asarray(samples, dtype=float)
         t = np.asarray(stamps, dtype=float) + self._offset_s
         if t[0] <= hi.last_t:  # a clock offset update stepped back: keep time moving forward
@@ -215,8 +226,22 @@ class LslHubSource(SourceBase):
         k = KINDS[hi.kind]
         rate = hi.rate_hz or 0.0
         signals = ("ibi",) if hi.kind == "beat" else k.signals
-        return [SampleBlock(hi.slot, signal, t, data[:, i], k.unit, arrival_s, rate)  # type: ignore[arg-type]
+        return [SampleBlock(hi.slot, signal, t, data[:, i], k.unit, arrival_s, rate, hi.origin)  # type: ignore[arg-type]
                 for i, signal in enumerate(signals[: data.shape[1]])]
+
+    def _look_at_offset(self, hi: HubInlet) -> None:
+        """LSL's current clock offset to the hub (what ``proc_clocksync`` adds to the samples just pulled).
+
+        Once LSL has measured it, ``time_correction`` answers at once with its newest estimate.
+        """
+        try:
+            offset = float(hi.inlet.time_correction(timeout=0.0))
+        except (LslTimeoutError, RuntimeError):
+            return
+        if offset != hi.offset_s or hi.origin is None:
+            hi.offset_s = offset
+            hi.origin = replace(hi.origin, clock_offset_s=offset) if hi.origin else BlockOrigin(
+                hi.hub, hi.key, hi.host, offset)
 
     def read(self, timeout_s: float) -> list[SampleBlock]:
         deadline = time.monotonic() + timeout_s

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from installation.visuals.scene_clock import SceneClock
+
 #: On the first snapshot a (re)started scene sees, triggers older than this are history, not news.
 STALE_TRIGGER_S = 0.5
 
@@ -34,6 +36,9 @@ class Snapshot:
         Trigger address -> monotonic time in seconds of the sensor event behind its latest firing.
     status : OperatorStatus, optional
         The show's health for the operator overlay (sent now and then, not with every snapshot).
+    scene_clock : SceneClock, optional
+        The show's animation clock read at ``stamp_s`` (the one its render nodes follow): the
+        conductor's window follows it too, so that it shows the nodes' scene time.
     """
 
     stamp_s: float
@@ -42,6 +47,7 @@ class Snapshot:
     trigger_values: dict[str, float] = field(default_factory=dict)
     trigger_stamps: dict[str, float] = field(default_factory=dict)
     status: Any = None
+    scene_clock: SceneClock | None = None
 
 
 class SceneLike(Protocol):

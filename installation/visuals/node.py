@@ -78,9 +78,11 @@ class ConductorLink:
     connection, an :class:`Arrival` per state line, and ``"lost"`` when a connection ends.
     """
 
-    def __init__(self, host: str, port: int, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, host: str, port: int, clock: Callable[[], float] = time.perf_counter, tile: str = "1/1") -> None:
         self.host, self.port = host, port
         self.clock = clock
+        self.tile = tile  # said in each ping, with the newest snapshot drawn (the conductor lists its nodes)
+        self.shown_seq = -1  # set by the drawing loop
         self.inbox: queue.Queue[Hello | Arrival | str] = queue.Queue(maxsize=256)
         self.offset = ClockOffset()
         self.connected = False
@@ -151,7 +153,7 @@ class ConductorLink:
         while not self._stop.is_set():
             now_s = self.clock()
             if now_s >= next_ping_s:
-                sock.sendall(ping_line(now_s))
+                sock.sendall(ping_line(now_s, self.shown_seq, self.tile))
                 pings += 1
                 next_ping_s = now_s + (0.02 if pings < PINGS_AT_CONNECT else PING_EVERY_S)
             try:
@@ -329,7 +331,7 @@ def run_node(settings: NodeSettings, should_stop: Callable[[], bool] = lambda: F
     # 5 ms default slice: it wakes rarely and briefly, so a shorter slice costs the drawing little.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     clock = time.perf_counter
-    link = ConductorLink(settings.host, settings.port, clock)
+    link = ConductorLink(settings.host, settings.port, clock, f"{tile.index}/{tile.count}")
     link.start()
     wearers: list[str] = []
     scene = new_scene(wearers)
@@ -392,6 +394,7 @@ def run_node(settings: NodeSettings, should_stop: Callable[[], bool] = lambda: F
                         stats.arrivals_s.append(link.conductor_s(item.local_s) - line.stamp_s)
                         del stats.delays_s[:-20000], stats.arrivals_s[:-20000]
                     stats.seq, stats.lines = line.seq, stats.lines + 1
+                    link.shown_seq = line.seq
                     decoded, anchor, anchor_conductor_s = line, line.clock, line.stamp_s
                     conductor_black = line.blackout
                     if settle_next:

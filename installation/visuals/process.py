@@ -4,11 +4,19 @@ The show's process never waits for it: it pushes compact snapshots into a small
 queue and drops them when the queue is full (trigger counts are cumulative, so a
 dropped snapshot loses no beat). A crash here cannot stop the sound; the session
 starts a new process (:meth:`Renderer.restart`) when this one dies.
+
+The scene's motion follows the show's animation clock, read in each snapshot
+(:class:`~installation.visuals.scene_clock.SceneClock`) and extrapolated to each
+frame's moment, as render nodes do: the conductor's window and its nodes show the
+same scene time. Headless, a frame is saved at each multiple of ``frame_every_s``
+of scene time (with its reading as ``frame_NNNNN.json``), as a node saves its own.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import multiprocessing as mp
 import os
 import queue
@@ -19,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from installation.visuals.feed import Snapshot
+from installation.visuals.scene_clock import SceneClock
 
 __all__ = ["Renderer", "RendererSettings", "Snapshot", "renderer_main"]
 
@@ -178,6 +187,9 @@ def renderer_main(
     if headless and settings.frames_dir is not None:
         settings.frames_dir.mkdir(parents=True, exist_ok=True)
     draws = not headless or settings.draw_every_frame
+    anchor: SceneClock | None = None  # the show's animation clock, read at anchor_stamp_s (the show's clock)
+    anchor_stamp_s = 0.0
+    last_saved: int | None = None  # the scene-time bucket last saved (following the show's clock)
     while not stop.is_set() and os.getppid() == parent_pid:
         urgent = False
         while not urgent:  # wait for news until the frame is due; a new beat is drawn at once
@@ -187,6 +199,8 @@ def renderer_main(
             except queue.Empty:
                 break
             urgent = feed.apply(snap, time.perf_counter()) and draws
+            if snap.scene_clock is not None:
+                anchor, anchor_stamp_s = snap.scene_clock, snap.stamp_s
         while commands is not None:
             try:
                 command = commands.get_nowait()
@@ -215,9 +229,20 @@ def renderer_main(
             if request is not None:
                 status.put({"kind": "request", "request": request})
         frame_start_s = time.perf_counter()
-        scene.update(frame_start_s - last_s)
+        saving = headless and settings.frames_dir is not None
+        reading: SceneClock | None = None
+        if anchor is not None:  # the show's clock (perf_counter and the show's monotonic clock are one on Linux)
+            reading = anchor.at(anchor.time_s + frame_start_s - anchor_stamp_s)
+            k = math.floor(reading.time_s / settings.frame_every_s)
+            save = saving and (last_saved is None or k > last_saved)
+            if save:
+                last_saved = k
+                reading = anchor.at(k * settings.frame_every_s)
+            scene.follow(reading.time_s, reading.sway_s, reading.rise)
+        else:
+            scene.update(frame_start_s - last_s)
+            save = saving and frame_start_s - started >= next_save_s
         last_s = frame_start_s
-        save = headless and settings.frames_dir is not None and frame_start_s - started >= next_save_s
         if draws or save:
             if guard is not None:
                 try:
@@ -246,8 +271,13 @@ def renderer_main(
             if save:
                 assert settings.frames_dir is not None
                 frames_written += 1
-                pygame.image.save(screen, str(settings.frames_dir / f"frame_{frames_written:05d}.png"))
+                path = settings.frames_dir / f"frame_{frames_written:05d}.png"
+                pygame.image.save(screen, str(path))
                 next_save_s += settings.frame_every_s
+                if reading is not None:
+                    path.with_suffix(".json").write_text(json.dumps(
+                        {"index": last_saved, "scene_time_s": reading.time_s, "sway_s": reading.sway_s,
+                         "rise": reading.rise, "drift": reading.drift_shown}))
         else:
             feed.take_shown(frame_start_s)  # nothing is drawn: nothing to time
         next_frame_s = max(next_frame_s + period_s, frame_start_s + (period_s if urgent else 0.0))

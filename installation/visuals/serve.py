@@ -7,7 +7,10 @@ connected node has a sender thread that sends it a ``hello``, the whole state at
 once, then what changed (newest first: a node that lags skips snapshots, never
 beats, as trigger counts are cumulative), and the current state every
 ``HEARTBEAT_S`` when nothing changes (a node that hears nothing for a second knows
-the conductor is gone). A reader thread answers the node's pings at once.
+the conductor is gone). A reader thread answers the node's pings at once and
+notes what they say: the node's tile and the newest snapshot it drew, so that
+:meth:`SnapshotServer.node_status` lists each node with how far behind it is (the
+operator console shows it; preflight lists the nodes waiting for the show).
 
 It binds to ``host`` only (``127.0.0.1`` unless the show file opens it) and, when
 ``allow`` is given, closes any connection from another address; on loopback only
@@ -25,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from installation.status import OperatorStatus
+from installation.status import OperatorStatus, RenderNodeStatus
 from installation.visuals.feed import Snapshot
 from installation.visuals.scene_clock import SceneClock
 from installation.visuals.wire import StateEncoder, hello_line, parse_line, pong_line, WireError
@@ -47,6 +50,8 @@ class NodeStats:
     lines: int = 0
     bytes_sent: int = 0
     connected_s: float = field(default_factory=time.perf_counter)
+    tile: str = ""  # from its pings
+    behind: int = -1  # snapshots published that it had not applied, at its last ping
 
 
 class SnapshotServer:
@@ -103,8 +108,11 @@ class SnapshotServer:
         started = time.thread_time()
         with self._cond:
             self.seq += 1
-            self._scene_clock = self._scene_clock.steer(snapshot.stamp_s - self._epoch_s,
-                                                        snapshot.values.get("drift", math.nan))
+            if snapshot.scene_clock is not None:  # the show's clock, which its own window follows too
+                self._scene_clock = snapshot.scene_clock
+            else:
+                self._scene_clock = self._scene_clock.steer(snapshot.stamp_s - self._epoch_s,
+                                                            snapshot.values.get("drift", math.nan))
             self._snapshot = snapshot
             if snapshot.status is not None:
                 self._status, self._status_seq = snapshot.status, self._status_seq + 1
@@ -116,9 +124,19 @@ class SnapshotServer:
         with self._cond:
             self._blackout = on
             self.seq += 1  # the same state again, sent at once
-            self._snapshot = Snapshot(self.clock(), self._snapshot.values, self._snapshot.trigger_counts,
-                                      self._snapshot.trigger_values, self._snapshot.trigger_stamps)
+            now_s = self.clock()
+            # the reading moved on to the new stamp (a line's clock is read at its snapshot's stamp)
+            self._scene_clock = self._scene_clock.at(self._scene_clock.time_s + now_s - self._snapshot.stamp_s)
+            self._snapshot = Snapshot(now_s, self._snapshot.values, self._snapshot.trigger_counts,
+                                      self._snapshot.trigger_values, self._snapshot.trigger_stamps, None,
+                                      self._scene_clock)
             self._cond.notify_all()
+
+    def node_status(self) -> list[RenderNodeStatus]:
+        """The connected nodes, in the order they joined (any thread)."""
+        now_s = time.perf_counter()
+        return [RenderNodeStatus(n.address, n.tile, n.behind, now_s - n.connected_s)
+                for _, n in sorted(list(self.nodes.items()))]
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -264,6 +282,12 @@ class SnapshotServer:
                 except WireError:
                     continue
                 if message["type"] == "ping":
+                    stats = self.nodes.get(node_id)
+                    if stats is not None:
+                        if isinstance(message.get("tile"), str):
+                            stats.tile = message["tile"][:16]
+                        if isinstance(message.get("seq"), int) and message["seq"] >= 0:
+                            stats.behind = max(0, self.seq - message["seq"])
                     try:
                         self._send(conn, lock, pong_line(float(message.get("t", 0.0)), self.clock()))
                     except OSError:

@@ -52,8 +52,15 @@ def hello_line(session: str, wearers: list[str], title: str, flash_limit: bool, 
                   "flash_limit": flash_limit, "max_flashes_per_s": max_flashes_per_s})
 
 
-def ping_line(t_s: float) -> bytes:
-    return _line({"type": "ping", "t": t_s})
+def ping_line(t_s: float, seq: int | None = None, tile: str | None = None) -> bytes:
+    """A node's ping at its clock's ``t_s``; with the newest snapshot it drew (``seq``) and its ``tile``
+    (``2/3``), so that the conductor can list its nodes."""
+    message: dict[str, Any] = {"type": "ping", "t": t_s}
+    if seq is not None:
+        message["seq"] = int(seq)
+    if tile is not None:
+        message["tile"] = tile
+    return _line(message)
 
 
 def pong_line(ping_s: float, t_s: float) -> bytes:

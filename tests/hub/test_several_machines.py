@@ -10,12 +10,10 @@ back in the same slots within 2 s of its streams going up again, and nobody else
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -24,9 +22,9 @@ import numpy as np
 import pytest
 
 from installation.sensors.simulated import SimulatedAudience
+from tests.hub.machines import REPO, Lines, child_env, end, start_hub
 from tests.netns import Host, network
 
-REPO = Path(__file__).resolve().parents[2]
 HUBS = 4
 WEARERS = 8
 SEEDS = (7, 7, 8, 9)  # hubs 0 and 1: the same simulated hearts
@@ -39,13 +37,6 @@ AFTER_S = 6.0  # the show goes on this long after hub 2's streams are up again
 @pytest.fixture(scope="module")
 def hosts() -> Iterator[list[Host]]:
     yield from network(HUBS + 1, "four LSL hubs and a conductor", subnet="10.214.18")
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env["COLUMNS"] = "200"
-    return env
 
 
 def _ntp_s(stamp: str) -> float:
@@ -71,59 +62,11 @@ def _show(path: Path, peers: list[str]) -> Path:
     return path
 
 
-class _Lines:
-    """A child's standard output, line by line, on a thread (so waits can be bounded)."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
-        self._thread.start()
-
-    def _read(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, text: str, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if any(text in line for line in list(self.lines)):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"no {text} in time")
-
-    def first_published_s(self, timeout_s: float) -> float:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if line.startswith('{"published"'):
-                    return float(json.loads(line)["wall_s"])
-            time.sleep(0.05)
-        raise AssertionError("the hub published no stream in time")
-
-
-def _start_hub(host: Host, config: Path) -> tuple[subprocess.Popen[str], _Lines]:
-    proc = subprocess.Popen(host.python("-m", "installation", "hub", str(config), "--json", "--duration", "300"),
-                            cwd=REPO, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    return proc, _Lines(proc)
-
-
 def _true_bpm(seed: int, wearer: int, from_s: float, to_s: float) -> float:
     """A simulated wearer's median heart rate between two simulation times, bpm."""
     beats = SimulatedAudience(WEARERS, seed).wearers[wearer].true_beats_s(to_s)
     beats = beats[beats >= from_s]
     return float(np.median(60.0 / np.diff(beats)))
-
-
-def _end(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5.0)
 
 
 def test_four_hubs_of_eight_wearers_and_a_conductor(hosts: list[Host], tmp_path: Path) -> None:
@@ -135,23 +78,23 @@ def test_four_hubs_of_eight_wearers_and_a_conductor(hosts: list[Host], tmp_path:
     show = _show(tmp_path / "show.toml", [h.address for h in hub_hosts])
     children: list[subprocess.Popen[str]] = []
     try:
-        hubs = {i: _start_hub(hub_hosts[i], configs[i]) for i in range(HUBS - 1)}
+        hubs = {i: start_hub(hub_hosts[i], configs[i]) for i in range(HUBS - 1)}
         children += [p for p, _ in hubs.values()]
         # a loaded machine takes seconds to start a Python process; a hub's simulation starts as it publishes
         began = {i: lines.first_published_s(timeout_s=60.0) for i, (_, lines) in hubs.items()}
         dump = subprocess.Popen(conductor_host.command(oscdump, "-L", str(PORT)), stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
         children.append(dump)
-        dumped = _Lines(dump)
+        dumped = Lines(dump)
         conductor = subprocess.Popen(
             conductor_host.python("-m", "installation", *(["-v"] if os.environ.get("HUBTEST_DEBUG") else []), "run", str(show),
                                   "--duration", "300", "--audio", "none", "--visuals", "none", "--no-console",
                                   "--runs-dir", str(tmp_path / "runs")),
-            cwd=REPO, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=REPO, env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         children.append(conductor)
-        said = _Lines(conductor)
+        said = Lines(conductor)
         dumped.wait_for("/p17/wearer/arrive", timeout_s=60.0)  # the conductor plays and hears hub2
-        hubs[HUBS - 1] = _start_hub(hub_hosts[HUBS - 1], configs[HUBS - 1])  # a hub that starts late
+        hubs[HUBS - 1] = start_hub(hub_hosts[HUBS - 1], configs[HUBS - 1])  # a hub that starts late
         children.append(hubs[HUBS - 1][0])
         began[HUBS - 1] = hubs[HUBS - 1][1].first_published_s(timeout_s=60.0)
         dumped.wait_for("/p25/wearer/arrive", timeout_s=30.0)
@@ -160,7 +103,7 @@ def test_four_hubs_of_eight_wearers_and_a_conductor(hosts: list[Host], tmp_path:
         hubs[2][0].send_signal(signal.SIGKILL)
         hubs[2][0].wait(timeout=5.0)
         time.sleep(DOWN_S)
-        hubs[2] = _start_hub(hub_hosts[2], configs[2])
+        hubs[2] = start_hub(hub_hosts[2], configs[2])
         children.append(hubs[2][0])
         back_wall_s = hubs[2][1].first_published_s(timeout_s=60.0)
         time.sleep(AFTER_S)
@@ -169,7 +112,7 @@ def test_four_hubs_of_eight_wearers_and_a_conductor(hosts: list[Host], tmp_path:
         time.sleep(0.5)
     finally:
         for proc in children:
-            _end(proc)
+            end(proc)
     messages = [line.split() for line in dumped.lines if len(line.split()) >= 3]
     if os.environ.get("HUBTEST_DEBUG"):
         Path(os.environ["HUBTEST_DEBUG"]).write_text(f"killed {killed_wall_s} back {back_wall_s}\n" + "\n".join(said.lines) + "\n----\n" + "\n".join(dumped.lines))
@@ -221,11 +164,11 @@ def test_a_hub_of_the_default_scope_is_not_found_by_multicast_from_another_machi
     looker, hub_host = hosts[0], hosts[1]
     config = tmp_path / "quiet.toml"
     config.write_text('[hub]\nname = "quiet"\n\n[[sources]]\nkind = "simulated"\nwearers = 1\n', encoding="utf-8")
-    hub, lines = _start_hub(hub_host, config)
+    hub, lines = start_hub(hub_host, config)
     try:
         lines.first_published_s(timeout_s=60.0)
-        seen = [subprocess.run(looker.python("-c", _LOOK, *peers), cwd=REPO, env=_env(), capture_output=True, text=True,
+        seen = [subprocess.run(looker.python("-c", _LOOK, *peers), cwd=REPO, env=child_env(), capture_output=True, text=True,
                                timeout=60.0).stdout.strip() for peers in ([], [hub_host.address])]
     finally:
-        _end(hub)
+        end(hub)
     assert seen == ["0", "2"]  # its PPG and EDA streams, only when asked directly

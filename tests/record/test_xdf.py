@@ -25,7 +25,7 @@ from installation.record.writer import Recorder
 from installation.record.xdf_writer import XdfRecorder, annotation, write_xdf_file
 from installation.runtime.launch import LaunchOptions, make_recorder, prepare_show
 from installation.runtime.session import Session
-from installation.sensors.base import SampleBlock, SourceBase
+from installation.sensors.base import BlockOrigin, SampleBlock, SourceBase
 
 from tests.helpers import DEFAULT_SHOW, REPO
 from tests.record.shared import SHOW, CountingAudience
@@ -456,6 +456,33 @@ def test_a_rewritten_file_without_one_wearer_loads(recorded: Recorded, tmp_path:
     names = {s["info"]["name"][0] for s in streams}
     assert "p1.ppg" in names and not any(n.startswith("p2.") for n in names)
     assert not (tmp_path / "without-p2.xdf.tmp").exists()
+
+
+@pytest.mark.parametrize("offsets_s", [(0.0,), (-1000.0, -1000.0, -999.9995), (0.25, -0.25)])
+def test_a_wearer_heard_from_a_hub_carries_the_hub_its_stream_and_the_clock_offsets_applied(
+        tmp_path: Path, offsets_s: tuple[float, ...]) -> None:
+    path = tmp_path / "hub.xdf"
+    recorder = XdfRecorder(path, "", "run", None, flush_period_s=0.05)
+    recorder.start(0.0, ["p1", "p2"], ["lsl hubs hall-a"])
+    for k, offset_s in enumerate(offsets_s):
+        times = np.array([k, k + 0.01])
+        origin = BlockOrigin("hall-a", "ecosymphony:hall-a:p3:ppg", "hub-a", offset_s)
+        recorder.samples([SampleBlock("p1", "ppg", times, np.array([1.0, 2.0]), "adc", k + 0.02, 100.0, origin),
+                          SampleBlock("p2", "ppg", times, np.array([1.0, 2.0]), "adc", k + 0.02, 100.0)])
+    recorder.stop(len(offsets_s) + 1.0)
+    streams, _ = pyxdf.load_xdf(str(path), synchronize_clocks=False, dejitter_timestamps=False)
+    by_name = {s["info"]["name"][0]: s for s in streams}
+    hubbed, local = by_name["p1.ppg"], by_name["p2.ppg"]
+    assert (_desc(hubbed, "wearer"), _desc(hubbed, "hub")) == ("p1", "hall-a")
+    lsl = hubbed["info"]["desc"][0]["lsl"][0]
+    assert (lsl["source_id"], lsl["hostname"]) == (["ecosymphony:hall-a:p3:ppg"], ["hub-a"])
+    assert float(lsl["clock_offset_s"][0]) == offsets_s[0]
+    applied = [(float(o["time"][0]), float(o["value"][0]))
+               for o in hubbed["footer"]["info"]["lsl_clock_offsets"][0]["offset"]]
+    changes = [(k + 0.02, o) for k, o in enumerate(offsets_s) if k == 0 or o != offsets_s[k - 1]]
+    assert applied == changes
+    assert "hub" not in local["info"]["desc"][0] and "lsl_clock_offsets" not in local["footer"]["info"]
+    assert len(hubbed["time_stamps"]) == 2 * len(offsets_s)
 
 
 def test_a_removed_file_stops_the_recording_not_the_show(tmp_path: Path) -> None:

@@ -344,6 +344,8 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
     console.print(f"Rendered {summary.seconds:.1f} s of show to {escape(', '.join(wrote))} in {summary.wall_s:.1f} s "
                   f"({summary.speed:.1f}x real time); beats: {beats}"
                   + (f"; {summary.frames} frames at {args.fps} fps" if visuals is not None else ""))
+    for at_s, notice in summary.notices:  # the welfare watch's, for the operator
+        console.print(f"notice at {at_s:.1f} s: {notice.rule}: {notice.message}", markup=False)
     return 0
 
 

@@ -50,7 +50,7 @@ class WelfareTap(Sink):
 
 
 class Withdrawal:
-    """Per wearer, the gain (0..1) on their voice and light, fading linearly over ``fade_s``.
+    """Per wearer, the gain (0..1) on their voice and light, fading linearly (full to silent in ``fade_s``).
 
     Parameters
     ----------
@@ -70,8 +70,8 @@ class Withdrawal:
         start_gain, end_gain, start_s = ramp
         if self.fade_s <= 0.0:
             return end_gain
-        done = min(1.0, max(0.0, (now_s - start_s) / self.fade_s))
-        return start_gain + (end_gain - start_gain) * done
+        moved = max(0.0, now_s - start_s) / self.fade_s  # always the same speed: full to silent in fade_s
+        return max(end_gain, start_gain - moved) if end_gain < start_gain else min(end_gain, start_gain + moved)
 
     def withdraw(self, wearer: str, now_s: float) -> None:
         """Fade ``wearer`` out of the piece from now."""
@@ -90,8 +90,8 @@ class Withdrawal:
         """Wearers whose gain is changing at ``now_s``, or ended its change since the last call
         (their parameters are sent again); those fully back are forgotten."""
         out = []
-        for wearer, (_, end_gain, start_s) in list(self._ramps.items()):
-            if now_s - start_s <= self.fade_s + 0.5:  # a little past the end: the last value goes out
+        for wearer, (start_gain, end_gain, start_s) in list(self._ramps.items()):
+            if now_s - start_s <= abs(end_gain - start_gain) * self.fade_s + 0.5:  # a little past the end: the last value goes out
                 out.append(wearer)
             elif end_gain >= 1.0:
                 del self._ramps[wearer]

@@ -13,7 +13,6 @@ from pythonosc.osc_message import OscMessage
 from installation.care.board import NoticeBoard
 from installation.config import CareNotifyConfig, ConfigError, parse_show
 from installation.outputs.notify import StewardNotify
-from installation.status import Notice
 
 SHOW_HEAD = '[[mappings]]\nfrom = "p*.heart.beat"\nto = "sound.p*.pulse"\n'
 

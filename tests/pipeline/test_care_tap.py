@@ -152,3 +152,15 @@ def test_without_withdraw_nobody_is_taken_out() -> None:
     pipeline.notices.raise_("p1", "care.racing_heart", "p1: heart racing")
     assert pipeline.withdrawal is None and pipeline.welfare is not None
     pipeline.close()
+
+
+def test_the_steward_is_notified_only_with_live_outputs() -> None:
+    prepared = prepare_show(parse_show(SHOW + "\n[care.notify]\nport = 9\n"))
+    offline = Pipeline(prepared.show, prepared.mapper, ["p1"], FakeClock(), live_outputs=False)
+    live = Pipeline(prepared.show, prepared.mapper, ["p1"], FakeClock(), live_outputs=True)
+    try:
+        assert offline.steward is None
+        assert live.steward is not None and live.steward.target == ("127.0.0.1", 9)
+    finally:
+        offline.close()
+        live.close()

@@ -10,7 +10,8 @@ Four rules (``[care.welfare]`` in the show file; thresholds there, defaults expl
   whose interval was implausible or out of the rhythm (ectopic, missed) at least ``min_share`` and
   ``above_baseline`` above the wearer's own share;
 * ``care.heart_lost``: a heart that had been heard gives no rate (its channel lost, flat, off the
-  skin) for ``for_s`` while the skin-conductance sensor says it is on the skin.
+  skin) for ``for_s`` while the skin-conductance sensor says it is on the skin (its state good and
+  its level at least :data:`SKIN_ON_FRACTION` of the wearer's own).
 
 A rule that holds raises a notice on the :class:`~installation.care.board.NoticeBoard`; it is
 cleared once the condition has not held for :data:`CLEAR_AFTER_S`. Pure bookkeeping on the
@@ -34,6 +35,9 @@ CHECK_EVERY_S = 1.0
 CLEAR_AFTER_S = 10.0
 #: Skin-conductance responses are counted over this window, seconds (a rate per minute).
 SCR_WINDOW_S = 60.0
+#: The skin sensor is on the skin while its level is at least this fraction of the wearer's own (a
+#: tonic level drifts by tens of per cent over a show; an electrode off the skin reads near zero).
+SKIN_ON_FRACTION = 0.3
 #: Channel states in which a channel says nothing about the body.
 LOST_STATES = frozenset({"implausible", "no_contact", "saturated", "flat", "dropout"})
 
@@ -53,6 +57,7 @@ class _Baseline:
     irregular: list[float] = field(default_factory=list)
     eda_s: float = 0.0  # seconds of good skin signal learned from
     scrs: int = 0  # responses during them
+    scl: list[float] = field(default_factory=list)  # skin-conductance levels during them
 
 
 @dataclass(slots=True)
@@ -63,6 +68,7 @@ class _Wearer:
     bpm_base: float = math.nan
     irregular_base: float = math.nan
     scr_base_per_min: float = math.nan
+    scl_base: float = math.nan  # the skin-conductance level of the baseline (so far, while learning)
     heart_heard: bool = False  # the heart has been good once: losing it means something
     eda_good: bool = False  # at the last check (SCRs then count towards the baseline)
     scr_times_s: deque[float] = field(default_factory=deque)
@@ -114,7 +120,7 @@ class WelfareWatch:
             if wearer in (None, name):
                 w.base = _Baseline()
                 w.heart_ready = w.eda_ready = False
-                w.bpm_base = w.irregular_base = w.scr_base_per_min = math.nan
+                w.bpm_base = w.irregular_base = w.scr_base_per_min = w.scl_base = math.nan
 
     def baseline(self, wearer: str) -> dict[str, float]:
         """The wearer's baselines: ``bpm``, ``irregular`` (share 0..1), ``scr_per_min`` (NaN while learning)."""
@@ -152,11 +158,12 @@ class WelfareWatch:
         w.eda_good = eda_good
         bpm = features.get(f"{name}.heart.bpm", math.nan)
         irregular = features.get(f"{name}.heart.irregular", math.nan)
+        scl = features.get(f"{name}.eda.scl", math.nan)
         heart_good = heart_good and math.isfinite(bpm)
         w.heart_heard = w.heart_heard or heart_good
         while w.scr_times_s and w.scr_times_s[0] <= now_s - SCR_WINDOW_S:
             w.scr_times_s.popleft()
-        self._learn(w, heart_good, eda_good, bpm, irregular, dt_s)
+        self._learn(w, heart_good, eda_good, bpm, irregular, scl, dt_s)
 
         # Racing heart: the rate far above the wearer's own, or above an absolute bound.
         rule = s.racing_heart
@@ -204,14 +211,16 @@ class WelfareWatch:
         lost_rule = s.heart_lost
         lost = False
         detail = ""
-        if lost_rule.enabled and w.heart_heard and eda_good:
+        skin_on = eda_good and not scl < SKIN_ON_FRACTION * w.scl_base  # (a NaN level or baseline: the state decides)
+        if lost_rule.enabled and w.heart_heard and skin_on:
             gone = heart_state in LOST_STATES or heart_state is None or not math.isfinite(bpm)
             lost = gone
             detail = (f"{name}: heart rate lost for {lost_rule.for_s:.0f} s (heart sensor: {heart_state or 'gone'}) "
                       "while the skin sensor is on")
         self._hold(name, w, HEART_LOST, lost, lost_rule.for_s, now_s, detail)
 
-    def _learn(self, w: _Wearer, heart_good: bool, eda_good: bool, bpm: float, irregular: float, dt_s: float) -> None:
+    def _learn(self, w: _Wearer, heart_good: bool, eda_good: bool, bpm: float, irregular: float, scl: float,
+               dt_s: float) -> None:
         """The baselines from the first ``baseline_s`` of good signal of each kind."""
         base, span_s = w.base, self.settings.baseline_s
         if not w.heart_ready and heart_good:
@@ -225,6 +234,9 @@ class WelfareWatch:
                 w.irregular_base = sum(base.irregular) / len(base.irregular) if base.irregular else math.nan
         if not w.eda_ready and eda_good:
             base.eda_s += dt_s
+            if math.isfinite(scl):
+                base.scl.append(scl)
+                w.scl_base = _median(base.scl)
             if base.eda_s >= span_s:
                 w.eda_ready = True
                 w.scr_base_per_min = base.scrs / (base.eda_s / 60.0)

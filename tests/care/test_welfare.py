@@ -31,9 +31,9 @@ def _watch(**rules: dict) -> tuple[WelfareWatch, NoticeBoard, list[tuple[float, 
     return watch, board, told
 
 
-def _frame(bpm: float = 70.0, irregular: float = 0.0, heart: str = "ok", eda: str = "ok",
+def _frame(bpm: float = 70.0, irregular: float = 0.0, heart: str = "ok", eda: str = "ok", scl: float = 5.0,
            wearer: str = "p1") -> tuple[dict[str, float], dict[str, str]]:
-    return ({f"{wearer}.heart.bpm": bpm, f"{wearer}.heart.irregular": irregular},
+    return ({f"{wearer}.heart.bpm": bpm, f"{wearer}.heart.irregular": irregular, f"{wearer}.eda.scl": scl},
             {f"{wearer}.heart": heart, f"{wearer}.eda": eda})
 
 
@@ -154,21 +154,23 @@ def test_irregular_rhythm_is_against_the_wearers_own_share() -> None:
 
 
 @pytest.mark.parametrize(
-    ("heart", "eda", "seconds", "fires"),
+    ("heart", "eda", "scl", "seconds", "fires"),
     [
-        ("flat", "ok", 16.0, True),  # the heart gone, the skin sensor on
-        ("no_contact", "ok", 16.0, True),
-        ("dropout", "ok", 16.0, True),
-        ("no_contact", "ok", 12.0, False),  # not 15 s yet
-        ("no_contact", "no_contact", 60.0, False),  # both sensors off: taken off, not a lost heart
-        ("dropout", "dropout", 60.0, False),  # the radio dropped
-        ("noisy", "ok", 60.0, False),  # movement: the heart is still there
+        ("flat", "ok", 5.0, 16.0, True),  # the heart gone, the skin sensor on
+        ("no_contact", "ok", 4.0, 16.0, True),
+        ("dropout", "ok", 5.0, 16.0, True),
+        ("no_contact", "ok", 5.0, 12.0, False),  # not 15 s yet
+        ("no_contact", "no_contact", 5.0, 60.0, False),  # both sensors off: taken off, not a lost heart
+        # the skin sensor off too, its state not yet judged: its level fell to an open circuit's
+        ("no_contact", "ok", 0.02, 60.0, False),
+        ("dropout", "dropout", 5.0, 60.0, False),  # the radio dropped
+        ("noisy", "ok", 5.0, 60.0, False),  # movement: the heart is still there
     ],
 )
-def test_heart_lost_while_the_skin_sensor_is_on(heart: str, eda: str, seconds: float, fires: bool) -> None:
+def test_heart_lost_while_the_skin_sensor_is_on(heart: str, eda: str, scl: float, seconds: float, fires: bool) -> None:
     watch, board, _ = _watch()
     t = _calm(watch, 10.0)
-    _play(watch, t, seconds, bpm=math.nan if heart != "noisy" else 70.0, heart=heart, eda=eda)
+    _play(watch, t, seconds, bpm=math.nan if heart != "noisy" else 70.0, heart=heart, eda=eda, scl=scl)
     assert board.is_standing("p1", HEART_LOST) is fires
     assert len(board.standing()) == int(fires)
 

@@ -3,10 +3,13 @@ wearer's voice and light taken out of the piece and brought back while a notice 
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from installation.clock import FakeClock
 from installation.config import parse_show
+from installation.operator_commands import Rebaseline
 from installation.pipeline.care import Withdrawal, owner
 from installation.pipeline.pipeline import Pipeline
 from installation.pipeline.sinks import Firing, Sink
@@ -164,3 +167,19 @@ def test_the_steward_is_notified_only_with_live_outputs() -> None:
     finally:
         offline.close()
         live.close()
+
+
+def test_the_rebaseline_command_rebaselines_the_watch_too() -> None:
+    prepared = prepare_show(parse_show(SHOW.replace("withdraw_fade_s = 4", "withdraw_fade_s = 4\nbaseline_s = 5")))
+    clock = FakeClock()
+    pipeline = Pipeline(prepared.show, prepared.mapper, ["p1"], clock, live_outputs=False)
+    audience = SimulatedAudience(1, seed=5, clock=clock)
+    audience.open()
+    for _ in range(int(20.0 / 0.02)):
+        clock.advance_s(0.02)
+        pipeline.tick(audience.read(0.0))
+    assert pipeline.welfare is not None and 50.0 < pipeline.welfare.baseline("p1")["bpm"] < 110.0
+    pipeline.command(Rebaseline("p1"))
+    pipeline.tick([])
+    assert math.isnan(pipeline.welfare.baseline("p1")["bpm"])
+    pipeline.close()

@@ -73,6 +73,9 @@ class _Wearer:
     eda_good: bool = False  # at the last check (SCRs then count towards the baseline)
     scr_times_s: deque[float] = field(default_factory=deque)
     irregular_window: deque[tuple[float, float]] = field(default_factory=deque)  # (time_s, share) while good
+    irregular_sum: float = 0.0  # of the window's shares
+    keys: tuple[str, ...] = ()  # its feature and channel addresses, made once
+    raised: set[str] = field(default_factory=set)  # rules whose notice this watch raised and has not cleared
     held_since_s: dict[str, float] = field(default_factory=dict)  # rule -> when its condition began to hold
     failing_since_s: dict[str, float] = field(default_factory=dict)  # rule -> when it stopped holding (standing)
 
@@ -151,14 +154,17 @@ class WelfareWatch:
     def _judge(self, name: str, w: _Wearer, now_s: float, dt_s: float,
                features: Mapping[str, float], states: Mapping[str, str]) -> None:
         s = self.settings
-        heart_state = states.get(f"{name}.heart")
-        eda_state = states.get(f"{name}.eda")
+        if not w.keys:
+            w.keys = (f"{name}.heart", f"{name}.eda", f"{name}.heart.bpm", f"{name}.heart.irregular", f"{name}.eda.scl")
+        heart_key, eda_key, bpm_key, irregular_key, scl_key = w.keys
+        heart_state = states.get(heart_key)
+        eda_state = states.get(eda_key)
         heart_good = heart_state == "ok"
         eda_good = eda_state == "ok"
         w.eda_good = eda_good
-        bpm = features.get(f"{name}.heart.bpm", math.nan)
-        irregular = features.get(f"{name}.heart.irregular", math.nan)
-        scl = features.get(f"{name}.eda.scl", math.nan)
+        bpm = features.get(bpm_key, math.nan)
+        irregular = features.get(irregular_key, math.nan)
+        scl = features.get(scl_key, math.nan)
         heart_good = heart_good and math.isfinite(bpm)
         w.heart_heard = w.heart_heard or heart_good
         while w.scr_times_s and w.scr_times_s[0] <= now_s - SCR_WINDOW_S:
@@ -172,8 +178,9 @@ class WelfareWatch:
         if rule.enabled and heart_good:
             over = bpm - w.bpm_base
             racing = bpm > rule.above_bpm or (w.heart_ready and over > rule.above_baseline_bpm)
-            own = f" ({over:.0f} above their own {w.bpm_base:.0f})" if w.heart_ready else ""
-            detail = f"{name}: heart racing, {bpm:.0f} bpm{own} for {rule.for_s:.0f} s"
+            if racing:  # (words only when they may be needed: this runs for every wearer each second)
+                own = f" ({over:.0f} above their own {w.bpm_base:.0f})" if w.heart_ready else ""
+                detail = f"{name}: heart racing, {bpm:.0f} bpm{own} for {rule.for_s:.0f} s"
         self._hold(name, w, RACING_HEART, racing, rule.for_s, now_s, detail)
 
         # SCR storm: responses in the last minute far above the wearer's own rate.
@@ -186,8 +193,9 @@ class WelfareWatch:
             if w.eda_ready:
                 need = max(need, storm_rule.factor * w.scr_base_per_min)
             storm = count >= need
-            own = f" (their own rate {w.scr_base_per_min:.1f} a minute)" if w.eda_ready else ""
-            detail = f"{name}: skin-response storm, {count} in the last minute{own}, for {storm_rule.for_s:.0f} s"
+            if storm:
+                own = f" (their own rate {w.scr_base_per_min:.1f} a minute)" if w.eda_ready else ""
+                detail = f"{name}: skin-response storm, {count} in the last minute{own}, for {storm_rule.for_s:.0f} s"
         self._hold(name, w, SCR_STORM, storm, storm_rule.for_s, now_s, detail)
 
         # Irregular rhythm: the share of odd intervals over the last window of good heart signal.
@@ -195,16 +203,18 @@ class WelfareWatch:
         window = w.irregular_window
         if heart_good and math.isfinite(irregular):
             window.append((now_s, irregular))
+            w.irregular_sum += irregular
         while window and window[0][0] <= now_s - irr_rule.window_s:
-            window.popleft()
+            w.irregular_sum -= window.popleft()[1]
         irregular_now = False
         detail = ""
         full = len(window) * CHECK_EVERY_S >= 0.8 * irr_rule.window_s
         if irr_rule.enabled and w.heart_ready and full and math.isfinite(w.irregular_base):
-            share = sum(v for _, v in window) / len(window)
+            share = max(0.0, w.irregular_sum / len(window))
             irregular_now = share >= max(irr_rule.min_share, w.irregular_base + irr_rule.above_baseline)
-            detail = (f"{name}: irregular heart rhythm, {share:.0%} of beats out of rhythm over "
-                      f"{irr_rule.window_s:.0f} s (their own {w.irregular_base:.0%})")
+            if irregular_now:
+                detail = (f"{name}: irregular heart rhythm, {share:.0%} of beats out of rhythm over "
+                          f"{irr_rule.window_s:.0f} s (their own {w.irregular_base:.0%})")
         self._hold(name, w, IRREGULAR_RHYTHM, irregular_now, 0.0, now_s, detail)
 
         # Heart lost: a heart that was heard gives no rate while the skin sensor is on the skin.
@@ -213,10 +223,10 @@ class WelfareWatch:
         detail = ""
         skin_on = eda_good and not scl < SKIN_ON_FRACTION * w.scl_base  # (a NaN level or baseline: the state decides)
         if lost_rule.enabled and w.heart_heard and skin_on:
-            gone = heart_state in LOST_STATES or heart_state is None or not math.isfinite(bpm)
-            lost = gone
-            detail = (f"{name}: heart rate lost for {lost_rule.for_s:.0f} s (heart sensor: {heart_state or 'gone'}) "
-                      "while the skin sensor is on")
+            lost = heart_state in LOST_STATES or heart_state is None or not math.isfinite(bpm)
+            if lost:
+                detail = (f"{name}: heart rate lost for {lost_rule.for_s:.0f} s (heart sensor: {heart_state or 'gone'}) "
+                          "while the skin sensor is on")
         self._hold(name, w, HEART_LOST, lost, lost_rule.for_s, now_s, detail)
 
     def _learn(self, w: _Wearer, heart_good: bool, eda_good: bool, bpm: float, irregular: float, scl: float,
@@ -243,16 +253,17 @@ class WelfareWatch:
 
     def _hold(self, name: str, w: _Wearer, rule: str, holds: bool, for_s: float, now_s: float, message: str) -> None:
         """Raise ``rule`` once its condition has held ``for_s``; clear it once it has not held for :data:`CLEAR_AFTER_S`."""
-        standing = self.board.is_standing(name, rule)
         if holds:
             w.failing_since_s.pop(rule, None)
             since = w.held_since_s.setdefault(rule, now_s)
             if now_s - since >= for_s - 1e-9:
                 self.board.raise_(name, rule, message)
+                w.raised.add(rule)
             return
         w.held_since_s.pop(rule, None)
-        if standing:
+        if rule in w.raised:
             failing = w.failing_since_s.setdefault(rule, now_s)
             if now_s - failing >= CLEAR_AFTER_S - 1e-9:
                 w.failing_since_s.pop(rule, None)
+                w.raised.discard(rule)
                 self.board.clear(name, rule)

@@ -463,9 +463,10 @@ class Pipeline:
         if sink is not None and sink.delays_triggers:
             now_s = self.clock.now_s()
             if self.withdrawal:  # (a trigger the pipeline keeps meets the gain when it fires)
-                value *= self._gain(address, now_s)
-                if value == 0.0:
-                    return
+                gain = self._gain(address, now_s)
+                if gain == 0.0:
+                    return  # the wearer is out of the piece
+                value *= gain
             sink.trigger(Firing(rest, value, now_s, now_s, now_s + ahead_s, now_s, delay_s=ahead_s))
             return
         if family == "sound":
@@ -481,9 +482,10 @@ class Pipeline:
         """Fire a trigger; ``stamp_s``: monotonic time of the sensor event behind it (default: now)."""
         now_s = self.clock.now_s()
         if self.withdrawal:
-            value *= self._gain(address, now_s)
-            if value == 0.0:
-                return
+            gain = self._gain(address, now_s)
+            if gain == 0.0:
+                return  # the wearer is out of the piece
+            value *= gain
         family, _, rest = address.partition(".")
         stamp_s = now_s if stamp_s != stamp_s else stamp_s
         sink = self.sinks.get(family)

@@ -183,3 +183,16 @@ def test_the_rebaseline_command_rebaselines_the_watch_too() -> None:
     pipeline.tick([])
     assert math.isnan(pipeline.welfare.baseline("p1")["bpm"])
     pipeline.close()
+
+
+def test_a_trigger_of_strength_zero_of_someone_else_still_fires() -> None:
+    prepared = prepare_show(parse_show(SHOW))
+    pipeline = Pipeline(prepared.show, prepared.mapper, ["p1", "p2"], FakeClock(), live_outputs=False)
+    sound = pipeline.sinks["sound"] = Tap()
+    pipeline.notices.raise_("p2", "care.scr_storm", "p2: skin-response storm")
+    pipeline._fire("sound.p1.pulse", 0.0)
+    pipeline._fire("sound.p2.pulse", 1.0)  # withdrawn at once (no time passed): gain 1 still
+    pipeline.clock.advance_s(5.0)
+    pipeline._fire("sound.p2.pulse", 1.0)  # out of the piece now
+    assert [(f.address, f.value) for f in sound.firings] == [("p1.pulse", 0.0), ("p2.pulse", 1.0)]
+    pipeline.close()

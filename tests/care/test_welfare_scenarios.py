@@ -15,6 +15,7 @@ import pytest
 from installation.clock import FakeClock
 from installation.config import parse_show
 from installation.pipeline.pipeline import Pipeline
+from installation.pipeline.sinks import Sink
 from installation.runtime.launch import prepare_show
 from installation.sensors.scripted import Scenario, ScriptedAudience, load_scenario
 from installation.sensors.simulated import SimulatedAudience
@@ -28,6 +29,7 @@ patch = "{(REPO / "patches" / "eco_symphony.py").as_posix()}"
 
 [care.welfare]
 baseline_s = 20
+withdraw_fade_s = 5
 
 [[mappings]]
 from = "p*.heart.beat"
@@ -41,11 +43,25 @@ def compressed(scenario: Scenario, factor: float) -> Scenario:
     return scenario.model_copy(update={"events": events})
 
 
-def play(scenario: Scenario, seconds: float, seed: int = 1) -> tuple[list[tuple[float, str, str]], Pipeline]:
+class Levels(Sink):
+    """The wearers' voice levels as the sound would get them: (show seconds, parameter, value)."""
+
+    def __init__(self) -> None:
+        self.sets: list[tuple[float, str, float]] = []
+
+    def set(self, address: str, value: float, now_s: float) -> None:
+        if address.endswith(".level"):
+            self.sets.append((now_s, address, value))
+
+
+def play(scenario: Scenario, seconds: float, seed: int = 1, withdraw: bool = False,
+         sink: Sink | None = None) -> tuple[list[tuple[float, str, str]], Pipeline]:
     """Raised notices as ``(show seconds, wearer, rule)``, and the pipeline (closed)."""
-    prepared = prepare_show(parse_show(SHOW))
+    prepared = prepare_show(parse_show(SHOW.replace("baseline_s = 20", f"baseline_s = 20\nwithdraw = {str(withdraw).lower()}")))
     clock = FakeClock()
     pipeline = Pipeline(prepared.show, prepared.mapper, WEARERS, clock, live_outputs=False)
+    if sink is not None:
+        pipeline.sinks["sound"] = sink
     raised: list[tuple[float, str, str]] = []
     pipeline.notices.listen(lambda n: raised.append((clock.now_s(), n.wearer, n.rule)))
     source = ScriptedAudience(SimulatedAudience(len(WEARERS), seed=seed, clock=clock), scenario, seed=seed)
@@ -100,3 +116,21 @@ def test_the_shipped_welfare_scenarios_load(tmp_path: Path) -> None:
     assert names == ["welfare_heart_lost.toml", "welfare_irregular.toml", "welfare_racing.toml", "welfare_scr_storm.toml"]
     for name in names:
         assert load_scenario(SCENARIOS / name).title.startswith("Welfare:")
+
+
+def test_the_show_takes_a_racing_wearer_out_of_the_piece_and_back() -> None:
+    """``withdraw = true``: p2's voice fades out when the notice is raised and back once it ends;
+    the others' voices are untouched."""
+    levels = Levels()
+    scenario = compressed(load_scenario(SCENARIOS / "welfare_racing.toml"), 0.4)  # racing from 60 s to 120 s
+    raised, pipeline = play(scenario, 150.0, withdraw=True, sink=levels)
+    assert [(w, r) for _, w, r in raised] == [("p2", "care.racing_heart")]
+    raised_s = raised[0][0]
+    p2 = [(t, v) for t, a, v in levels.sets if a == "p2.level"]
+    assert p2 and p2[0][0] >= raised_s - 0.02  # nothing before the notice: the patch's default level
+    silent_s = next(t for t, v in p2 if v == 0.0)
+    assert 4.9 <= silent_s - raised_s <= 5.2  # over withdraw_fade_s
+    back = [t for t, v in p2 if t > silent_s and v == 1.0]
+    assert back and back[0] > 120.0  # back once the notice ended, after the mood did
+    assert p2[-1][1] == 1.0 and not pipeline.notices.standing()
+    assert not any(a != "p2.level" for _, a, _ in levels.sets)  # nobody else's voice moved

@@ -417,6 +417,8 @@ def replay_command(args: argparse.Namespace, console: Console, errors: Console) 
     speedup = result.duration_s / result.wall_s if result.wall_s > 0 else math.inf
     console.print(f"Replayed {result.duration_s:.1f} s of {recording.folder} in {result.wall_s:.1f} s ({speedup:.1f}x real time): "
                   f"{result.samples} samples, {len(result.events.rows)} events; beats: {beats}", markup=False)
+    for at_s, notice in result.notices:  # the welfare watch's, for the operator
+        console.print(f"notice at {at_s:.1f} s: {notice.rule}: {notice.message}", markup=False)
     for path, what in ((args.events, "events"), (args.params, "parameters")):
         if path is not None:
             console.print(f"{what}: {path}", markup=False)

@@ -349,6 +349,8 @@ def render(args: argparse.Namespace, show_path: Path, console: Console, errors: 
     console.print(f"Rendered {summary.seconds:.1f} s of show to {escape(', '.join(wrote))} in {summary.wall_s:.1f} s "
                   f"({summary.speed:.1f}x real time); beats: {beats}"
                   + (f"; {summary.frames} frames at {args.fps} fps" if visuals is not None else ""))
+    for at_s, notice in summary.notices:  # the welfare watch's, for the operator
+        console.print(f"notice at {at_s:.1f} s: {notice.rule}: {notice.message}", markup=False)
     return 0
 
 
@@ -420,6 +422,8 @@ def replay_command(args: argparse.Namespace, console: Console, errors: Console) 
     speedup = result.duration_s / result.wall_s if result.wall_s > 0 else math.inf
     console.print(f"Replayed {result.duration_s:.1f} s of {recording.folder} in {result.wall_s:.1f} s ({speedup:.1f}x real time): "
                   f"{result.samples} samples, {len(result.events.rows)} events; beats: {beats}", markup=False)
+    for at_s, notice in result.notices:  # the welfare watch's, for the operator
+        console.print(f"notice at {at_s:.1f} s: {notice.rule}: {notice.message}", markup=False)
     for path, what in ((args.events, "events"), (args.params, "parameters")):
         if path is not None:
             console.print(f"{what}: {path}", markup=False)

@@ -809,11 +809,75 @@ OutputConfig = Annotated[Union[OscOutputConfig, LslOutputConfig, MidiOutputConfi
                          Field(discriminator="kind")]
 
 
+class RacingHeartRule(_Strict):
+    """``[care.welfare.racing_heart]``: a heart racing well above the wearer's own rest, sustained."""
+
+    enabled: bool = True
+    above_baseline_bpm: float = Field(40.0, gt=0.0, le=150.0, description="beats per minute above the wearer's own baseline")
+    above_bpm: float = Field(150.0, ge=60.0, le=250.0, description="or above this rate whatever the baseline, bpm")
+    for_s: float = Field(30.0, gt=0.0, le=600.0, description="held this long before the notice, seconds")
+
+
+class ScrStormRule(_Strict):
+    """``[care.welfare.scr_storm]``: skin-conductance responses far above the wearer's own rate, sustained."""
+
+    enabled: bool = True
+    factor: float = Field(3.0, ge=1.0, le=50.0, description="times the wearer's own rate of responses")
+    min_per_min: float = Field(15.0, gt=0.0, le=120.0, description="and at least this many responses in the last minute")
+    for_s: float = Field(30.0, gt=0.0, le=600.0, description="held this long before the notice, seconds")
+
+
+class IrregularRhythmRule(_Strict):
+    """``[care.welfare.irregular_rhythm]``: a share of ectopic or implausible beat intervals well above the
+    wearer's own, over a minute."""
+
+    enabled: bool = True
+    above_baseline: float = Field(0.2, gt=0.0, le=1.0, description="share of irregular beats above the wearer's own share")
+    min_share: float = Field(0.25, gt=0.0, le=1.0, description="and at least this share of irregular beats")
+    window_s: float = Field(60.0, ge=5.0, le=600.0, description="over this much good heart signal, seconds")
+
+
+class HeartLostRule(_Strict):
+    """``[care.welfare.heart_lost]``: a heart rate that disappears while the skin sensor says it is on the skin."""
+
+    enabled: bool = True
+    for_s: float = Field(15.0, gt=0.0, le=600.0, description="the heart gone this long (the skin sensor on), seconds")
+
+
+class CareWelfareConfig(_Strict):
+    """``[care.welfare]``: per wearer, against their own baseline, conditions a steward should look at
+    (for the operator only; not medical advice)."""
+
+    enabled: bool = Field(True, description="watch every wearer; a rule that holds raises a notice")
+    baseline_s: float = Field(120.0, ge=5.0, le=1800.0, description="each wearer's own baseline: their first "
+                              "seconds of good signal (and again after a re-baseline)")
+    withdraw: bool = Field(False, description="while a notice stands, take that wearer's voice and light out of the "
+                           "piece (faded over withdraw_fade_s); they come back when it ends")
+    withdraw_fade_s: float = Field(5.0, ge=0.0, le=60.0, description="the fade out and back in, seconds")
+    racing_heart: RacingHeartRule = Field(default_factory=RacingHeartRule)
+    scr_storm: ScrStormRule = Field(default_factory=ScrStormRule)
+    irregular_rhythm: IrregularRhythmRule = Field(default_factory=IrregularRhythmRule)
+    heart_lost: HeartLostRule = Field(default_factory=HeartLostRule)
+
+
+class CareNotifyConfig(_Strict):
+    """``[care.notify]``: each welfare notice as OSC to a steward's phone or desk (off unless a port is given)."""
+
+    host: str = Field("127.0.0.1", description="the steward's device's IP address")
+    port: int | None = Field(None, ge=1, le=65535, description="its UDP port; unset: no notification is sent")
+    address: str = Field("/ecosymphony/care", pattern=r"^/[^\s#*,?\[\]{}]*$",
+                         description="OSC address; a notice goes to ADDRESS/raised, its end to ADDRESS/cleared")
+
+    _host = field_validator("host")(lambda cls, v: _check_ip(v))
+
+
 class CareConfig(_Strict):
     """``[care]``: the welfare watch over the wearers and the sensor warnings (for the operator only,
     never shown to the audience; not medical advice)."""
 
     sensors: CareSensorsConfig = Field(default_factory=CareSensorsConfig)
+    welfare: CareWelfareConfig = Field(default_factory=CareWelfareConfig)
+    notify: CareNotifyConfig = Field(default_factory=CareNotifyConfig)
 
 
 class Show(_Strict):

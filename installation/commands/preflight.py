@@ -385,7 +385,8 @@ def judge_udp(name: str, host: str, port: int, probe: UdpProbe) -> Check:
 
 def osc_targets(show: Show) -> list[tuple[str, str, int]]:
     """The OSC outputs to check: (name, host, port). ``[osc_out]`` when the show sets it or a mapping
-    sends OSC, and every ``[[outputs]]`` entry of kind ``osc`` (named ``outputs[i]`` or by its ``name``)."""
+    sends OSC, every ``[[outputs]]`` entry of kind ``osc`` (named ``outputs[i]`` or by its ``name``), and
+    the steward's ``[care.notify]`` when it has a port."""
     targets = []
     uses = any(m.target.startswith("osc.") for m in show.mappings)
     if uses or "osc_out" in show.model_fields_set:
@@ -393,6 +394,9 @@ def osc_targets(show: Show) -> list[tuple[str, str, int]]:
     for i, out in enumerate(show.outputs):
         if out.kind == "osc":
             targets.append((f"outputs[{i}]" + (f" {out.name}" if out.name else ""), out.host, out.port))
+    notify = show.care.notify
+    if notify.port is not None:  # the steward's phone or desk: it must be there before doors open
+        targets.append(("[care.notify]", notify.host, notify.port))
     return targets
 
 

@@ -27,6 +27,7 @@ from installation.sensors.base import Source
 from installation.operator_commands import Command
 from installation.pipeline.pipeline import Pipeline
 from installation.sound.engine import SoundEngine
+from installation.status import Notice
 from installation.visuals.feed import SceneFeed
 from installation.visuals.flash_guard import ScreenFlashGuard
 from installation.visuals.frames import FrameWriter
@@ -80,12 +81,15 @@ class RenderSummary:
         Beat events per wearer.
     frames : int
         Frames of the visuals drawn.
+    notices : list of (float, Notice)
+        The notices raised for the operator (the welfare watch's), each with its time in seconds of show.
     """
 
     seconds: float = 0.0
     wall_s: float = 0.0
     beats: dict[str, int] = field(default_factory=dict)
     frames: int = 0
+    notices: list[tuple[float, Notice]] = field(default_factory=list)
 
     @property
     def speed(self) -> float:
@@ -156,6 +160,9 @@ def render_offline(
                          buffer_frames=s.buffer_frames, ceiling_db=s.ceiling_db, fade_in_s=s.fade_in_s,
                          fade_out_s=s.fade_out_s, wav_path=wav_path, seed=seed)
     pipeline = Pipeline(show, prepared.mapper, wearers, clock, engine, live_outputs=live_outputs)
+    summary = RenderSummary()
+    start_s = clock.now_s()
+    pipeline.notices.listen(lambda notice: summary.notices.append((clock.now_s() - start_s, notice)))
     scene = feed = surface = guard = None
     if visuals is not None:
         import pygame
@@ -167,7 +174,6 @@ def render_offline(
     frame_s = 1.0 / visuals.fps if visuals is not None else math.inf
     next_frame_s = clock.now_s()
     compile_kernels()
-    summary = RenderSummary()
     started = time.perf_counter()
     buffer_s = s.buffer_frames / s.sample_rate_hz
     buffers = int(math.ceil(duration_s / buffer_s))

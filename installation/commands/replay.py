@@ -32,6 +32,7 @@ from installation.pipeline.sinks import ParameterLog
 from installation.record.writer import EVENT_COLUMNS, csv_lines, event_fields
 from installation.sensors.base import SampleBlock
 from installation.sound.output import SoundOutput
+from installation.status import Notice
 from installation.visuals.process import Renderer
 
 IDLE_TICK_S = 0.02  # the live core thread ticks at least this often (its queue wait)
@@ -115,6 +116,7 @@ class ReplayResult:
     samples: int
     wall_s: float
     beats: dict[str, int]
+    notices: list[tuple[float, Notice]] = field(default_factory=list)  # the welfare watch's, at their show time
 
     def params_csv_text(self) -> str:
         """The parameter stream as CSV text: ``time_s,kind,parameter,value`` (kind: set or trigger)."""
@@ -194,6 +196,8 @@ def replay(
     pipeline = Pipeline(prepared.show, prepared.mapper, wearers, clock, sound, renderer, log, live_outputs)
     params = ParameterLog()
     pipeline.add_tap(params)
+    notices: list[tuple[float, Notice]] = []
+    pipeline.notices.listen(lambda notice: notices.append((clock.now_s(), notice)))
     log.start(0.0, wearers, [])
     compile_kernels()
     blocks = recording.blocks()
@@ -251,7 +255,7 @@ def replay(
         progress(end_s, end_s)
     stats = pipeline.stats
     return ReplayResult(log, params.rows, features, end_s, stats.blocks, stats.samples, time.perf_counter() - wall0,
-                        {w: len(stats.beat_times_s.get(w, [])) for w in wearers})
+                        {w: len(stats.beat_times_s.get(w, [])) for w in wearers}, notices)
 
 
 def _pace(wall0: float, time_s: float, speed: float | None) -> None:

@@ -444,6 +444,7 @@ class SignalCore:
                 next_in = h.last_beat_mono_s + ibi - now_s if math.isfinite(ibi) else math.nan
                 out[f"{name}.heart.next_in"] = next_in
                 out[f"{name}.heart.quality"] = quality
+                out[f"{name}.heart.irregular"] = 1.0 - series.regularity() if series.beats else math.nan
                 qualities.append(quality)
                 if good and math.isfinite(bpm):
                     bpms.append(bpm)

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 import numpy as np
 
+from installation.addresses import WEARER_RE
 from installation.care.board import NoticeBoard
+from installation.care.welfare import WelfareWatch
 from installation.clock import Clock
 from installation.config import Show
 from installation.dsp.core import CoreSettings, SignalCore
@@ -29,8 +31,10 @@ from installation.dsp.events import Event
 from installation.mapping.mapper import Mapper
 from installation.operator_commands import Blackout, Command, Consent, Mark, Panic, Rebaseline, SelectScene, record_row
 from installation.outputs.fanout import Outputs
+from installation.outputs.notify import StewardNotify
 from installation.outputs.osc import OscOutLink
 from installation.lights.rig import LightRig, light_outputs
+from installation.pipeline.care import WelfareTap, Withdrawal, owner
 from installation.pipeline.sinks import (
     Firing,
     LightSink,
@@ -44,6 +48,7 @@ from installation.pipeline.sinks import (
 from installation.record.writer import RecordSink
 from installation.sensors.base import SampleBlock
 from installation.sound.output import SoundOutput
+from installation.status import Notice
 from installation.visuals.process import Renderer
 from installation.visuals.serve import SnapshotServer
 
@@ -181,12 +186,28 @@ class Pipeline:
         self.sinks: dict[str, Sink] = {"visual": self.visuals}
         self.taps: list[Sink] = []
         self.notices = NoticeBoard()  # for the operator only: welfare, sensors about to fail
+        welfare = show.care.welfare
+        self.welfare: WelfareWatch | None = None
+        self.withdrawal: Withdrawal | None = None
+        self._raw: dict[str, float] = {}  # a withdrawable parameter's value before its wearer's gain
+        self._driven: tuple[Mapper | None, dict[str, str]] = (None, {})  # parameters a wearer's mappings drive
+        self._owners: dict[str, str | None] = {}  # parameter -> its wearer (cached)
+        if welfare.enabled:
+            self.welfare = WelfareWatch(welfare, self.notices)
+            self.add_tap(WelfareTap(self.welfare, self.core.states))
+            if welfare.withdraw:
+                self.withdrawal = Withdrawal(welfare.withdraw_fade_s)
+                self.notices.listen(self._withdraw, self._restore)
+        self.steward: StewardNotify | None = None  # [care.notify]: the steward's phone or desk
         if sound is not None:
             self.attach_sound(sound)
         if recorder is not None:
             self.add_tap(RecordingSink(recorder, clock.now_s))
         self.outputs: Outputs | None = None  # the [[outputs]] (for the console's MIDI line)
         if live_outputs:
+            if show.care.notify.port is not None:
+                self.steward = StewardNotify(show.care.notify)
+                self.notices.listen(self.steward.raised, self.steward.cleared)
             o = show.osc_out
             self.sinks["osc"] = OscOutSink(OscOutLink(o.host, o.port, o.rate_hz))
             outputs = Outputs.from_show(show, [m.target for m in mapper.continuous], wearers)
@@ -315,7 +336,63 @@ class Pipeline:
                 log.warning("show file reloaded: %d mappings", len(item.mappings))
             else:
                 self.core.rebaseline(item.wearer)
+                if self.welfare is not None:
+                    self.welfare.rebaseline(item.wearer)
                 log.warning("re-baselining %s from now", item.wearer or "every wearer")
+
+    # ---- the welfare watch's response ----------------------------------------------
+    def _withdraw(self, notice: Notice) -> None:
+        """A welfare notice stands: fade the wearer's voice and light out (board listener)."""
+        if self.withdrawal is not None and notice.rule.startswith("care.") and WEARER_RE.fullmatch(notice.wearer):
+            if not self.withdrawal.withdrawn(notice.wearer):
+                log.warning("care: %s's voice and light fade out of the piece while the notice stands", notice.wearer)
+            self.withdrawal.withdraw(notice.wearer, self.clock.now_s())
+
+    def _restore(self, wearer: str, rule: str) -> None:
+        """A welfare notice ended: fade the wearer back in once none of theirs stands (board listener)."""
+        if self.withdrawal is None or not rule.startswith("care.") or not self.withdrawal.withdrawn(wearer):
+            return
+        if not any(n.rule.startswith("care.") for n in self.notices.standing(wearer)):
+            log.warning("care: %s's voice and light fade back into the piece", wearer)
+            self.withdrawal.restore(wearer, self.clock.now_s())
+
+    def _owner(self, address: str) -> str | None:
+        """The wearer whose voice or light ``address`` is (None: the whole piece's)."""
+        mapper, driven = self._driven
+        if mapper is not self.mapper:
+            driven = {}
+            for m in self.mapper.mappings:
+                if m.source_wearer not in (None, "p*") and "p*" not in m.target:
+                    driven[m.target] = m.source_wearer
+            self._driven = (self.mapper, driven)
+            self._owners.clear()
+        try:
+            return self._owners[address]
+        except KeyError:
+            found = self._owners[address] = owner(address, driven)
+            return found
+
+    def _gain(self, address: str, now_s: float) -> float:
+        """The withdrawal's gain on a parameter or trigger (1: untouched)."""
+        withdrawal = self.withdrawal
+        if not withdrawal:
+            return 1.0
+        wearer = self._owner(address)
+        return 1.0 if wearer is None else withdrawal.gain(wearer, now_s)
+
+    def _apply_withdrawal(self, now_s: float) -> None:
+        """Send the parameters of wearers fading out or in again, at their gain of now (each feature tick)."""
+        withdrawal = self.withdrawal
+        if not withdrawal:
+            return
+        for wearer in withdrawal.moving(now_s):
+            level = f"sound.{wearer}.level"
+            addresses = [a for a in self._raw if self._owner(a) == wearer]
+            if level not in self._raw and "sound" in self.sinks:
+                self._raw[level] = 1.0  # the patch's default: a voice at full level
+                addresses.append(level)
+            for address in addresses:
+                self._set(address, self._raw[address], now_s)
 
     # ---- the tick --------------------------------------------------------------
     def tick(self, batch: list[SampleBlock]) -> None:
@@ -393,6 +470,11 @@ class Pipeline:
         sink = self.sinks.get(family)
         if sink is not None and sink.delays_triggers:
             now_s = self.clock.now_s()
+            if self.withdrawal:  # (a trigger the pipeline keeps meets the gain when it fires)
+                gain = self._gain(address, now_s)
+                if gain == 0.0:
+                    return  # the wearer is out of the piece
+                value *= gain
             sink.trigger(Firing(rest, value, now_s, now_s, now_s + ahead_s, now_s, delay_s=ahead_s))
             return
         if family == "sound":
@@ -407,6 +489,11 @@ class Pipeline:
     def _fire(self, address: str, value: float, stamp_s: float = math.nan) -> None:
         """Fire a trigger; ``stamp_s``: monotonic time of the sensor event behind it (default: now)."""
         now_s = self.clock.now_s()
+        if self.withdrawal:
+            gain = self._gain(address, now_s)
+            if gain == 0.0:
+                return  # the wearer is out of the piece
+            value *= gain
         family, _, rest = address.partition(".")
         stamp_s = now_s if stamp_s != stamp_s else stamp_s
         sink = self.sinks.get(family)
@@ -418,6 +505,9 @@ class Pipeline:
                 tap.trigger(firing)
 
     def _set(self, address: str, value: float, now_s: float) -> None:
+        if self.withdrawal is not None and self._owner(address) is not None:
+            self._raw[address] = value
+            value *= self._gain(address, now_s)
         family, _, rest = address.partition(".")
         sink = self.sinks.get(family)
         if sink is not None:
@@ -450,6 +540,7 @@ class Pipeline:
                 continue
             last[address] = value
             self._set(address, value, now_s)
+        self._apply_withdrawal(now_s)
 
     # ---- the end -----------------------------------------------------------------
     def close(self) -> None:
@@ -458,6 +549,8 @@ class Pipeline:
         if self._closed:
             return
         self._closed = True
+        if self.steward is not None:
+            self.steward.close()
         for sink in [*self.outer, *self.taps, *self.sinks.values()]:
             try:
                 sink.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -20,16 +20,23 @@ from installation.sensors.simulated import ArmSwing, SimulatedAudience
 
 Mood = Literal["calm", "excite", "startle"]
 Fault = Literal["lift_off", "flatline", "motion", "saturate", "dropout", "wifi_gap"]
+#: Moods to rehearse the welfare watch with: a racing heart, a storm of skin responses, an irregular rhythm.
+WelfareMood = Literal["racing", "scr_storm", "irregular"]
+#: The heart sensor gives no pulse while the skin sensor stays on the skin (the welfare watch's heart_lost).
+WelfareFault = Literal["heart_lost"]
+#: Every mood: what changes the physiology rather than what the sensors send.
+MOODS = frozenset(get_args(Mood)) | frozenset(get_args(WelfareMood))
 
 
 class ScenarioEvent(BaseModel):
-    """One scripted moment: a mood or a fault, for one wearer or all."""
+    """One scripted moment: a mood or a fault, for one wearer or all (``racing``, ``scr_storm``,
+    ``irregular`` and ``heart_lost`` rehearse the welfare watch)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     at_s: float = Field(ge=0.0)
     duration_s: float = Field(10.0, gt=0.0)
     wearer: str = Field("all", pattern=r"^(all|p[1-9][0-9]*)$")
-    what: Mood | Fault
+    what: Mood | Fault | WelfareMood | WelfareFault
 
 
 class Scenario(BaseModel):
@@ -86,7 +93,7 @@ class ScriptedAudience(SourceBase):
             for w in self.audience.wearers:
                 if event.wearer not in ("all", w.profile.wearer):
                     continue
-                if event.what in ("calm", "excite", "startle"):
+                if event.what in MOODS:
                     w.add_mood(event.at_s, event.at_s + event.duration_s, event.what)
                 elif event.what == "motion" and walking:
                     w.swings.append(ArmSwing(event.at_s, event.at_s + event.duration_s, float(self._rng.uniform(0.8, 1.0))))
@@ -99,7 +106,15 @@ class ScriptedAudience(SourceBase):
 
     def faults_at(self, wearer: str, t_s: float) -> set[str]:
         return {e.what for e in self.scenario.events
-                if e.what not in ("calm", "excite", "startle") and e.wearer in ("all", wearer) and e.at_s <= t_s < e.at_s + e.duration_s}
+                if e.what not in MOODS and e.wearer in ("all", wearer) and e.at_s <= t_s < e.at_s + e.duration_s}
+
+    def _pulseless(self, block: SampleBlock) -> np.ndarray:
+        """A heart sensor that finds no pulse while the skin sensor stays on: the PPG reads a steady
+        ambient level (the core's PPG detector finds beats in even a count of noise after a few
+        seconds without a pulse, so this one has none), the ECG's leads a few microvolts of noise."""
+        if block.signal == "ecg":
+            return self._rng.normal(0.0, 0.002, block.values.size)
+        return np.full(block.values.size, 300.0)
 
     def read(self, timeout_s: float) -> list[SampleBlock]:
         out = []
@@ -123,6 +138,8 @@ class ScriptedAudience(SourceBase):
                 values = values + sum(a * np.sin(2 * np.pi * f * block.times_s + p) for f, a, p in self._motion)
             if "saturate" in faults and block.signal == "ppg":
                 values = np.clip((values - 512.0) * 6.0 + 512.0, 0.0, 1023.0)
+            if "heart_lost" in faults and block.signal in ("ppg", "ecg"):
+                values = self._pulseless(block)
             out.append(SampleBlock(block.wearer, block.signal, block.times_s, values, block.unit, block.arrival_s, block.sampling_rate_hz))
         return out
 

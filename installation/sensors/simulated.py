@@ -98,6 +98,17 @@ class ArmSwing:
 
 #: The height of a simulated pulse, in the PPG's ADC counts.
 PULSE_COUNTS = 180.0
+#: A ``racing`` mood: beats per minute above the wearer's rate, reached over RACING_RAMP_S.
+RACING_EXTRA_BPM = 60.0
+RACING_RAMP_S = 10.0
+#: An ``irregular`` mood: the chance that a beat comes early (an ectopic beat), its interval and the
+#: pause after it, as fractions of the normal interval.
+ECTOPIC_CHANCE = 0.3
+ECTOPIC_EARLY, ECTOPIC_PAUSE = 0.62, 1.5
+#: An ``scr_storm`` mood: skin-conductance responses every STORM_GAP_S plus an exponential wait of
+#: mean STORM_WAIT_S (about 25 a minute), with amplitudes in STORM_AMPLITUDE_US.
+STORM_GAP_S, STORM_WAIT_S = 1.8, 0.6
+STORM_AMPLITUDE_US = (0.3, 0.8)
 
 
 @dataclass(slots=True)
@@ -117,7 +128,7 @@ class SimulatedWearer:
 
     profile: WearerProfile
     rng: np.random.Generator
-    moods: list[tuple[float, float, str]] = field(default_factory=list)  # (start_s, end_s, calm|excite|startle)
+    moods: list[tuple[float, float, str]] = field(default_factory=list)  # (start_s, end_s, a mood of the scripts)
     beats_s: list[float] = field(default_factory=list)
     scr_onsets_s: list[float] = field(default_factory=list)
     scr_amplitudes_us: list[float] = field(default_factory=list)
@@ -150,23 +161,42 @@ class SimulatedWearer:
             self.scr_onsets_s.insert(i, onset_s)
             self.scr_amplitudes_us.insert(i, 1.2)
 
+    def mood_at(self, mood: str, t_s: float) -> float:
+        """Seconds since a ``mood`` stretch began, when one holds at ``t_s``; NaN otherwise."""
+        for start_s, end_s, name in self.moods:
+            if name == mood and start_s <= t_s < end_s:
+                return t_s - start_s
+        return math.nan
+
     def bpm(self, t_s: float) -> float:
-        """Instantaneous heart rate in beats per minute (with respiratory sinus arrhythmia)."""
+        """Instantaneous heart rate in beats per minute (with respiratory sinus arrhythmia; a ``racing``
+        mood adds :data:`RACING_EXTRA_BPM`, ramped in)."""
         p = self.profile
         rsa = 1.0 + 0.03 * math.sin(2.0 * math.pi * 0.22 * t_s)
-        return (p.rest_bpm + p.excited_bpm_gain * float(self.arousal(t_s))) * rsa
+        racing_s = self.mood_at("racing", t_s)
+        extra = RACING_EXTRA_BPM * min(1.0, racing_s / RACING_RAMP_S) if racing_s == racing_s else 0.0
+        return (p.rest_bpm + p.excited_bpm_gain * float(self.arousal(t_s)) + extra) * rsa
 
     def _extend(self, until_s: float) -> None:
         if not self.beats_s:
             self.beats_s.append(0.3 + 60.0 / self.bpm(0.0) * float(self.rng.uniform(0.0, 1.0)))
         while self.beats_s[-1] < until_s:
             last = self.beats_s[-1]
-            self.beats_s.append(last + 60.0 / self.bpm(last))
+            interval_s = 60.0 / self.bpm(last)
+            if self.mood_at("irregular", last) == self.mood_at("irregular", last) and self.rng.uniform() < ECTOPIC_CHANCE:
+                self.beats_s.append(last + ECTOPIC_EARLY * interval_s)  # an early beat, then a pause
+                interval_s *= ECTOPIC_PAUSE
+                last = self.beats_s[-1]
+            self.beats_s.append(last + interval_s)
         if not self.scr_onsets_s:
             self.scr_onsets_s.append(float(self.rng.uniform(2.0, 8.0)))
             self.scr_amplitudes_us.append(float(self.rng.uniform(0.2, 0.6)))
         while self.scr_onsets_s[-1] < until_s:
             last = self.scr_onsets_s[-1]
+            if self.mood_at("scr_storm", last) == self.mood_at("scr_storm", last):
+                self.scr_onsets_s.append(last + STORM_GAP_S + float(self.rng.exponential(STORM_WAIT_S)))
+                self.scr_amplitudes_us.append(float(self.rng.uniform(*STORM_AMPLITUDE_US)))
+                continue
             rate_per_min = 1.5 + 8.0 * float(self.arousal(last))
             self.scr_onsets_s.append(last + 1.5 + float(self.rng.exponential(60.0 / rate_per_min)))
             self.scr_amplitudes_us.append(float(self.rng.uniform(0.1, 0.3) + 0.6 * float(self.arousal(last))))

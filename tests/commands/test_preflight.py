@@ -295,6 +295,8 @@ def test_cli_bad_show_file_exits_2_with_the_message(tmp_path: Path) -> None:
          '[[outputs]]\nkind = "osc"\nname = "desk"\nhost = "10.0.0.5"\nport = 8000\nformat = "emotibit"\n'
          '[[outputs]]\nkind = "lsl"\nsend = ["group.sync"]\n',
          [("outputs[0]", "127.0.0.1", 7000), ("outputs[1] desk", "10.0.0.5", 8000)]),
+        ('[care.notify]\nhost = "192.168.1.40"\nport = 9100\n', [("[care.notify]", "192.168.1.40", 9100)]),
+        ('[care.notify]\naddress = "/x"\n', []),  # no port: nothing is sent, nothing to check
     ],
 )
 def test_the_osc_outputs_preflight_checks(extra: str, targets: list[tuple[str, str, int]]) -> None:

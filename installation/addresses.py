@@ -14,8 +14,9 @@ ParameterKind = Literal["continuous", "trigger"]
 WEARER_RE = re.compile(r"p(\d+|\*)")
 #: What a block of samples (or a reading) holds: a waveform (``ppg``, ``ecg``, ``eda``), a
 #: device's own figures (``bpm``; ``ibi``, a beat it found, in seconds) or acceleration (``acc``,
-#: its magnitude, or one axis: ``acc_x``, ``acc_y``, ``acc_z``).
-SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi", "acc", "acc_x", "acc_y", "acc_z"]
+#: its magnitude, or one axis: ``acc_x``, ``acc_y``, ``acc_z``) or the device's battery level
+#: (``battery``, percent).
+SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi", "acc", "acc_x", "acc_y", "acc_z", "battery"]
 SIGNAL_KINDS: tuple[SignalKind, ...] = get_args(SignalKind)
 
 #: Features every wearer publishes, with their units.
@@ -33,6 +34,7 @@ WEARER_FEATURES: dict[str, str] = {
     "eda.scr_rate": "skin-conductance responses in the last minute",
     "eda.quality": "skin-conductance signal quality, 0..1",
     "quality": "the wearer's best channel quality, 0..1 (0 when nothing arrives)",
+    "device.battery": "the wearer's device's battery level, percent (only from devices that send one)",
     "motion.level": "how much the wearer moves, from their accelerometer, 0..1 (0 at rest; only with an accelerometer)",
 }
 #: Events every wearer emits.

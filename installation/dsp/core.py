@@ -127,6 +127,7 @@ class _Wearer:
     heart: _Heart | None = None
     eda: _Eda | None = None
     motion_arrival_s: float | None = None  # newest accelerometer block's arrival; None without one
+    battery_percent: float = math.nan  # the device's last battery reading; NaN: it sends none
 
 
 def beat_events(wearer: str, beat: Beat, arrival_s: float) -> list[Event]:
@@ -209,6 +210,8 @@ class SignalCore:
                 if route is None:
                     if block.signal in ("ibi", "bpm") and block.values.size:
                         events += self._derived_heart_block(block)
+                    elif block.signal == "battery" and block.values.size:
+                        self._wearers.setdefault(block.wearer, _Wearer()).battery_percent = float(block.values[-1])
                     else:
                         self.ignored_blocks += 1
                     continue
@@ -473,6 +476,8 @@ class SignalCore:
                 fresh = now_s - w.motion_arrival_s <= stale_s
                 out[f"{name}.motion.level"] = self._motion.level(name) if fresh else 0.0
             out[f"{name}.quality"] = max(qualities, default=0.0)
+            if not math.isnan(w.battery_percent):
+                out[f"{name}.device.battery"] = w.battery_percent
             present += sending
             if self._present.get(name, False) != sending:
                 self._present[name] = sending

@@ -99,7 +99,7 @@ def run_scripted(kind: str, seed: int, ramp_s: float, settings: CareSensorsConfi
             now_s = clock.now_s()
             if now_s >= next_link_s:
                 next_link_s = now_s + 1.0
-                watch.link_counts(now_s, source.name, ["p1"], {"packets": source.packets, "lost": source.lost})
+                watch.link_counts(now_s, source.name, ["p1"], source.wearer_counts.get("p1", {}))
             if now_s < next_feature_s:
                 continue
             next_feature_s = now_s + 0.01  # the pipeline's feature rate
@@ -157,11 +157,12 @@ def replay_healthy(data: Path, hours: float, settings: CareSensorsConfig | None 
                     next_feature_s = now_s + 0.1
                     watch.features(now_s, core.features(now_s))
         rows.append({"record": stem, "played_s": round(played_s, 1), "loops": loops, "warnings": len(raised),
-                     "messages": raised[:5]})
+                     "forecast_s": watch.forecasts, "messages": raised[:5]})
     total_s = sum(float(r["played_s"]) for r in rows)  # type: ignore[arg-type]
     total = sum(int(r["warnings"]) for r in rows)  # type: ignore[call-overload]
+    forecast_s = sum(int(r["forecast_s"]) for r in rows)  # type: ignore[call-overload]
     return {"hours": round(total_s / 3600.0, 3), "warnings": total, "per_hour": round(total / (total_s / 3600.0), 2),
-            "records": rows}
+            "forecast_s": forecast_s, "records": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,9 +194,11 @@ def main(argv: list[str] | None = None) -> int:
               f"median lead {row['median_lead_s']} s (least {row['min_lead_s']} s)")
         print(f"  {'':17s} e.g. {row['example']}")
     print(f"(b) healthy recordings: {healthy['hours']} h replayed, {healthy['warnings']} warnings "
-          f"({healthy['per_hour']} per hour)")
+          f"({healthy['per_hour']} per hour); {healthy['forecast_s']} one-second forecasts of a failure in all, "
+          f"before the {CareSensorsConfig().rise_s:g} s hold")
     for r in healthy["records"]:  # type: ignore[attr-defined]
-        print(f"  {r['record']:28s} {r['played_s']:7.1f} s ({r['loops']} loops): {r['warnings']} warnings"
+        print(f"  {r['record']:28s} {r['played_s']:7.1f} s ({r['loops']} loops): {r['warnings']} warnings, "
+              f"{r['forecast_s']} forecasts"
               + (f"; e.g. {r['messages'][0]}" if r["messages"] else ""))
     return 0
 

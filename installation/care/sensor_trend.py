@@ -122,6 +122,10 @@ class Trend:
     def __len__(self) -> int:
         return len(self._points)
 
+    def values(self) -> list[float]:
+        """The readings in the window, oldest first."""
+        return [v for _, v in self._points]
+
     def forecast(self) -> Forecast | None:
         """The forecast from the window as it is: a :class:`Forecast` when the measure moves
         steadily towards ``limit`` and will reach it within the horizon, else None."""

@@ -110,6 +110,7 @@ class SensorWatch:
         self._last_read_s = -math.inf
         self._sums: dict[str, list[float]] = {}  # feature address -> [sum, count] of its readings this period
         self.raised = 0  # notices this watch raised (new ones)
+        self.forecasts = 0  # judgements (one a channel a reading) that forecast a failure, held long enough or not
 
     # ---- the trends of one wearer -------------------------------------------------
     def _trend(self, limit: float, direction: str, min_change: float, relative: bool = False) -> Trend:
@@ -213,6 +214,12 @@ class SensorWatch:
             if total > 0:
                 w.link.trends["loss"].add(now_s, min(1.0, bad / total))
 
+    def loss_readings(self, wearer: str) -> list[float]:
+        """The shares lost of ``wearer``'s link in the trend's window, oldest first (for the operator's
+        figures and the tests)."""
+        w = self._wearers.get(wearer)
+        return [] if w is None else w.link.trends["loss"].values()
+
     # ---- judging --------------------------------------------------------------------
     def _channel(self, now_s: float, wearer: str, warning: _Warning, rule: str, what: str, state: str | None,
                  readings: dict[str, float]) -> None:
@@ -242,6 +249,7 @@ class SensorWatch:
             break
         if message:
             warning.message = message
+            self.forecasts += 1
         on = warning.hysteresis.update(now_s, bool(message))
         if on:
             if self.board.raise_(wearer, rule, warning.message) is not None:
@@ -270,6 +278,7 @@ class SensorWatch:
             message = ""
         if message:
             w.battery.message = message
+            self.forecasts += 1
         # a low battery stands at once; a forecast goes through the hysteresis like the others
         on = w.battery.hysteresis.update(now_s, bool(message)) or low
         if on:

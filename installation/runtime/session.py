@@ -460,13 +460,19 @@ class Session:
         watch = self.pipeline.sensor_watch
         assert watch is not None
         for source in self.sources:
+            name = getattr(source, "name", type(source).__name__)
+            by_wearer = getattr(source, "wearer_counts", None)
+            if isinstance(by_wearer, dict):  # a source that counts each wearer's link apart
+                for wearer, counts in list(by_wearer.items()):
+                    watch.link_counts(now_s, name, [wearer], counts)
+                continue
             wearers = self._source_wearers.get(id(source))
             if not wearers:
                 continue
             counts = {attr: value for attr in LINK_COUNTERS
                       if isinstance(value := getattr(source, attr, None), int)}
-            if counts:
-                watch.link_counts(now_s, getattr(source, "name", type(source).__name__), sorted(wearers), counts)
+            if counts:  # one link for every wearer the source carries
+                watch.link_counts(now_s, name, sorted(wearers), counts)
 
     def _report_faults(self) -> None:
         """Log each channel's move into or out of a fault state, once."""

@@ -72,7 +72,7 @@ class ScriptedAudience(SourceBase):
     Gradual faults (:data:`GRADUAL_FAULTS`) come on over their event: ``loosening`` blends each
     signal into what a lifted-off sensor sends, with rising noise; ``fading_link`` loses a rising
     share of the blocks (counted in ``packets`` and ``lost``, as a source that numbers its packets
-    counts them); ``battery_drain`` sends the battery level (``battery`` readings, percent, once
+    counts them, and per wearer in ``wearer_counts``); ``battery_drain`` sends the battery level (``battery`` readings, percent, once
     a second) falling to empty, after which the wearer's device sends nothing.
 
     ``motion`` on an audience with accelerometers (``acc_rate_hz``) is walking: an arm
@@ -88,12 +88,14 @@ class ScriptedAudience(SourceBase):
     _held: dict[tuple[str, str], float] = field(init=False, repr=False)  # flat-lined channels' stuck values
     packets: int = field(init=False, default=0)  # blocks delivered (each block is one packet of the link)
     lost: int = field(init=False, default=0)  # blocks a fading link lost
+    wearer_counts: dict[str, dict[str, int]] = field(init=False, repr=False)  # the same, per wearer ({"packets", "lost"})
     _battery_sent_s: dict[str, float] = field(init=False, repr=False)  # wearer -> time of their last battery reading
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
         self._held = {}
         self._battery_sent_s = {}
+        self.wearer_counts = {}
         # Movement: several incommensurate swings between 0.3 and 3 Hz, so it never looks like a rhythm.
         self._motion = [(float(self._rng.uniform(0.3, 3.0)), float(self._rng.uniform(100.0, 350.0)),
                          float(self._rng.uniform(0.0, 2 * np.pi))) for _ in range(6)]
@@ -143,6 +145,7 @@ class ScriptedAudience(SourceBase):
         if "fading_link" in gradual:
             if self._rng.random() < gradual["fading_link"]:
                 self.lost += 1
+                self._count(block.wearer, "lost")
                 return None
         if "loosening" in gradual:
             f = gradual["loosening"]
@@ -153,6 +156,12 @@ class ScriptedAudience(SourceBase):
                 rattle = 180.0 * f if block.signal == "ppg" else 0.0
                 values = (1.0 - f) * values + f * level + self._rng.normal(0.0, noise + rattle, values.size)
         return values
+
+    def _count(self, wearer: str, counter: str) -> None:
+        counts = self.wearer_counts.get(wearer)
+        if counts is None:
+            counts = self.wearer_counts[wearer] = {"packets": 0, "lost": 0}
+        counts[counter] += 1
 
     def _battery_blocks(self, blocks: list[SampleBlock]) -> list[SampleBlock]:
         """A battery reading once a second for each wearer whose device sends one."""
@@ -179,6 +188,7 @@ class ScriptedAudience(SourceBase):
             if values is None:
                 continue
             self.packets += 1
+            self._count(block.wearer, "packets")
             if "lift_off" in faults:
                 # Off the skin: the PPG sees ambient light, the EDA an open circuit.
                 level, noise = (300.0, 2.0) if block.signal == "ppg" else (0.02, 0.002)

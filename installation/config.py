@@ -708,6 +708,11 @@ class CareSensorsConfig(_Strict):
     # pairs of readings in four agree; a stable channel with noise sits near 0.
     min_agreement: float = Field(0.5, ge=0.0, le=1.0, description="how steadily (Kendall's tau, 0..1) a measure "
                                  "must move towards failure")
+    # A steady move, not a step: a wearer who starts walking drops their pulse's quality at once
+    # and it stays low while they walk; a loosening sensor declines all along. Each quarter of the
+    # window must be beyond the one before by a tenth of the whole change.
+    steady_share: float = Field(0.1, ge=0.0, le=0.33, description="each quarter of the window must be beyond the "
+                                "one before by this share of the whole change (0: a step counts too)")
     # Hysteresis: the forecast must hold this long before it is told (a dip shorter than this
     # never is), and be gone this long before the notice ends.
     rise_s: float = Field(3.0, ge=0.0, le=120.0, description="seconds a forecast must hold before the warning "

@@ -15,6 +15,10 @@ time in seconds.
 when it is beside the repository, else tests/data) replayed through the core in 20 ms
 blocks, each looped until all of them together last H hours (one hour by default), offline;
 every notice raised counts as a false warning, since none of these sensors failed.
+
+(c) False warnings when people move: a healthy simulated audience of four whose moods change
+every 30 s and who take turns to walk about for 20 s (no accelerometer, so only the pulse
+wave sees it), for ``--walk-minutes`` minutes.
 """
 
 from __future__ import annotations
@@ -165,11 +169,41 @@ def replay_healthy(data: Path, hours: float, settings: CareSensorsConfig | None 
             "forecast_s": forecast_s, "records": rows}
 
 
+def run_walking(wearers: int = 4, minutes: float = 5.0, seed: int = 5, settings: CareSensorsConfig | None = None) -> dict[str, object]:
+    """A healthy simulated audience whose moods change every 30 s and who walk about in turn
+    (20 s each, no accelerometer: only the pulse wave sees it); every notice is a false one."""
+    duration_s = 60.0 * minutes
+    events = []
+    for k in range(int(duration_s // 60.0)):
+        events.append(ScenarioEvent(at_s=60.0 * k, duration_s=30.0, what=("calm", "excite", "startle")[k % 3]))  # type: ignore[arg-type]
+        events.append(ScenarioEvent(at_s=60.0 * k + 30.0, duration_s=20.0, wearer=f"p{k % wearers + 1}", what="motion"))
+    clock = FakeClock()
+    source = ScriptedAudience(SimulatedAudience(wearers, seed=seed, clock=clock), Scenario(events=events), seed=seed)
+    core = SignalCore(CoreSettings(baseline_s=20.0))
+    board = NoticeBoard(clock=clock.now_s)
+    watch = SensorWatch(settings or CareSensorsConfig(), board, core.states)
+    raised: list[str] = []
+    board.listen(lambda n: raised.append(n.message))
+    next_feature_s = 0.0
+    with source:
+        while clock.now_s() < duration_s:
+            core.process_many(source.read(0.05))
+            now_s = clock.now_s()
+            if now_s >= next_feature_s:
+                next_feature_s = now_s + 0.01
+                watch.features(now_s, core.features(now_s))
+    hours = wearers * duration_s / 3600.0
+    return {"wearer_hours": round(hours, 3), "walks": len(events) // 2, "warnings": len(raised),
+            "per_wearer_hour": round(len(raised) / hours, 2), "forecast_s": watch.forecasts, "messages": raised[:5]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m installation.bench.sensor_warnings", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=6, help="scripted runs of each kind (default 6)")
     parser.add_argument("--hours", type=float, default=1.0, help="hours of healthy recordings replayed (default 1)")
     parser.add_argument("--data", type=Path, default=None, help="folder of recordings (default: shared data, else tests/data)")
+    parser.add_argument("--walk-minutes", type=float, default=5.0,
+                        help="minutes of the simulated audience that walks about (default 5; 0: none)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     ramps_s = (60.0, 90.0, 120.0, 150.0)
@@ -185,8 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                           "failed": sum(not math.isnan(r.bad_s) for r in mine),
                           "example": before[0].message if before else next((r.message for r in mine if r.message), "")}
     healthy = replay_healthy(args.data or default_data_dir(), args.hours)
+    walking = run_walking(minutes=args.walk_minutes) if args.walk_minutes > 0 else None
     if args.json:
-        print(json.dumps({"scripted": scripted, "healthy": healthy}, indent=2))
+        print(json.dumps({"scripted": scripted, "healthy": healthy, "walking": walking}, indent=2))
         return 0
     print(f"(a) scripted degradations ({args.seeds} seeds each, ramps of {', '.join(f'{r:g}' for r in ramps_s)} s)")
     for kind, row in scripted.items():
@@ -200,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r['record']:28s} {r['played_s']:7.1f} s ({r['loops']} loops): {r['warnings']} warnings, "
               f"{r['forecast_s']} forecasts"
               + (f"; e.g. {r['messages'][0]}" if r["messages"] else ""))
+    if walking is not None:
+        print(f"(c) a healthy simulated audience of 4, moods changing, {walking['walks']} walks of 20 s: "
+              f"{walking['wearer_hours']} wearer-hours, {walking['warnings']} warnings "
+              f"({walking['per_wearer_hour']} per wearer-hour), {walking['forecast_s']} forecasts"
+              + (f"; e.g. {walking['messages'][0]}" if walking["messages"] else ""))  # type: ignore[index]
     return 0
 
 

@@ -92,11 +92,14 @@ class Trend:
     relative : bool
         ``min_change`` is a share of the window's first fitted level (for measures without a
         natural scale, such as a skin-conductance level in the sensor's own units).
+    steady_share : float
+        Each quarter of the window must be beyond the one before by this share of the whole
+        change (0: not asked): a steady decline, not one step down.
     """
 
     def __init__(self, limit: float, direction: Direction, min_change: float, window_s: float = 40.0,
                  horizon_s: float = 60.0, min_span_s: float = 20.0, min_agreement: float = 0.5,
-                 relative: bool = False) -> None:
+                 relative: bool = False, steady_share: float = 0.0) -> None:
         self.limit = limit
         self.sign = -1.0 if direction == "falling" else 1.0
         self.min_change = min_change
@@ -105,6 +108,7 @@ class Trend:
         self.min_span_s = min_span_s
         self.min_agreement = min_agreement
         self.relative = relative
+        self.steady_share = steady_share
         self._points: deque[tuple[float, float]] = deque()
 
     def add(self, time_s: float, value: float) -> None:
@@ -114,6 +118,17 @@ class Trend:
         self._points.append((time_s, value))
         while self._points and self._points[0][0] < time_s - self.window_s:
             self._points.popleft()
+
+    def _spread(self, t: np.ndarray, v: np.ndarray, change: float) -> bool:
+        """Whether the move is spread over the window: the median of each quarter of it (by time)
+        is beyond the one before by ``steady_share`` of the whole change. A step (a wearer who
+        starts walking: the quality drops at once, then stays low) leaves quarters level."""
+        edges = t[0] + (t[-1] - t[0]) * np.array([0.25, 0.5, 0.75])
+        quarter = np.searchsorted(edges, t, side="right")
+        medians = [float(np.median(v[quarter == k])) for k in range(4) if np.any(quarter == k)]
+        if len(medians) < 4:
+            return False
+        return all(self.sign * (b - a) >= self.steady_share * change for a, b in zip(medians, medians[1:]))
 
     def reset(self) -> None:
         """Forget the window (the channel failed, came back, or started again)."""
@@ -142,6 +157,8 @@ class Trend:
         change = towards * span_s
         needed = self.min_change * (abs(start_value) if self.relative else 1.0)
         if towards <= 0.0 or change < needed or self.sign * agreement < self.min_agreement:
+            return None
+        if self.steady_share > 0.0 and not self._spread(t, v, change):
             return None
         gap = self.sign * (self.limit - now_value)  # > 0: still short of the limit
         eta_s = max(0.0, gap / towards)

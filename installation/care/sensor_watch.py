@@ -116,7 +116,7 @@ class SensorWatch:
     def _trend(self, limit: float, direction: str, min_change: float, relative: bool = False) -> Trend:
         s = self.settings
         return Trend(limit, direction, min_change, s.window_s, s.horizon_s, s.min_span_s,  # type: ignore[arg-type]
-                     s.min_agreement, relative)
+                     s.min_agreement, relative, s.steady_share)
 
     def _warning(self, trends: dict[str, Trend]) -> _Warning:
         return _Warning(trends, Hysteresis(self.settings.rise_s, self.settings.fall_s))

@@ -100,6 +100,23 @@ def test_past_the_limit_forecasts_now_and_reset_forgets() -> None:
     assert len(trend) == 0 and trend.forecast() is None
 
 
+@pytest.mark.parametrize(
+    ("curve", "steady_share", "fires"),
+    [
+        (lambda t: 0.95 if t < 20 else 0.3 + 0.02 * math.sin(t), 0.0, True),  # a step counts without the check
+        (lambda t: 0.95 if t < 20 else 0.3 + 0.02 * math.sin(t), 0.1, False),  # ... and not with it
+        (lambda t: 0.95 - 0.012 * t, 0.1, True),  # a ramp passes it
+    ],
+)
+def test_a_step_is_not_a_steady_decline(curve, steady_share: float, fires: bool) -> None:
+    trend = Trend(0.3, "falling", 0.25, steady_share=steady_share)
+    fired = False
+    for t in range(0, 45):
+        trend.add(float(t), curve(t))
+        fired = fired or trend.forecast() is not None
+    assert fired == fires
+
+
 def test_relative_change_for_a_level_without_a_scale() -> None:
     # skin conductance halving from 8 uS towards the 0.05 uS contact limit; the same fall from 80 uS is not half
     for start, fires in ((8.0, True), (80.0, False)):

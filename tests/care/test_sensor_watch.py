@@ -44,6 +44,7 @@ def heart_quality(t: float) -> float:
         (lambda t: "ok", lambda t: 0.95, False),  # healthy
         (lambda t: "learning", heart_quality, False),  # not judged while learning
         (lambda t: "noisy", lambda t: 0.35 + 0.05 * math.sin(t), False),  # low but not falling
+        (lambda t: "ok", lambda t: 0.95 if t < 60 else 0.35 + 0.15 * math.sin(2.3 * t), False),  # walking: one step down
     ],
 )
 def test_heart_quality_cases(state_of, quality_of, rule_raised: bool) -> None:

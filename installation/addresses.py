@@ -28,6 +28,8 @@ WEARER_FEATURES: dict[str, str] = {
     "heart.sdnn": "SDNN of normal intervals over the last minute, milliseconds",
     "heart.next_in": "seconds until the predicted next beat (negative: overdue)",
     "heart.quality": "heart signal quality, 0..1",
+    "heart.pulse_size": "the typical height of a pulse (or an R wave) lately, in the waveform's units; it shrinks "
+                        "as a sensor loosens (NaN without a waveform)",
     "eda.scl": "skin-conductance level, microsiemens (sensor units if uncalibrated)",
     "eda.phasic": "phasic skin conductance (responses above the tonic level), same units",
     "eda.arousal": "arousal relative to the wearer's baseline, 0..1 (0.5 = baseline)",

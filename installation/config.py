@@ -726,6 +726,15 @@ class CareSensorsConfig(_Strict):
                                  "counted as failed")
     quality_min_fall: float = Field(0.25, gt=0.0, le=1.0, description="how far the quality must have fallen "
                                     "over the window")
+    # Pulse size (contact of a heart sensor): a loosening PPG's pulse shrinks as its contact goes
+    # (a loose ECG electrode's R wave too), steadily, while walking makes the wave bigger, not
+    # smaller. A pulse forecast to shrink to a third of its size at the window's start within
+    # the horizon, having lost a quarter already, is failing; vasoconstriction (cold, a startle)
+    # shrinks it too, but in a step that passes, which steady_share leaves out.
+    pulse_limit_share: float = Field(0.33, gt=0.0, lt=1.0, description="a heart channel fails when its pulse has "
+                                     "shrunk to this share of its size at the window's start")
+    pulse_min_fall: float = Field(0.25, gt=0.0, lt=1.0, description="share of its size the pulse must have lost "
+                                  "over the window")
     # Skin conductance: the core calls an electrode off the skin below 0.05 uS; a resting level
     # is 1-20 uS and drifts by a few per cent a minute, while a loosening electrode halves it.
     eda_contact_limit_us: float = Field(0.05, gt=0.0, le=10.0, description="the skin-conductance level at which "

@@ -95,11 +95,14 @@ class Trend:
     steady_share : float
         Each quarter of the window must be beyond the one before by this share of the whole
         change (0: not asked): a steady decline, not one step down.
+    relative_limit : bool
+        ``limit`` is a share of the window's first fitted level (a pulse that shrinks to a
+        third of its size), not a level of its own.
     """
 
     def __init__(self, limit: float, direction: Direction, min_change: float, window_s: float = 40.0,
                  horizon_s: float = 60.0, min_span_s: float = 20.0, min_agreement: float = 0.5,
-                 relative: bool = False, steady_share: float = 0.0) -> None:
+                 relative: bool = False, steady_share: float = 0.0, relative_limit: bool = False) -> None:
         self.limit = limit
         self.sign = -1.0 if direction == "falling" else 1.0
         self.min_change = min_change
@@ -109,6 +112,7 @@ class Trend:
         self.min_agreement = min_agreement
         self.relative = relative
         self.steady_share = steady_share
+        self.relative_limit = relative_limit
         self._points: deque[tuple[float, float]] = deque()
 
     def add(self, time_s: float, value: float) -> None:
@@ -160,7 +164,8 @@ class Trend:
             return None
         if self.steady_share > 0.0 and not self._spread(t, v, change):
             return None
-        gap = self.sign * (self.limit - now_value)  # > 0: still short of the limit
+        limit = self.limit * start_value if self.relative_limit else self.limit
+        gap = self.sign * (limit - now_value)  # > 0: still short of the limit
         eta_s = max(0.0, gap / towards)
         if eta_s > self.horizon_s:
             return None

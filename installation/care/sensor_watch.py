@@ -3,7 +3,8 @@ operator when one is likely to fail within the horizon (a minute by default).
 
 What is followed, per wearer:
 
-* the heart channel's quality (``pN.heart.quality``) falling;
+* the heart channel's quality (``pN.heart.quality``) falling, and its pulse (``pN.heart.pulse_size``:
+  contact) shrinking;
 * the skin-conductance channel's quality, and its level (``pN.eda.scl``: contact) falling
   towards what an electrode off the skin reads;
 * the link's share of packets lost or corrupt rising (the sources' ``packets``, ``lost``,
@@ -35,7 +36,7 @@ BATTERY_RULE = "sensor.battery_low"
 #: The counters a source may keep: received, and the bad kinds (lost, corrupt, dropped).
 LINK_COUNTERS = ("packets", "lost", "corrupt", "dropped")
 #: Measures read ten times a reading and averaged (a channel's quality moves block by block).
-AVERAGED: dict[str, tuple[str, ...]] = {"heart": ("quality",), "eda": ("quality", "scl")}
+AVERAGED: dict[str, tuple[str, ...]] = {"heart": ("quality", "pulse_size"), "eda": ("quality", "scl")}
 READS_PER_SAMPLE = 10
 
 
@@ -113,10 +114,11 @@ class SensorWatch:
         self.forecasts = 0  # judgements (one a channel a reading) that forecast a failure, held long enough or not
 
     # ---- the trends of one wearer -------------------------------------------------
-    def _trend(self, limit: float, direction: str, min_change: float, relative: bool = False) -> Trend:
+    def _trend(self, limit: float, direction: str, min_change: float, relative: bool = False,
+               relative_limit: bool = False) -> Trend:
         s = self.settings
         return Trend(limit, direction, min_change, s.window_s, s.horizon_s, s.min_span_s,  # type: ignore[arg-type]
-                     s.min_agreement, relative, s.steady_share)
+                     s.min_agreement, relative, s.steady_share, relative_limit)
 
     def _warning(self, trends: dict[str, Trend]) -> _Warning:
         return _Warning(trends, Hysteresis(self.settings.rise_s, self.settings.fall_s))
@@ -126,7 +128,9 @@ class SensorWatch:
         if w is None:
             s = self.settings
             w = _Wearer(
-                heart=self._warning({"quality": self._trend(s.quality_limit, "falling", s.quality_min_fall)}),
+                heart=self._warning({"quality": self._trend(s.quality_limit, "falling", s.quality_min_fall),
+                                     "pulse": self._trend(s.pulse_limit_share, "falling", s.pulse_min_fall, True,
+                                                          relative_limit=True)}),
                 eda=self._warning({"quality": self._trend(s.quality_limit, "falling", s.quality_min_fall),
                                    "contact": self._trend(s.eda_contact_limit_us, "falling", s.eda_min_fall, True)}),
                 link=self._warning({"loss": self._trend(s.loss_limit, "rising", s.loss_min_rise)}),
@@ -185,7 +189,8 @@ class SensorWatch:
             w = self._wearer(wearer)
             heart, eda = states.get(f"{wearer}.heart"), states.get(f"{wearer}.eda")
             self._channel(now_s, wearer, w.heart, HEART_RULE, "heart sensor", heart,
-                          {"quality": features.get(f"{wearer}.heart.quality", math.nan)})
+                          {"quality": features.get(f"{wearer}.heart.quality", math.nan),
+                           "pulse": features.get(f"{wearer}.heart.pulse_size", math.nan)})
             self._channel(now_s, wearer, w.eda, EDA_RULE, "skin-conductance sensor", eda,
                           {"quality": features.get(f"{wearer}.eda.quality", math.nan),
                            "contact": features.get(f"{wearer}.eda.scl", math.nan)})
@@ -242,6 +247,8 @@ class SensorWatch:
                 continue
             if name == "loss":
                 message = failing_message(wearer, what, "loss", f, horizon_s, " %", 0, 100.0, (0.0, 1.0))
+            elif name == "pulse":  # in the waveform's own units: shown as a share of where it started
+                message = failing_message(wearer, what, "pulse size", f, horizon_s, " %", 0, 100.0 / f.start_value)
             elif name == "contact":
                 message = failing_message(wearer, what, "skin conductance", f, horizon_s, digits=2)
             else:

@@ -25,7 +25,7 @@ from installation.addresses import WEARER_RE, wearer_pairs
 from installation.dsp.bank import Batch
 from installation.dsp.eda import E_AROUSAL, E_LAST_ARRIVAL_S, E_PHASIC, E_SCL, EdaBank, Scr
 from installation.dsp.events import Event
-from installation.dsp.heart import H_LAST_ARRIVAL_S, HeartBank, Polarity
+from installation.dsp.heart import H_LAST_ARRIVAL_S, H_TYPICAL, HeartBank, Polarity
 from installation.dsp.motion import ACC_SIGNALS, VETO_LEVEL, MotionBank
 from installation.dsp.quality import BAD_STATES, Q_QUALITY, Q_STATE, STATES, State, clean_block
 from installation.dsp.rhythm import MAX_IBI_S, MIN_IBI_S, Beat, BeatSeries, median
@@ -418,9 +418,11 @@ class SignalCore:
                 h = w.heart
                 if h.bank is None:
                     last_arrival_s, state, quality = h.last_arrival_s, h.state, h.quality
+                    pulse_size = math.nan
                 else:
                     heart_rows, heart_quality = rows[h.bank]
                     last_arrival_s = heart_rows[h.row][H_LAST_ARRIVAL_S]
+                    pulse_size = heart_rows[h.row][H_TYPICAL] or math.nan
                     state, quality = STATES[int(heart_quality[h.row][Q_STATE])], heart_quality[h.row][Q_QUALITY]
                 if w.motion_arrival_s is not None and now_s - w.motion_arrival_s <= stale_s:
                     quality *= 1.0 - MOTION_QUALITY_DROP * self._motion.level(name)
@@ -447,6 +449,7 @@ class SignalCore:
                 next_in = h.last_beat_mono_s + ibi - now_s if math.isfinite(ibi) else math.nan
                 out[f"{name}.heart.next_in"] = next_in
                 out[f"{name}.heart.quality"] = quality
+                out[f"{name}.heart.pulse_size"] = pulse_size
                 qualities.append(quality)
                 if good and math.isfinite(bpm):
                     bpms.append(bpm)

@@ -25,7 +25,7 @@ from installation.sensors.simulated import SimulatedAudience
 from tests.helpers import REPO
 
 MESSAGE = re.compile(r"^p\d+: (heart sensor|skin-conductance sensor|link) failing, likely within a minute "
-                     r"\((quality|skin conductance|loss) \d+(\.\d+)?( %)? -> \d+(\.\d+)?( %)? over \d+ s\)$")
+                     r"\((quality|pulse size|skin conductance|loss) \d+(\.\d+)?( %)? -> \d+(\.\d+)?( %)? over \d+ s\)$")
 
 
 def watch_of(**settings: float) -> tuple[SensorWatch, NoticeBoard]:
@@ -82,6 +82,26 @@ def test_recovery_clears_the_notice() -> None:
         watch.observe(float(t), {"p1.heart.quality": q}, {"p1.heart": "ok"})
         seen.append(board.is_standing("p1", HEART_RULE))
     assert any(seen[40:80]) and not any(seen[150:])
+
+
+@pytest.mark.parametrize(
+    ("pulse_of", "fires"),
+    [
+        (lambda t: 140.0 if t < 20 else 140.0 - 1.5 * (t - 20), True),  # a loosening sensor: the pulse shrinks
+        (lambda t: 140.0 if t < 30 else 420.0, False),  # walking: the wave grows
+        (lambda t: 140.0 if t < 30 else 80.0, False),  # a startle's vasoconstriction: one step down
+        (lambda t: 140.0 + 10.0 * math.sin(0.7 * t), False),  # healthy
+    ],
+)
+def test_pulse_size_cases(pulse_of, fires: bool) -> None:
+    watch, board = watch_of()
+    for t in range(0, 60):
+        watch.observe(float(t), {"p1.heart.quality": 1.0, "p1.heart.pulse_size": pulse_of(t)}, {"p1.heart": "ok"})
+    notices = board.standing("p1")
+    assert bool(notices) == fires
+    if fires:
+        assert notices[0].rule == HEART_RULE and MESSAGE.match(notices[0].message), notices[0].message
+        assert notices[0].message.startswith("p1: heart sensor failing, likely within a minute (pulse size 100 % -> ")
 
 
 def test_contact_falling_warns_for_the_skin_conductance() -> None:
@@ -167,19 +187,22 @@ def test_a_loosening_sensor_through_the_pipeline_is_told_before_it_fails() -> No
     audience = ScriptedAudience(SimulatedAudience(1, seed=4, clock=clock), scenario, seed=4)
     raised: dict[str, tuple[float, str]] = {}
     pipeline.notices.listen(lambda n: raised.setdefault(n.rule, (clock.now_s(), n.message)))
-    bad_s = math.nan
+    bad_s = {"eda": math.nan, "heart": math.nan}
     audience.open()
     while clock.now_s() < 125.0:
         clock.advance_s(0.02)
         pipeline.tick(audience.read(0.0))
-        if math.isnan(bad_s) and pipeline.core.states().get("p1.eda") in BAD_STATES:
-            bad_s = clock.now_s()
+        states = pipeline.core.states()
+        for channel, when in bad_s.items():
+            if math.isnan(when) and states.get(f"p1.{channel}") in BAD_STATES:
+                bad_s[channel] = clock.now_s()
     audience.close()
-    assert EDA_RULE in raised, raised
-    warned_s, message = raised[EDA_RULE]
-    assert 40.0 < warned_s < bad_s - 15.0, (warned_s, bad_s)
-    assert MESSAGE.match(message) and message.startswith("p1: skin-conductance sensor failing"), message
-    assert not pipeline.notices.is_standing("p1", EDA_RULE)  # failed: the fault report's business now
+    for rule, channel, what in ((EDA_RULE, "eda", "skin-conductance sensor"), (HEART_RULE, "heart", "heart sensor")):
+        assert rule in raised, raised
+        warned_s, message = raised[rule]
+        assert 40.0 < warned_s < bad_s[channel] - 10.0, (rule, warned_s, bad_s)
+        assert MESSAGE.match(message) and message.startswith(f"p1: {what} failing"), message
+        assert not pipeline.notices.is_standing("p1", rule)  # failed: the fault report's business now
 
 
 def test_healthy_recordings_raise_nothing() -> None:

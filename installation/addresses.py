@@ -14,9 +14,10 @@ ParameterKind = Literal["continuous", "trigger"]
 WEARER_RE = re.compile(r"p(\d+|\*)")
 #: What a block of samples (or a reading) holds: a waveform (``ppg``, ``ecg``, ``eda``), a
 #: device's own figures (``bpm``; ``ibi``, a beat it found, in seconds) or acceleration (``acc``,
-#: its magnitude, or one axis: ``acc_x``, ``acc_y``, ``acc_z``), or a consent button (``consent``: 1 when the
-#: wearer agrees to be recorded; ``[record] consent = "device"``; the signal core ignores it).
-SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi", "acc", "acc_x", "acc_y", "acc_z", "consent"]
+#: its magnitude, or one axis: ``acc_x``, ``acc_y``, ``acc_z``), a consent button (``consent``: 1 when the
+#: wearer agrees to be recorded; ``[record] consent = "device"``; the signal core ignores it), or the
+#: device's battery level (``battery``, percent).
+SignalKind = Literal["ppg", "ecg", "eda", "bpm", "ibi", "acc", "acc_x", "acc_y", "acc_z", "consent", "battery"]
 SIGNAL_KINDS: tuple[SignalKind, ...] = get_args(SignalKind)
 
 #: Features every wearer publishes, with their units.
@@ -30,12 +31,15 @@ WEARER_FEATURES: dict[str, str] = {
     "heart.quality": "heart signal quality, 0..1",
     "heart.irregular": "share of the last 8 beats whose interval was implausible or out of the rhythm "
                        "(ectopic, missed, doubled), 0..1 (NaN before any beat)",
+    "heart.pulse_size": "the typical height of a pulse (or an R wave) lately, in the waveform's units; it shrinks "
+                        "as a sensor loosens (NaN without a waveform)",
     "eda.scl": "skin-conductance level, microsiemens (sensor units if uncalibrated)",
     "eda.phasic": "phasic skin conductance (responses above the tonic level), same units",
     "eda.arousal": "arousal relative to the wearer's baseline, 0..1 (0.5 = baseline)",
     "eda.scr_rate": "skin-conductance responses in the last minute",
     "eda.quality": "skin-conductance signal quality, 0..1",
     "quality": "the wearer's best channel quality, 0..1 (0 when nothing arrives)",
+    "device.battery": "the wearer's device's battery level, percent (only from devices that send one)",
     "motion.level": "how much the wearer moves, from their accelerometer, 0..1 (0 at rest; only with an accelerometer)",
 }
 #: Events every wearer emits.

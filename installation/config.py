@@ -698,6 +698,77 @@ class CareSensorsConfig(_Strict):
     """``[care.sensors]``: warnings that a wearer's sensor is likely to fail soon (for the operator only)."""
 
     enabled: bool = Field(True, description="watch each channel's trend and warn before it fails")
+    # How far ahead, and from how much history. A minute is what a steward needs to reach a
+    # wearer and press a sensor back on; 40 s of history at one reading a second gives the
+    # robust (Theil-Sen) line 40 points, enough that one odd second does not move it, and is
+    # short enough that a loosening sensor (which takes a minute or two) is seen early.
+    horizon_s: float = Field(60.0, gt=0.0, le=600.0, description="warn when a channel is forecast to fail within "
+                             "this many seconds")
+    window_s: float = Field(40.0, ge=5.0, le=600.0, description="seconds of each channel's history the trend "
+                            "is fitted to")
+    min_span_s: float = Field(20.0, ge=2.0, le=600.0, description="the history must cover this many seconds "
+                              "before a trend is trusted (after a start or a recovery)")
+    sample_period_s: float = Field(1.0, gt=0.0, le=10.0, description="how often each channel's measures are "
+                                   "read into its trend, seconds")
+    # A steady move, not a wobble: Kendall's tau of the window towards failure. 0.5 means three
+    # pairs of readings in four agree; a stable channel with noise sits near 0.
+    min_agreement: float = Field(0.5, ge=0.0, le=1.0, description="how steadily (Kendall's tau, 0..1) a measure "
+                                 "must move towards failure")
+    # A steady move, not a step: a wearer who starts walking drops their pulse's quality at once
+    # and it stays low while they walk; a loosening sensor declines all along. Each quarter of the
+    # window must be beyond the one before by a tenth of the whole change.
+    steady_share: float = Field(0.1, ge=0.0, le=0.33, description="each quarter of the window must be beyond the "
+                                "one before by this share of the whole change (0: a step counts too)")
+    # Hysteresis: the forecast must hold this long before it is told (a dip shorter than this
+    # never is), and be gone this long before the notice ends.
+    rise_s: float = Field(3.0, ge=0.0, le=120.0, description="seconds a forecast must hold before the warning "
+                          "is raised")
+    fall_s: float = Field(10.0, ge=0.0, le=600.0, description="seconds a forecast must be gone before the "
+                          "warning ends")
+    # Quality (0..1): a channel in a bad state has quality 0.2 at most; a usable pulse stays above
+    # 0.5 (a noisy one is scaled by 0.4). A fall of 0.25 in the window is more than a healthy
+    # channel's regularity wanders.
+    quality_limit: float = Field(0.3, gt=0.0, lt=1.0, description="the quality (0..1) at which a channel is "
+                                 "counted as failed")
+    quality_min_fall: float = Field(0.25, gt=0.0, le=1.0, description="how far the quality must have fallen "
+                                    "over the window")
+    # Pulse size (contact of a heart sensor): a loosening PPG's pulse shrinks as its contact goes
+    # (a loose ECG electrode's R wave too), steadily, while walking makes the wave bigger, not
+    # smaller. A pulse forecast to shrink to a third of its size at the window's start within
+    # the horizon, having lost a quarter already, is failing; vasoconstriction (cold, a startle)
+    # shrinks it too, but in a step that passes, which steady_share leaves out.
+    pulse_limit_share: float = Field(0.33, gt=0.0, lt=1.0, description="a heart channel fails when its pulse has "
+                                     "shrunk to this share of its size at the window's start")
+    pulse_min_fall: float = Field(0.25, gt=0.0, lt=1.0, description="share of its size the pulse must have lost "
+                                  "over the window")
+    # Skin conductance: the core calls an electrode off the skin below 0.05 uS; a resting level
+    # is 1-20 uS and drifts by a few per cent a minute, while a loosening electrode halves it.
+    eda_contact_limit_us: float = Field(0.05, gt=0.0, le=10.0, description="the skin-conductance level at which "
+                                        "the electrodes are off the skin (the core's own limit)")
+    eda_min_fall: float = Field(0.5, gt=0.0, lt=1.0, description="share of its level the skin conductance must "
+                                "have lost over the window")
+    # Links: the share of packets lost or corrupt. At half lost the pulse wave has holes a beat
+    # detector cannot bridge; a rise of 0.15 is beyond the odd burst of a busy radio.
+    loss_limit: float = Field(0.5, gt=0.0, le=1.0, description="the share of packets lost or corrupt at which a "
+                              "link is counted as failed")
+    loss_min_rise: float = Field(0.15, gt=0.0, le=1.0, description="how far the share lost must have risen "
+                                 "over the window")
+    # Batteries: EmotiBit's percentage falls by a few per cent an hour, then quickly at the end;
+    # it switches off around a few per cent. Below 10 % the operator is told in any case.
+    battery_empty_percent: float = Field(5.0, ge=0.0, le=100.0, description="the battery level (percent) at "
+                                         "which the device switches off")
+    battery_low_percent: float = Field(10.0, ge=0.0, le=100.0, description="at or below this battery level "
+                                       "(percent) the operator is told, whatever the trend")
+    battery_min_fall: float = Field(3.0, gt=0.0, le=100.0, description="how far (percent) the battery must have "
+                                    "fallen over the window for its trend to count")
+
+    @field_validator("min_span_s")
+    @classmethod
+    def _within_window(cls, v: float, info: Any) -> float:
+        window = info.data.get("window_s")
+        if window is not None and v > window:
+            raise ValueError(f"must not exceed window_s ({window:g})")
+        return v
 
 
 class MidiNote(_Strict):

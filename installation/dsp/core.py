@@ -25,7 +25,7 @@ from installation.addresses import WEARER_RE, wearer_pairs
 from installation.dsp.bank import Batch
 from installation.dsp.eda import E_AROUSAL, E_LAST_ARRIVAL_S, E_PHASIC, E_SCL, EdaBank, Scr
 from installation.dsp.events import Event
-from installation.dsp.heart import H_LAST_ARRIVAL_S, HeartBank, Polarity
+from installation.dsp.heart import H_LAST_ARRIVAL_S, H_TYPICAL, HeartBank, Polarity
 from installation.dsp.motion import ACC_SIGNALS, VETO_LEVEL, MotionBank
 from installation.dsp.quality import BAD_STATES, Q_QUALITY, Q_STATE, STATES, State, clean_block
 from installation.dsp.rhythm import MAX_IBI_S, MIN_IBI_S, Beat, BeatSeries, median
@@ -127,6 +127,7 @@ class _Wearer:
     heart: _Heart | None = None
     eda: _Eda | None = None
     motion_arrival_s: float | None = None  # newest accelerometer block's arrival; None without one
+    battery_percent: float = math.nan  # the device's last battery reading; NaN: it sends none
 
 
 def beat_events(wearer: str, beat: Beat, arrival_s: float) -> list[Event]:
@@ -209,6 +210,8 @@ class SignalCore:
                 if route is None:
                     if block.signal in ("ibi", "bpm") and block.values.size:
                         events += self._derived_heart_block(block)
+                    elif block.signal == "battery" and block.values.size:
+                        self._wearers.setdefault(block.wearer, _Wearer()).battery_percent = float(block.values[-1])
                     else:
                         self.ignored_blocks += 1
                     continue
@@ -415,9 +418,11 @@ class SignalCore:
                 h = w.heart
                 if h.bank is None:
                     last_arrival_s, state, quality = h.last_arrival_s, h.state, h.quality
+                    pulse_size = math.nan
                 else:
                     heart_rows, heart_quality = rows[h.bank]
                     last_arrival_s = heart_rows[h.row][H_LAST_ARRIVAL_S]
+                    pulse_size = heart_rows[h.row][H_TYPICAL] or math.nan
                     state, quality = STATES[int(heart_quality[h.row][Q_STATE])], heart_quality[h.row][Q_QUALITY]
                 if w.motion_arrival_s is not None and now_s - w.motion_arrival_s <= stale_s:
                     quality *= 1.0 - MOTION_QUALITY_DROP * self._motion.level(name)
@@ -445,6 +450,7 @@ class SignalCore:
                 out[f"{name}.heart.next_in"] = next_in
                 out[f"{name}.heart.quality"] = quality
                 out[f"{name}.heart.irregular"] = 1.0 - series.regularity() if series.beats else math.nan
+                out[f"{name}.heart.pulse_size"] = pulse_size
                 qualities.append(quality)
                 if good and math.isfinite(bpm):
                     bpms.append(bpm)
@@ -474,6 +480,8 @@ class SignalCore:
                 fresh = now_s - w.motion_arrival_s <= stale_s
                 out[f"{name}.motion.level"] = self._motion.level(name) if fresh else 0.0
             out[f"{name}.quality"] = max(qualities, default=0.0)
+            if not math.isnan(w.battery_percent):
+                out[f"{name}.device.battery"] = w.battery_percent
             present += sending
             if self._present.get(name, False) != sending:
                 self._present[name] = sending

@@ -23,6 +23,7 @@ import numpy as np
 
 from installation.addresses import WEARER_RE
 from installation.care.board import NoticeBoard
+from installation.care.sensor_watch import SensorWatch
 from installation.care.welfare import WelfareWatch
 from installation.clock import Clock
 from installation.config import Show
@@ -220,6 +221,9 @@ class Pipeline:
                 self.visuals.add_publisher(serve_render_nodes(show, wearers, clock))
         self.outer: list[OuterFeatures] = []  # features and events from outside the core (Link)
         self._outer_due: list[Event] = []  # outer events made ahead of their time, for the taps at their time
+        # [care.sensors]: a notice when a wearer's sensor, link or battery is likely to fail soon
+        self.sensor_watch = (self.add_tap(SensorWatch(show.care.sensors, self.notices, self.core.states))
+                             if show.care.sensors.enabled else None)
         self.blackout = False
         self._commands: queue.Queue[SelectScene | Rebaseline | Mapper] = queue.Queue()
         self._last_params: dict[str, float] = {}

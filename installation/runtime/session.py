@@ -29,6 +29,7 @@ import numpy as np
 
 from installation.clock import Clock, MonotonicClock
 from installation.config import Show
+from installation.care.sensor_watch import LINK_COUNTERS
 from installation.dsp.core import compile_kernels
 from installation.dsp.quality import BAD_STATES
 from installation.link.clock import LinkClock
@@ -44,6 +45,7 @@ from installation.visuals.process import Renderer
 log = logging.getLogger(__name__)
 
 STATUS_PERIOD_S = 0.5  # the operator overlay's figures are refreshed twice a second
+LINK_COUNTS_PERIOD_S = 1.0  # the sources' packet counters go to the sensor watch once a second
 RESTART_FIRST_S = 0.5  # a dead visuals process is restarted after this, then after twice as long each time ...
 RESTART_MAX_S = 30.0  # ... up to this
 RESTART_HEALTHY_S = 60.0  # a process that ran this long resets the back-off
@@ -120,6 +122,8 @@ class Session:
         self._thread_targets: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {}
         self._recording_fault_told = False
         self.pipeline.notices.listen(self._notice_raised, self._notice_cleared)
+        self._source_wearers: dict[int, set[str]] = {}  # id of a source -> the wearers whose blocks it read
+        self._last_links_s = -math.inf  # when the sources' counters last went to the sensor watch
 
     @property
     def sound(self) -> SoundOutput | None:
@@ -378,6 +382,8 @@ class Session:
                 continue
             if self.recorder is not None and blocks:
                 self.recorder.samples(blocks)
+            if blocks:  # whose link this source is, for the sensor watch
+                self._source_wearers.setdefault(id(source), set()).update(block.wearer for block in blocks)
             queued = blocks
             if any(block.signal in EVENT_SIGNALS for block in blocks):
                 # A beat the device already found is an event: it goes to its triggers from this
@@ -442,9 +448,31 @@ class Session:
         if now_s - self._last_faults_s >= FEATURE_PERIOD_S:
             self._last_faults_s = now_s
             self._report_faults()
+        if pipeline.sensor_watch is not None and now_s - self._last_links_s >= LINK_COUNTS_PERIOD_S:
+            self._last_links_s = now_s
+            self._feed_link_counts(now_s)
         if (self.renderer is not None or pipeline.visuals.publishers) and now_s - self._last_status_s >= STATUS_PERIOD_S:
             self._last_status_s = now_s
             pipeline.visuals.status(self.operator_status())
+
+    def _feed_link_counts(self, now_s: float) -> None:
+        """Each source's packet counters, for the wearers it carries, to the sensor watch."""
+        watch = self.pipeline.sensor_watch
+        assert watch is not None
+        for source in self.sources:
+            name = getattr(source, "name", type(source).__name__)
+            by_wearer = getattr(source, "wearer_counts", None)
+            if isinstance(by_wearer, dict):  # a source that counts each wearer's link apart
+                for wearer, counts in list(by_wearer.items()):
+                    watch.link_counts(now_s, name, [wearer], counts)
+                continue
+            wearers = self._source_wearers.get(id(source))
+            if not wearers:
+                continue
+            counts = {attr: value for attr in LINK_COUNTERS
+                      if isinstance(value := getattr(source, attr, None), int)}
+            if counts:  # one link for every wearer the source carries
+                watch.link_counts(now_s, name, sorted(wearers), counts)
 
     def _report_faults(self) -> None:
         """Log each channel's move into or out of a fault state, once."""

@@ -21,7 +21,7 @@ from installation.sensors.sample_clock import SampleClock
 
 #: Nominal rates (Hz) assumed for readings that carry no device time.
 DEFAULT_RATES_HZ: dict[str, float] = {"ppg": 100.0, "ecg": 250.0, "eda": 25.0, "bpm": 1.0, "ibi": 1.0,
-                                      "acc": 25.0, "acc_x": 25.0, "acc_y": 25.0, "acc_z": 25.0, "consent": 1.0}
+                                      "acc": 25.0, "acc_x": 25.0, "acc_y": 25.0, "acc_z": 25.0, "consent": 1.0, "battery": 1.0}
 
 #: Reading kinds that are sampled waveforms, whose clock is rebuilt; the others come at events.
 SAMPLED_KINDS = frozenset({"ppg", "ecg", "eda"})

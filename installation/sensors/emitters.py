@@ -26,7 +26,7 @@ WireFormat = Literal["native", "emotibit", "pulsesensor", "openbci"]
 
 
 #: What a simulated EmotiBit sends, by signal: its OSC type tags.
-EMOTIBIT_SENDS = {"ppg": "PPG:IR", "eda": "EDA", "acc_x": "ACC:X", "acc_y": "ACC:Y", "acc_z": "ACC:Z"}
+EMOTIBIT_SENDS = {"ppg": "PPG:IR", "eda": "EDA", "acc_x": "ACC:X", "acc_y": "ACC:Y", "acc_z": "ACC:Z", "battery": "B%"}
 
 
 def _slot_index(wearer: str) -> int:

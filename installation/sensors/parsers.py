@@ -8,7 +8,8 @@ Reading kinds: ``ppg``, ``ecg`` (raw waveform samples), ``eda`` (skin conductanc
 microsiemens when converted, else raw counts), ``bpm`` (a rate the device
 computed), ``ibi`` (an inter-beat interval in seconds, reported at a beat),
 ``acc`` (the magnitude of an accelerometer's reading) or ``acc_x``, ``acc_y``,
-``acc_z`` (one axis each; the signal core combines them). The axes stay apart here:
+``acc_z`` (one axis each; the signal core combines them), ``battery`` (the device's
+battery level, percent). The axes stay apart here:
 rigs send them in separate messages (EmotiBit) and a parser sees one at a time.
 """
 
@@ -303,11 +304,12 @@ def detect_format(lines: list[str]) -> str | None:
 
 # ---- OSC ---------------------------------------------------------------------------
 #: EmotiBit Oscilloscope type tags -> reading kind (PPG:IR is the pulse channel used; the
-#: accelerometer's axes in g).
+#: accelerometer's axes in g; ``B%``, EmotiBit's own type tag for its battery level, percent).
 EMOTIBIT_TAGS: dict[str, tuple[str, str]] = {"PPG:IR": ("ppg", "adc"), "EDA": ("eda", "uS"), "HR": ("bpm", "bpm"),
-                                             "ACC:X": ("acc_x", "g"), "ACC:Y": ("acc_y", "g"), "ACC:Z": ("acc_z", "g")}
-_EMOTIBIT = re.compile(r"/?EmotiBit/(\d+)/([A-Z]+(?::[A-Z]+)?)$")
-_NATIVE_OSC = re.compile(r"/?eco/p(\d+)/(ppg|ecg|eda|bpm|ibi|acc_x|acc_y|acc_z|acc|consent)$")
+                                             "ACC:X": ("acc_x", "g"), "ACC:Y": ("acc_y", "g"), "ACC:Z": ("acc_z", "g"),
+                                             "B%": ("battery", "%")}
+_EMOTIBIT = re.compile(r"/?EmotiBit/(\d+)/([A-Z]+%?(?::[A-Z]+)?)$")
+_NATIVE_OSC = re.compile(r"/?eco/p(\d+)/(ppg|ecg|eda|bpm|ibi|acc_x|acc_y|acc_z|acc|consent|battery)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,8 +353,8 @@ def _floats(address: str, params: list[object]) -> tuple[float, ...]:
 def osc_readings(address: str, params: list[object]) -> OscReadings | None:
     """Readings in one OSC message, None for an address we do not use.
 
-    Understood: EmotiBit Oscilloscope ``/EmotiBit/<n>/PPG:IR|EDA|HR|ACC:X|ACC:Y|ACC:Z``
-    (any number of samples); OpenBCI GUI ``/openbci/pulse/bpm`` and ``/openbci/pulse/ibi``
+    Understood: EmotiBit Oscilloscope ``/EmotiBit/<n>/PPG:IR|EDA|HR|ACC:X|ACC:Y|ACC:Z|B%``
+    (any number of samples; ``B%`` is the battery level in percent); OpenBCI GUI ``/openbci/pulse/bpm`` and ``/openbci/pulse/ibi``
     (milliseconds); Mind Monitor / Muse ``/muse/ppg`` (the IR channel, the second
     value; also without the leading slash); OpenBCI ``/openbci/time-series-raw/ch<i>``
     (channel ``i`` is sensor ``i``, read as ECG); our own ``/eco/p<N>/<signal>``.
@@ -405,7 +407,7 @@ def _osc_route(address: str) -> tuple[str, int, str, str, str] | str | None:
         if index < 0:
             return "wearer slots start at p1"
         kind = m.group(2)
-        unit = "g" if kind.startswith("acc") else {"eda": "uS", "bpm": "bpm", "ibi": "s", "consent": ""}.get(kind, "adc")
+        unit = "g" if kind.startswith("acc") else {"eda": "uS", "bpm": "bpm", "ibi": "s", "consent": "", "battery": "%"}.get(kind, "adc")
         return ("native", index, kind, unit, "all")
     return None
 

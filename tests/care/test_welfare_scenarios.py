@@ -108,7 +108,7 @@ def test_each_welfare_scenario_raises_its_rule_for_its_wearer_only(
 def test_calm_wearers_raise_nothing(name: str | None, seconds: float, seed: int) -> None:
     scenario = load_scenario(SCENARIOS / name) if name else Scenario()
     raised, _ = play(scenario, seconds, seed)
-    assert raised == []
+    assert [r for r in raised if r[2].startswith("care.")] == []  # (a lifted sensor may warn of itself: sensor.*)
 
 
 def test_the_shipped_welfare_scenarios_load(tmp_path: Path) -> None:

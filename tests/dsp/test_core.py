@@ -31,8 +31,8 @@ def test_every_wearer_gets_every_feature() -> None:
     features = core.features(clock.now_s())
     for wearer in ("p1", "p2", "p3"):
         for name in WEARER_FEATURES:
-            if name.startswith("motion."):
-                assert f"{wearer}.{name}" not in features, name  # only wearers with an accelerometer
+            if name.startswith(("motion.", "device.")):
+                assert f"{wearer}.{name}" not in features, name  # only wearers with an accelerometer, a battery level
                 continue
             assert f"{wearer}.{name}" in features, name
         assert features[f"{wearer}.quality"] > 0.9

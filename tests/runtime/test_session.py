@@ -145,6 +145,33 @@ def test_operator_status_names_every_wearer_and_source() -> None:
     assert 0.0 <= status.loop_latency_ms < 500.0, status.loop_latency_ms  # known once beats fired, and sane
 
 
+def test_the_sources_packet_counters_reach_the_sensor_watch() -> None:
+    """A source that counts its packets (``packets``, ``lost``): the share lost each second goes to
+    the sensor watch, for every wearer whose blocks the source read."""
+
+    class Lossy(SimulatedAudience):
+        packets = 0
+        lost = 0
+
+        def read(self, timeout_s: float):  # type: ignore[override]
+            blocks = super().read(timeout_s)
+            self.packets += 3 * len(blocks)
+            self.lost += len(blocks)  # a quarter lost
+            return blocks
+
+    prepared = prepare_show(load_show(DEFAULT_SHOW))
+    session = Session(prepared.show, prepared.mapper, [Lossy(2, seed=3)], ["p1", "p2"], None, None)
+    watch = session.pipeline.sensor_watch
+    assert watch is not None
+    with session:
+        deadline = time.monotonic() + 10.0
+        while len(watch.loss_readings("p2")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    for wearer in ("p1", "p2"):
+        readings = watch.loss_readings(wearer)
+        assert len(readings) >= 2 and all(r == pytest.approx(0.25) for r in readings), readings
+
+
 def test_a_beat_the_device_found_fires_from_its_reader_thread() -> None:
     """An ``ibi`` reading is an event already: it goes to its trigger without a hand-over to the core thread."""
     import socket

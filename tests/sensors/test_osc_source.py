@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pythonosc import osc_bundle_builder, osc_message_builder
+from pythonosc.udp_client import SimpleUDPClient
 
 from streams import collect, values
 
+from installation.dsp.core import SignalCore
 from installation.sensors.parsers import FormatError, osc_readings
 from installation.sensors.osc_source import OscSource
 
@@ -51,6 +53,9 @@ def send(port: int, data: bytes, source_host: str = "127.0.0.1") -> None:
         ("muse/ppg", [10.0, 21.0, 30.0], ("muse", 0, "ppg", (21.0,))),
         ("/eco/p3/eda", [4.2, 4.3], ("native", 2, "eda", (4.2, 4.3))),
         ("/eco/p2/consent", [1.0], ("native", 1, "consent", (1.0,))),  # a consent button ([record] consent = "device")
+        ("/EmotiBit/0/B%", [87.0], ("emotibit", 0, "battery", (87.0,))),  # EmotiBit's battery percentage
+        ("/EmotiBit/1/BV", [3.9], None),  # its battery voltage: not used
+        ("/eco/p2/battery", [55.0], ("native", 1, "battery", (55.0,))),
         ("/muse/elements/alpha_absolute", [0.5], None),
     ],
 )
@@ -90,6 +95,17 @@ def test_emotibit_style_messages_from_oscsend(source: OscSource) -> None:
     assert values(blocks, "p2", "ppg") == [400.0]
     assert values(blocks, "p1", "bpm") == [71.0]
     assert source.rigs["emotibit"] == 4 and source.corrupt == 0
+
+
+def test_an_emotibit_battery_level_becomes_a_feature(source: OscSource) -> None:
+    client = SimpleUDPClient("127.0.0.1", source.port)
+    client.send_message("/EmotiBit/1/B%", [23.0])
+    client.send_message("/EmotiBit/1/EDA", [2.5, 2.6])
+    blocks = collect(source, 3.0, until=lambda b: values(b, "p2", "battery") and values(b, "p2", "eda"))
+    assert values(blocks, "p2", "battery") == [23.0]
+    core = SignalCore()
+    core.process_many(blocks)
+    assert core.features(blocks[-1].arrival_s)["p2.device.battery"] == 23.0
 
 
 def test_bundles_keep_their_time_tags(source: OscSource) -> None:

@@ -72,6 +72,9 @@ PREMATURE = 0.7
 #: sooner than ``PPG_WEAK_WAIT_S`` after its top, so that a taller pulse right behind it (the systolic
 #: peak after a dicrotic wave taken for a pulse) takes its place instead of falling in its refractory time.
 PPG_WEAK, PPG_WEAK_WAIT_S = 0.5, 0.25
+#: The lowest a lost pulse relaxes the PPG threshold to, as a share of the typical pulse: a pulse
+#: ten times smaller than the wearer's own is taken for ambient light on a lifted sensor, not a heart.
+PPG_FLOOR = 0.1
 #: PPG: the systolic peak is looked for from this long before to this long after the pulse wave's top, seconds.
 PPG_APEX_BEFORE_S, PPG_APEX_AFTER_S = 0.2, 0.02
 #: PPG: seconds between beats that no heart at rest undercuts, before the rhythm is known.
@@ -291,7 +294,8 @@ def _ppg_kernel(st, sos, zi, learn, hist_t, hist_x, q, ring, rows, banks, bank, 
         for i in range(pos[s], b):
             ti, v = t[i], work[i]
             if ti - st[r, H_LAST_ACTIVITY_S] > 2.0:
-                st[r, H_LEVEL] *= 0.6  # lost the pulse (moved, pressed): relax the threshold
+                st[r, H_LEVEL] = max(0.6 * st[r, H_LEVEL], PPG_FLOOR * st[r, H_TYPICAL])  # lost the pulse (moved,
+                # pressed): relax the threshold, but not into the noise of a lifted sensor
                 st[r, H_LAST_ACTIVITY_S] = ti
             if st[r, H_ACTIVE] == 0.0:
                 since_s = ti - st[r, H_LAST_BEAT_S]

@@ -13,6 +13,24 @@ their heart rhythms fall into step. Everything shares one reverb. Every pitch is
 the root times a note of the chosen scale (equal temperament); the piece plays
 with every parameter at its default, before any mapping reaches it.
 
+A crowd (more wearers than ``solo_wearers``) shares voices, so that the sound's
+cost stops growing with each wearer's oscillators: the wearers whose bells have
+one pitch (at most two per note of the scale: ten sections for the pentatonic,
+however large the crowd) play one bell, one strike of noise and one tick voice
+together, and the wearers on one degree of the scale one grain cloud. Each
+wearer's strike, tick and burst enters its section as an impulse of its
+strength times its level; the section's envelopes are one-pole filters of the
+sum, so strikes add up and none cuts another short, and the section sounds
+from its wearers' places weighted by what each played in the last 0.3 s. Every
+wearer still strikes their own pitch with their own strength, timbre and level,
+ticks with their own density and bursts at their place; what a section's
+wearers share is the FM ratio, the ticks' length and brightness (their mean
+rate) and, when several play at once, the place between them. A single
+strike in a crowd is quieter (each section's sum is scaled by one over the
+square root of its wearers) and the whole stays about as loud as separate
+voices would. A wearer's level acts at each strike: their ringing bell fades
+on its own when the level drops.
+
 Parameters (address after ``sound.``; continuous values are clipped to 0..1 and
 glide over the time given, so that no jump clicks; triggers are not smoothed)
 ------------------------------------------------------------------------------
@@ -53,6 +71,12 @@ Settings (``[sound.settings]`` in the show file)
               ``minor``, ``dorian``, ``phrygian``, ``lydian``, ``mixolydian``
 ``chord_s``   seconds each chord of the pad's progression lasts, 10..600
               (default 40); the crossfade between two chords takes 40 % of it
+``solo_wearers``  up to this many wearers, 0..256 (default 8), each plays
+              voices of their own (three copies of each trigger taking turns);
+              beyond it the crowd shares voices as above (one copy per
+              trigger). The solo voices cost about 2 % of a core per wearer at
+              256-frame buffers, the crowd's far less (``python -m
+              installation.bench.patch_cpu``)
 """
 
 from __future__ import annotations
@@ -149,10 +173,11 @@ def parse_settings(settings: Mapping[str, float | str]) -> PatchSettings:
     root_hz = _number(settings, "root_hz", DEFAULT_ROOT_HZ, 20.0, 2000.0, "hertz")
     chord_s = _number(settings, "chord_s", DEFAULT_CHORD_S, 10.0, 600.0, "seconds")
     solo = settings.get("solo_wearers", DEFAULT_SOLO_WEARERS)
-    if isinstance(solo, bool) or not isinstance(solo, int) or not 0 <= solo <= MAX_SOLO_WEARERS:
+    whole = isinstance(solo, int) or (isinstance(solo, float) and solo.is_integer())  # (a show file's 8 may be 8.0)
+    if isinstance(solo, bool) or not whole or not 0 <= solo <= MAX_SOLO_WEARERS:
         raise PatchError(f"sound.settings.solo_wearers: must be a whole number of wearers from 0 to "
                          f"{MAX_SOLO_WEARERS}, got {solo!r}")
-    return PatchSettings(root_hz, scale, chord_s, solo)
+    return PatchSettings(root_hz, scale, chord_s, int(solo))
 
 
 def _number(settings: Mapping[str, float | str], key: str, default: float, lo: float, hi: float, unit: str) -> float:

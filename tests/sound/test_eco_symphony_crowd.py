@@ -104,6 +104,7 @@ def test_a_crowd_shares_one_section_per_bell_pitch(scale: str, count: int, secti
         (64, {}, True, 1),
         (64, {"solo_wearers": 64}, False, 3),
         (1, {"solo_wearers": 0}, True, 1),
+        (9, {"solo_wearers": 16.0}, False, 3),  # a show file's whole number may arrive as a float
     ],
 )
 def test_the_crowd_begins_after_solo_wearers(count: int, settings: dict[str, Any], crowd: bool, voices: int) -> None:

@@ -591,7 +591,8 @@ class EcoSymphony(Patch):
         strike = pyo.Biquad(self._noise, freq=min(bell_hz * 4.0, 9000.0), q=4.0, type=2, mul=strike_env)
         # Ticks: the section's note an octave up, as long and as bright as its wearers' mean rate.
         tick_hz = self.plan.tick_hz[self.wearers[section.members[0]]]
-        rate = pyo.Clip(pyo.Mix([m["rate"] for m in members], voices=1, mul=1.0 / k), 0.0, 1.0)
+        mean_rate = pyo.Clip(pyo.Mix([m["rate"] for m in members], voices=1, mul=1.0 / k), 0.0, 1.0)
+        rate = pyo.SigTo(mean_rate, time=self.WEARER_DEFAULTS["rate"][1], init=self.WEARER_DEFAULTS["rate"][0])
         tick_tau_s = pyo.Min((0.16 - 0.12 * rate) * self.CROWD_TICK_TAU, self._step_s * (0.9 * self.CROWD_TICK_TAU))
         tick_sum = pyo.Mix([m["tick"] for m in members], voices=1)
         ticks = pyo.Tone(tick_sum, freq=self.CROWD_TICK_ATTACK_HZ)
@@ -610,7 +611,7 @@ class EcoSymphony(Patch):
         place = pyo.Clip(played_at / (played + 1e-4), 0.0, 1.0)
         out = pyo.Pan(bell + strike + tick, outs=2, pan=place, spread=0.25)
         self._crowd["sections"].append({
-            "section": section, "hits": hits, "strikes": strikes, "amp": amp, "index": index, "bell_mod": bell_mod,
+            "section": section, "mean_rate": mean_rate, "hits": hits, "strikes": strikes, "amp": amp, "index": index, "bell_mod": bell_mod,
             "bell": bell, "strike_env": strike_env, "strike": strike, "rate": rate, "tick_tau_s": tick_tau_s,
             "ticks": ticks, "tick_env": tick_env, "tick_mod": tick_mod, "tick": tick, "tick_hz": tick_hz,
             "played": played, "played_at": played_at, "place": place, "out": out,

@@ -254,3 +254,56 @@ def test_a_crowd_at_its_loudest_is_no_louder_than_eight_wearers(tmp_path: Path, 
     small = peak_all_at_once(tmp_path / "small", 8, LOUDEST, 1.0)
     crowd = peak_all_at_once(tmp_path / "crowd", count, LOUDEST, 1.0)
     assert crowd <= small, (crowd, small)
+
+
+def max_step(x: np.ndarray) -> float:
+    return float(np.abs(np.diff(x, axis=0)).max())
+
+
+QUIET = {"drone.level": 0.0, "rhythm.level": 0.0, "texture.density": 0.0, "reverb.mix": 0.0}
+TICKS = QUIET | {"rhythm.level": 1.0, "rhythm.tempo": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("jumping", "background", "strike"),
+    [
+        ("p1.level", QUIET, True),  # while the bell rings
+        ("p1.tone", QUIET, True),
+        ("p1.rate", TICKS, False),  # while ticks play
+        ("p1.hrv", TICKS, False),
+        ("p1.level", TICKS, False),
+    ],
+)
+def test_no_wearer_parameter_jump_clicks_in_a_crowd(
+    tmp_path: Path, jumping: str, background: dict[str, float], strike: bool
+) -> None:
+    """As the solo patch's test of the same name: a parameter jumps 0 -> 1 and back while
+    its layer sounds (here every wearer of a crowd at once, all in step); across a jump
+    the largest sample-to-sample step stays within 1.5 times that of the held settings."""
+    wearers = names(12)
+    engine = start_engine(tmp_path, wearers)
+    addresses = [jumping.replace("p1", w) for w in wearers]
+    for address, value in background.items():
+        engine.set(address, value)
+    for w in wearers:
+        engine.set(f"{w}.hrv", 1.0)
+    for address in addresses:
+        engine.set(address, 0.0)
+    engine.process_seconds(2.2)
+    windows = []
+    for target in (None, 1.0, None, 0.0):
+        start = now(engine)
+        if strike:
+            for w in wearers:
+                engine.trigger(f"{w}.pulse", 1.0)
+        engine.process_seconds(0.1)
+        for address in addresses if target is not None else []:
+            engine.set(address, target)
+        engine.process_seconds(2.3)
+        windows.append((start, now(engine)))
+    x = finish(engine)
+    held_0, up, held_1, down = (max_step(x[a:b]) for a, b in windows)
+    normal = max(held_0, held_1)
+    assert normal > 1e-4, (held_0, held_1)  # the layer did sound
+    assert up <= 1.5 * normal + 0.002, (up, held_0, held_1)
+    assert down <= 1.5 * normal + 0.002, (down, held_0, held_1)

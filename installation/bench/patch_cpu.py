@@ -1,6 +1,6 @@
 """CPU cost of the eco-symphony patch, measured on pyo's manual backend.
 
-    python -m installation.bench.patch_cpu [--wearers 1 8 32] [--seconds 10] [--buffer-frames 64 256]
+    python -m installation.bench.patch_cpu [--wearers 1 8 32 64] [--seconds 10] [--buffer-frames 64 256]
                                            [--solo-wearers N]
 
 Every wearer's bell is struck at 60-100 beats per minute, a grain burst is set
@@ -80,7 +80,7 @@ def core_fraction(patch_class: type[Patch], wearers: int, seconds: float, buffer
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--wearers", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--wearers", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--buffer-frames", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--solo-wearers", type=int, default=None,

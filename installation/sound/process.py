@@ -308,7 +308,8 @@ class SoundProcess:
     parameters : mapping of str to {"continuous", "trigger"}
         Every address the patch reads, wearers expanded (``p1.pulse``).
     trigger_voices : int
-        The patch's ``TRIGGER_VOICES``.
+        Copies of each trigger the patch reads (its ``trigger_voices_for`` these wearers;
+        the process's ready event says it again, and a new patch may change it).
     crossfade_s : float
         A patch file saved while the show plays crossfades to the new patch over this
         long (under JACK; elsewhere 0.5 s out, then in). 0 leaves the patch file alone.

@@ -220,10 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     vi.add_argument("--json", action="store_true", help="print one JSON object")
     so = bench.add_parser("soak", help="a long simulated show (30 min, 16 wearers by default): memory growth, xruns, faults")
     so.add_argument("--seconds", type=_positive_seconds, default=1800.0, metavar="S", help="length of the show (default 1800)")
-    so.add_argument("--wearers", type=_count_in(1, 64, "wearers"), default=16, metavar="N", help="simulated wearers (default 16)")
+    so.add_argument("--wearers", type=_count_in(1, 128, "wearers"), default=16, metavar="N", help="simulated wearers (default 16)")
     so.add_argument("--audio", choices=["jack", "wav", "none"], default="jack", help="sound on JACK (dummy driver started when none runs), the real-time WAV fallback, or none (default jack)")
     so.add_argument("--every", type=_positive_seconds, default=10.0, metavar="S", help="seconds between looks (default 10)")
     so.add_argument("--record", type=Path, metavar="DIR", help="record the show into a new folder in DIR as well")
+    so.add_argument("--show", type=Path, metavar="FILE", help="the show to play (default: the default show)")
+    so.add_argument("--no-visuals", action="store_true", help="draw no visuals here (render nodes elsewhere): the conductor's and its sound's figures")
     so.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -794,7 +796,8 @@ def bench_soak(args: argparse.Namespace, console: Console, errors: Console) -> i
     from installation.bench.soak import run_soak
 
     report = _measure(lambda notify: run_soak(args.seconds, args.wearers, args.audio, args.every,
-                                                        record_dir=args.record, notify=notify), errors)
+                                                        show_path=args.show, record_dir=args.record, notify=notify,
+                                                        visuals=not args.no_visuals), errors)
     if isinstance(report, int):
         return report
     if args.json:

@@ -13,6 +13,24 @@ their heart rhythms fall into step. Everything shares one reverb. Every pitch is
 the root times a note of the chosen scale (equal temperament); the piece plays
 with every parameter at its default, before any mapping reaches it.
 
+A crowd (more wearers than ``solo_wearers``) shares voices, so that the sound's
+cost stops growing with each wearer's oscillators: the wearers whose bells have
+one pitch (at most two per note of the scale: ten sections for the pentatonic,
+however large the crowd) play one bell, one strike of noise and one tick voice
+together, and the wearers on one degree of the scale one grain cloud. Each
+wearer's strike, tick and burst enters its section as an impulse of its
+strength times its level; the section's envelopes are one-pole filters of the
+sum, so strikes add up and none cuts another short, and the section sounds
+from its wearers' places weighted by what each played in the last 0.3 s. Every
+wearer still strikes their own pitch with their own strength, timbre and level,
+ticks with their own density and bursts at their place; what a section's
+wearers share is the FM ratio, the ticks' length and brightness (their mean
+rate) and, when several play at once, the place between them. A single
+strike in a crowd is quieter (each section's sum is scaled by one over the
+square root of its wearers) and the whole stays about as loud as separate
+voices would. A wearer's level acts at each strike: their ringing bell fades
+on its own when the level drops.
+
 Parameters (address after ``sound.``; continuous values are clipped to 0..1 and
 glide over the time given, so that no jump clicks; triggers are not smoothed)
 ------------------------------------------------------------------------------
@@ -53,6 +71,12 @@ Settings (``[sound.settings]`` in the show file)
               ``minor``, ``dorian``, ``phrygian``, ``lydian``, ``mixolydian``
 ``chord_s``   seconds each chord of the pad's progression lasts, 10..600
               (default 40); the crossfade between two chords takes 40 % of it
+``solo_wearers``  up to this many wearers, 0..256 (default 8), each plays
+              voices of their own (three copies of each trigger taking turns);
+              beyond it the crowd shares voices as above (one copy per
+              trigger). The solo voices cost about 2 % of a core per wearer at
+              256-frame buffers, the crowd's far less (``python -m
+              installation.bench.patch_cpu``)
 """
 
 from __future__ import annotations
@@ -109,6 +133,8 @@ BELL_RATIOS = (2.0, 3.5, 1.0, 3.0, 2.5, 4.0, 1.5, 5.0)
 DEFAULT_ROOT_HZ = 110.0
 DEFAULT_SCALE = "pentatonic"
 DEFAULT_CHORD_S = 40.0
+DEFAULT_SOLO_WEARERS = 8
+MAX_SOLO_WEARERS = 256
 CROSSFADE_FRACTION = 0.4
 STRIKE_VOICES = 3  # copies of each bell and grain burst, taking turns
 GRAIN_BASE_OCTAVES = 2  # the grain material's pitch: the root two octaves up
@@ -121,6 +147,7 @@ class PatchSettings:
     root_hz: float = DEFAULT_ROOT_HZ
     scale: str = DEFAULT_SCALE
     chord_s: float = DEFAULT_CHORD_S
+    solo_wearers: int = DEFAULT_SOLO_WEARERS
 
 
 def parse_settings(settings: Mapping[str, float | str]) -> PatchSettings:
@@ -131,7 +158,7 @@ def parse_settings(settings: Mapping[str, float | str]) -> PatchSettings:
     PatchError
         Naming the setting (``sound.settings.scale``), the value and the valid choices.
     """
-    known = {"root_hz", "scale", "chord_s"}
+    known = {"root_hz", "scale", "chord_s", "solo_wearers"}
     for key in settings:
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
@@ -145,7 +172,12 @@ def parse_settings(settings: Mapping[str, float | str]) -> PatchSettings:
         raise PatchError(f"sound.settings.scale: unknown scale {scale!r}; valid scales: {', '.join(SCALES)}{hint}")
     root_hz = _number(settings, "root_hz", DEFAULT_ROOT_HZ, 20.0, 2000.0, "hertz")
     chord_s = _number(settings, "chord_s", DEFAULT_CHORD_S, 10.0, 600.0, "seconds")
-    return PatchSettings(root_hz, scale, chord_s)
+    solo = settings.get("solo_wearers", DEFAULT_SOLO_WEARERS)
+    whole = isinstance(solo, int) or (isinstance(solo, float) and solo.is_integer())  # (a show file's 8 may be 8.0)
+    if isinstance(solo, bool) or not whole or not 0 <= solo <= MAX_SOLO_WEARERS:
+        raise PatchError(f"sound.settings.solo_wearers: must be a whole number of wearers from 0 to "
+                         f"{MAX_SOLO_WEARERS}, got {solo!r}")
+    return PatchSettings(root_hz, scale, chord_s, int(solo))
 
 
 def _number(settings: Mapping[str, float | str], key: str, default: float, lo: float, hi: float, unit: str) -> float:
@@ -221,6 +253,61 @@ def plan_pitches(root_hz: float, scale: str, wearers: list[str]) -> PitchPlan:
                      note_hz(root_hz, mode, grain_octave))
 
 
+@dataclass(frozen=True)
+class Section:
+    """Wearers who share one set of voices in a crowd: those whose bells have one pitch.
+
+    Attributes
+    ----------
+    bell_hz : float
+        Their bell's pitch, in hertz (their ticks sound an octave above it).
+    ratio : float
+        The FM modulator ratio of the section's bell.
+    members : tuple of int
+        Indices of the section's wearers (into the patch's wearer list).
+    """
+
+    bell_hz: float
+    ratio: float
+    members: tuple[int, ...]
+
+
+def crowd_sections(plan: PitchPlan, wearers: list[str]) -> list[Section]:
+    """Group wearers by their bell's pitch (pure; no server needed).
+
+    A scale of ``n`` notes gives at most ``2 n`` sections (each note in two
+    octaves), however many wearers there are: the crowd's cost in voices stops
+    growing there. Sections are ordered by the first wearer in each.
+    """
+    members: dict[float, list[int]] = {}
+    for i, wearer in enumerate(wearers):
+        members.setdefault(plan.bell_hz[wearer], []).append(i)
+    return [Section(hz, BELL_RATIOS[k % len(BELL_RATIOS)], tuple(idx))
+            for k, (hz, idx) in enumerate(members.items())]
+
+
+def pan_gains(pan: float) -> tuple[float, float]:
+    """Equal-power left and right gains of a place ``pan`` (0 = left, 1 = right), as pyo's ``Pan``."""
+    return math.cos(0.5 * math.pi * pan), math.sin(0.5 * math.pi * pan)
+
+
+def one_pole_gain(cutoff_hz: float, sample_rate_hz: float) -> float:
+    """Gain that makes pyo's one-pole lowpass (``Tone``) answer a one-sample impulse with a peak of 1:
+    it then decays with a time constant of ``1 / (2 pi cutoff_hz)`` seconds."""
+    b = 2.0 - math.cos(2.0 * math.pi * cutoff_hz / sample_rate_hz)
+    return 1.0 / (1.0 - (b - math.sqrt(b * b - 1.0)))
+
+
+def decay_hz(tau_s: float) -> float:
+    """Cutoff of the one-pole lowpass whose impulse response decays with time constant ``tau_s``."""
+    return 1.0 / (2.0 * math.pi * tau_s)
+
+
+def bell_decay_s(bell_hz: float) -> float:
+    """How long a bell rings, in seconds (lower bells ring longer)."""
+    return min(2.5, max(0.7, 1.8 * math.sqrt(220.0 / bell_hz)))
+
+
 def crossfade_gain(size: int, crossfade_fraction: float) -> list[float]:
     """One cycle (two chords) of a pad layer's gain: held at 1 around phase 0, at 0 around
     phase 0.5, with equal-power (quarter-sine) fades between; the other layer reads it
@@ -284,6 +371,17 @@ class EcoSymphony(Patch):
     def check_settings(cls, settings: Mapping[str, float | str]) -> None:
         parse_settings(settings)
 
+    @classmethod
+    def trigger_voices_for(cls, wearers: list[str], settings: Mapping[str, float | str]) -> int:
+        """Copies of each trigger: three for a small audience (each wearer's own bells and bursts
+        take turns), one for a crowd (its shared voices add strikes up, and never cut one short)."""
+        return cls.TRIGGER_VOICES if len(wearers) <= parse_settings(settings).solo_wearers else 1
+
+    @property
+    def crowd(self) -> bool:
+        """True when the wearers share voices (more of them than ``solo_wearers``)."""
+        return len(self.wearers) > self.config.solo_wearers
+
     # -- building -----------------------------------------------------------------------
 
     TRIGGER_VOICES = STRIKE_VOICES  # copies of each bell and grain burst, taking turns
@@ -294,7 +392,7 @@ class EcoSymphony(Patch):
         }
         self._voices: dict[str, dict[str, Any]] = {}
         n = max(1, len(self.wearers))
-        sample_rate_hz = pyo.Sig(0).getSamplingRate()
+        sample_rate_hz = self._sample_rate_hz = pyo.Sig(0).getSamplingRate()
         self._tables = {
             "bell": pyo.ExpTable([(0, 0.0), (18, 1.0), (8191, 0.0)], exp=4, inverse=False),
             "bright": pyo.ExpTable([(0, 0.0), (16, 1.0), (8191, 0.0)], exp=8, inverse=False),
@@ -307,7 +405,10 @@ class EcoSymphony(Patch):
         }
         self._noise = pyo.Noise()  # one noise source for every strike (pyo's Noise is costly)
         self._build_rhythm_clock()
-        layers = [self._build_wearer(inputs, w, i, n) for i, w in enumerate(self.wearers)]
+        if self.crowd:
+            layers = self._build_crowd(inputs)
+        else:
+            layers = [self._build_wearer(inputs, w, i, n) for i, w in enumerate(self.wearers)]
         pad = self._build_pad()
         ambient = self._build_ambient()
         self._dry = pyo.Mix([*layers, pad, ambient], voices=2)
@@ -340,7 +441,7 @@ class EcoSymphony(Patch):
         trig = [v.fire for v in pulses]
         strength = [pyo.Clip(v.strength, 0.0, 1.0) for v in pulses]
         voice_gain = 0.3 / math.sqrt(max(1.0, n / 2.0))  # a crowd's bells add up: keep their sum steady
-        decay_s = min(2.5, max(0.7, 1.8 * math.sqrt(220.0 / bell_hz)))
+        decay_s = bell_decay_s(bell_hz)
         env = pyo.TrigEnv(trig, table=t["bell"], dur=decay_s, mul=strength)
         bright = pyo.TrigEnv(trig, table=t["bright"], dur=decay_s * 0.5)
         # FM from two sines (pyo 1.1.0's FM object turned NaN now and then with an
@@ -400,6 +501,153 @@ class EcoSymphony(Patch):
             "grains": grains,
         }
         return pyo.Mix([bell_out, tick_out, grains], voices=2)
+
+    # -- a crowd: voices shared by the wearers of a section --------------------------------
+    #
+    # Every wearer's strike, tick and burst enters its section's voices as an impulse (a
+    # sample of its strength times its level). A section's envelopes are one-pole lowpass
+    # filters of the sum of its wearers' impulses: linear, so strikes add up and a new one
+    # never cuts a ringing one short, and each wearer costs a few multiplications instead
+    # of a dozen oscillators. Where a section sounds follows who played it: the mean of
+    # its wearers' places, weighted by their recent impulses.
+
+    #: Time constants of the crowd's envelopes, as fractions of the solo voice's duration
+    #: (the solo's tables hold near their peak and fall late; an exponential with these
+    #: constants rings about as long) or in seconds.
+    CROWD_BELL_TAU = 0.5
+    CROWD_BRIGHT_TAU = 0.22
+    CROWD_STRIKE_TAU_S = 0.01
+    CROWD_TICK_TAU = 0.12
+    CROWD_PLACE_TAU_S = 0.3  # how long a section stays at the place of who played it last
+    CROWD_BURST_TAU_S = (1.2, 0.08)  # the burst: a slow decay less a fast one (peak at 0.23 s)
+    CROWD_ATTACK_HZ = 400.0  # smooths a strike's impulse over about half a millisecond
+    CROWD_TICK_ATTACK_HZ = 100.0
+
+    def _build_crowd(self, inputs: PatchInputs) -> list[Any]:
+        n = len(self.wearers)
+        weights = [1.0, 0.12, 0.3, 0.12, 0.6, 0.12, 0.3, 0.12, 0.85, 0.12, 0.3, 0.12, 0.6, 0.12, 0.3, 0.2]
+        # The tick patterns rotate by three steps per wearer: sixteen rotations, shared.
+        rotations: dict[int, Any] = {}
+        wearer: list[dict[str, Any]] = []
+        for i, w in enumerate(self.wearers):
+            place = (i + 0.5) / n
+            level = pyo.Clip(inputs.value(f"{w}.level", 1.0), 0.0, 1.0)
+            strike_gain = pyo.Clip(inputs.value(f"{w}.tone", 0.3), 0.0, 1.0, mul=0.4, add=0.1)
+            rate = inputs.value(f"{w}.rate", 0.5)  # (clipped as its section's mean)
+            chance = pyo.Clip(inputs.value(f"{w}.hrv", 0.4), 0.0, 1.0, mul=125.0, add=25.0)
+            hit = self._impulses(inputs.trigger(f"{w}.pulse"), level)
+            rot = (3 * i) % 16
+            if rot not in rotations:
+                table = pyo.DataTable(16, init=np.roll(weights, rot).tolist())
+                rotations[rot] = (table, pyo.TableIndex(table, self._step))
+            tick_trig = pyo.Percent(self._grid, percent=rotations[rot][1] * chance)
+            tick = tick_trig * level
+            burst = self._impulses(inputs.trigger(f"{w}.texture"), level)
+            wearer.append({"level": level, "strike_gain": strike_gain, "rate": rate, "chance": chance, "hit": hit,
+                           "hit_at": hit * place, "strike": hit * strike_gain, "tick_trig": tick_trig, "tick": tick,
+                           "tick_at": tick * place, "burst": burst, "burst_at": burst * place})
+        self._crowd: dict[str, Any] = {"wearers": wearer, "rotations": rotations, "sections": [], "grains": []}
+        voice_gain = 0.3 / math.sqrt(max(1.0, n / 2.0))
+        outs = [self._build_section(section, [wearer[i] for i in section.members], voice_gain)
+                for section in crowd_sections(self.plan, self.wearers)]
+        # Grain bursts: one cloud per set of notes (the wearers on one degree of the scale).
+        clouds: dict[tuple[float, ...], list[int]] = {}
+        for i, w in enumerate(self.wearers):
+            clouds.setdefault(self.plan.burst_hz[w], []).append(i)
+        outs += [self._build_cloud(notes, [wearer[i] for i in members]) for notes, members in clouds.items()]
+        return outs
+
+    @staticmethod
+    def _impulses(voices: list[Any], level: Any) -> Any:
+        """One sample of strength x level at each firing of any copy of a trigger."""
+        if len(voices) == 1:
+            return pyo.Clip(voices[0].strength, 0.0, 1.0, mul=voices[0].fire * level)
+        return pyo.Mix([pyo.Clip(v.strength, 0.0, 1.0, mul=v.fire) for v in voices], voices=1, mul=level)
+
+    def _decay(self, ex: Any, tau_s: float, mul: Any = 1.0) -> Any:
+        """A one-pole envelope: each impulse of ``ex`` becomes a jump of its size decaying with ``tau_s``."""
+        hz = decay_hz(tau_s)
+        return pyo.Tone(ex, freq=hz, mul=mul * one_pole_gain(hz, self._sample_rate_hz))
+
+    def _build_section(self, section: Section, members: list[dict[str, Any]], voice_gain: float) -> Any:
+        """One section's bell (FM, with its strike of noise) and its ticks, played by all its wearers."""
+        p = self._params
+        sr = self._sample_rate_hz
+        bell_hz = section.bell_hz
+        decay_s = bell_decay_s(bell_hz)
+        k = len(members)
+        # A section's strikes add up in phase (one oscillator): their sum is kept near that
+        # of as many separate voices by 1 / sqrt(wearers).
+        gain = voice_gain / math.sqrt(k)
+        hits = pyo.Mix([m["hit"] for m in members], voices=1)
+        strikes = pyo.Mix([m["strike"] for m in members], voices=1)
+        amp = self._decay(pyo.Tone(hits, freq=self.CROWD_ATTACK_HZ), self.CROWD_BELL_TAU * decay_s, gain)
+        # The bell's brightness: the strike's timbre (0.1..0.5 of strength x level), as an FM index.
+        index = self._decay(pyo.Tone(strikes, freq=self.CROWD_ATTACK_HZ), self.CROWD_BRIGHT_TAU * decay_s, 8.0)
+        mod_hz = bell_hz * section.ratio
+        bell_mod = pyo.Sine(freq=mod_hz, mul=pyo.Clip(index, 0.0, 4.0, mul=mod_hz))
+        bell = pyo.Sine(freq=bell_mod + bell_hz, mul=amp)
+        strike_env = self._decay(strikes, self.CROWD_STRIKE_TAU_S, gain)
+        strike = pyo.Biquad(self._noise, freq=min(bell_hz * 4.0, 9000.0), q=4.0, type=2, mul=strike_env)
+        # Ticks: the section's note an octave up, as long and as bright as its wearers' mean rate.
+        tick_hz = self.plan.tick_hz[self.wearers[section.members[0]]]
+        mean_rate = pyo.Clip(pyo.Mix([m["rate"] for m in members], voices=1, mul=1.0 / k), 0.0, 1.0)
+        rate = pyo.SigTo(mean_rate, time=self.WEARER_DEFAULTS["rate"][1], init=self.WEARER_DEFAULTS["rate"][0])
+        tick_tau_s = pyo.Min((0.16 - 0.12 * rate) * self.CROWD_TICK_TAU, self._step_s * (0.9 * self.CROWD_TICK_TAU))
+        tick_sum = pyo.Mix([m["tick"] for m in members], voices=1)
+        ticks = pyo.Tone(tick_sum, freq=self.CROWD_TICK_ATTACK_HZ)
+        # (1 / c1 of a one-pole lowpass is about tau x the sample rate at these long time constants.)
+        tick_env = pyo.Tone(ticks, freq=1.0 / (tick_tau_s * (2.0 * math.pi)),
+                            mul=tick_tau_s * (sr * gain * 0.75) * p["rhythm.level"])
+        tick_mod = pyo.Sine(freq=tick_hz, mul=(0.15 + 0.9 * rate) * tick_hz)
+        tick = pyo.Sine(freq=tick_mod + tick_hz, mul=tick_env)
+        # Where the section sounds: its wearers' places, weighted by what each played lately
+        # (ticks count less than strikes, and nothing while the ticks are silent).
+        tick_weight = p["rhythm.level"] * 0.3
+        played = self._decay(hits + tick_sum * tick_weight, self.CROWD_PLACE_TAU_S)
+        played_at = self._decay(pyo.Mix([m["hit_at"] for m in members], voices=1)
+                                + pyo.Mix([m["tick_at"] for m in members], voices=1) * tick_weight,
+                                self.CROWD_PLACE_TAU_S)
+        place = pyo.Clip(played_at / (played + 1e-4), 0.0, 1.0)
+        out = pyo.Pan(bell + strike + tick, outs=2, pan=place, spread=0.25)
+        self._crowd["sections"].append({
+            "section": section, "mean_rate": mean_rate, "hits": hits, "strikes": strikes, "amp": amp, "index": index, "bell_mod": bell_mod,
+            "bell": bell, "strike_env": strike_env, "strike": strike, "rate": rate, "tick_tau_s": tick_tau_s,
+            "ticks": ticks, "tick_env": tick_env, "tick_mod": tick_mod, "tick": tick, "tick_hz": tick_hz,
+            "played": played, "played_at": played_at, "place": place, "out": out,
+        })
+        return out
+
+    def _build_cloud(self, notes_hz: tuple[float, ...], members: list[dict[str, Any]]) -> Any:
+        """One grain cloud for the bursts of every wearer on one degree of the scale, at their places."""
+        t = self._tables
+        slow_s, fast_s = self.CROWD_BURST_TAU_S
+        peak_s = math.log(slow_s / fast_s) * slow_s * fast_s / (slow_s - fast_s)
+        norm = 1.0 / (math.exp(-peak_s / slow_s) - math.exp(-peak_s / fast_s))
+
+        def shape(ex: Any) -> Any:  # a burst's envelope: a slow decay less a fast one
+            return self._decay(ex, slow_s, norm) - self._decay(ex, fast_s, norm)
+
+        # At most one full burst's density and loudness per cloud, however many wearers burst together.
+        burst = pyo.Clip(shape(pyo.Mix([m["burst"] for m in members], voices=1)), 0.0, 1.0)
+        # Where the grains fall: the bursts' places, weighted by their envelopes.
+        place = shape(pyo.Mix([m["burst_at"] for m in members], voices=1)) / (burst + 1e-4)
+        size = t["grains"].getSize()
+        base = self.plan.grain_base_hz
+        pitch = pyo.Choice([f / base for f in notes_hz], freq=40.0)
+        grain_pos = pyo.Randh(min=0.05 * size, max=0.49 * size, freq=43.0)
+        grain_dur = pyo.Randh(min=0.04, max=0.12, freq=37.0)
+        # Within 0..1: pyo's Particle pans by square roots (a NaN outside stays in the reverb).
+        grain_pan = pyo.Clip(pyo.Randh(min=place - 0.12, max=place + 0.12, freq=31.0), 0.0, 1.0)
+        grains = pyo.Particle(
+            t["grains"], t["grain_env"],
+            dens=burst * (25.0 + 45.0 * self._params["texture.density"]),
+            pitch=pitch, pos=grain_pos, dur=grain_dur, dev=0.5, pan=grain_pan, chnls=2, mul=burst * 0.22,
+        )
+        self._crowd["grains"].append({"notes_hz": notes_hz, "burst": burst, "place": place, "pitch": pitch,
+                                      "grain_pos": grain_pos, "grain_dur": grain_dur, "grain_pan": grain_pan,
+                                      "grains": grains})
+        return grains
 
     def _build_pad(self) -> Any:
         """Two layers take turns: one holds a chord while the other, silent, changes to the
@@ -465,10 +713,18 @@ class EcoSymphony(Patch):
             (every grain's note: the material's pitch times each playback ratio).
         """
         base = self.plan.grain_base_hz
-        grain_choices = [v["pitch"].choice for v in self._voices.values()] + [self._ambient["pitch"].choice]
+        if self.crowd:
+            sections = self._crowd["sections"]
+            grain_choices = [c["pitch"].choice for c in self._crowd["grains"]] + [self._ambient["pitch"].choice]
+            bells = [float(s["section"].bell_hz) for s in sections]
+            ticks = [float(s["tick_hz"]) for s in sections]
+        else:
+            grain_choices = [v["pitch"].choice for v in self._voices.values()] + [self._ambient["pitch"].choice]
+            bells = [float(v["bell_hz"]) for v in self._voices.values()]
+            ticks = [float(v["tick_hz"]) for v in self._voices.values()]
         return {
-            "bells": [float(v["bell_hz"]) for v in self._voices.values()],
-            "ticks": [float(v["tick_hz"]) for v in self._voices.values()],
+            "bells": bells,
+            "ticks": ticks,
             "pad": [f for layer in "ab" for tab in self._pad[layer]["note_tables"] for f in tab.getTable()],
             "tension": [f for layer in "ab" for tab in self._pad[layer]["tension_tables"] for f in tab.getTable()],
             "grains": [base * r for choice in grain_choices for r in choice],

@@ -209,6 +209,7 @@ def run_soak(
     show_path: Path | None = None,
     record_dir: Path | None = None,
     notify: Callable[[str], None] = print,
+    visuals: bool = True,
 ) -> SoakReport:
     """Run a simulated show for ``seconds`` and watch it (see the module's docstring).
 
@@ -230,6 +231,9 @@ def run_soak(
         part of the soak, and the report says how many samples it wrote and dropped).
     notify : callable
         Receives progress lines.
+    visuals : bool
+        Draw the visuals in a process of their own here (False: none, as when render
+        nodes elsewhere draw them; the figures are then the conductor's and its sound's).
     """
     from installation.config import default_show_path, load_show
     from installation.runtime.launch import LaunchOptions, build_session, make_recorder, make_sources, plan_outputs, prepare_show
@@ -238,7 +242,7 @@ def run_soak(
     show = load_show(show_path or default_show_path())
     scratch = Path(tempfile.mkdtemp(prefix="ecosymphony-soak-"))
     options = LaunchOptions(participants=wearers, seed=1, runs_dir=scratch, audio="none" if audio == "none" else "file",
-                            visuals="frames", live_edit=False, record_dir=record_dir)
+                            visuals="frames" if visuals else "none", live_edit=False, record_dir=record_dir)
     report = SoakReport(seconds, wearers, audio)
     jack_server: DummyJackServer | None = None
     xruns: XrunCounter | None = None
@@ -259,8 +263,9 @@ def run_soak(
             report.idle_xruns, xruns.count = xruns.count, 0
         recorder = make_recorder(show, options, "soak") if record_dir is not None else None
         session = build_session(prepared, sources, slots, plan, recorder=recorder)
-        notify(f"Soak: {wearers} simulated wearers for {seconds:g} s, sound {audio}, visuals headless at "
-               f"{show.visual.fps} fps; a look every {sample_every_s:g} s.")
+        drawn = f"visuals headless at {show.visual.fps} fps" if visuals else "no visuals"
+        notify(f"Soak: {wearers} simulated wearers for {seconds:g} s, sound {audio}, {drawn}; "
+               f"a look every {sample_every_s:g} s.")
         session.start()
         started = time.monotonic()
         cpu0 = time.process_time()

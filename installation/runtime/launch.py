@@ -372,7 +372,7 @@ def make_engine(prepared: PreparedShow, wearers: list[str], plan: OutputPlan) ->
             jack_connect_to=list(s.jack_connect_to),
         )
         return SoundProcess(settings, expand_parameters(prepared.patch_class.PARAMETERS, wearers),
-                            prepared.patch_class.TRIGGER_VOICES, crossfade_s=s.crossfade_s)
+                            prepared.patch_class.trigger_voices_for(wearers, s.settings), crossfade_s=s.crossfade_s)
     return SoundEngine(
         prepared.patch_class(wearers, s.settings),
         plan.audio_backend,

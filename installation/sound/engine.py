@@ -149,7 +149,9 @@ class SoundEngine:
         self.jack_connect_outputs = jack_connect_outputs
         self.seed = seed
         self.jack_connect_to = list(jack_connect_to or [])
-        self.inputs = inputs if inputs is not None else SigInputs(patch.TRIGGER_VOICES)
+        if inputs is None:
+            inputs = SigInputs(type(patch).trigger_voices_for(patch.wearers, patch.settings))
+        self.inputs = inputs
         self.on_fault = on_fault or (lambda message: log.error("sound: %s", message))
         self.watchdog: Watchdog | None = None
         self.watchdog_trips = 0

@@ -21,7 +21,6 @@ How values are laid out on the wire is :mod:`installation.sound.wire`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from installation.sound.wire import PARITY_OFFSET, TriggerTurns, osc_path, voice_path
@@ -30,7 +29,6 @@ os.environ.setdefault("PYO_GUI_WX", "0")
 import pyo  # noqa: E402  (after the environment that silences its GUI notice)
 
 
-@dataclass(frozen=True, slots=True)
 class TriggerVoice:
     """One copy of a trigger.
 
@@ -41,12 +39,27 @@ class TriggerVoice:
     strength : pyo.PyoObject
         The strength of its newest firing, 0..1, held until the next.
     toggle : pyo.PyoObject
-        0 or 1, flipping each time the copy fires.
+        0 or 1, flipping each time the copy fires (made when first asked for: a
+        patch that does not read it does not pay for it).
     """
 
-    fire: Any
-    strength: Any
-    toggle: Any
+    __slots__ = ("fire", "strength", "_raw", "_toggle", "_nodes")
+
+    def __init__(self, raw: Any, nodes: list[Any]) -> None:
+        self._raw = raw
+        self._nodes = nodes
+        self._toggle: Any = None
+        self.fire = pyo.Change(raw)
+        # The value less the parity offset, in one object: strengths are 0..1 < PARITY_OFFSET.
+        self.strength = pyo.Wrap(raw, 0.0, PARITY_OFFSET)
+        nodes += [raw, self.fire, self.strength]
+
+    @property
+    def toggle(self) -> Any:
+        if self._toggle is None:
+            self._toggle = pyo.Compare(self._raw, PARITY_OFFSET - 0.5, ">=")
+            self._nodes.append(self._toggle)
+        return self._toggle
 
 
 class PatchInputs:
@@ -81,12 +94,7 @@ class PatchInputs:
             return known
         voices = self._voices[address] = []
         for k in range(self.trigger_voices):
-            raw = self._stream(voice_path(address, k), 0.0)
-            fire = pyo.Change(raw)
-            toggle = pyo.Compare(raw, PARITY_OFFSET - 0.5, ">=")
-            strength = raw - toggle * PARITY_OFFSET
-            self._nodes += [raw, fire, toggle, strength]
-            voices.append(TriggerVoice(fire, strength, toggle))
+            voices.append(TriggerVoice(self._stream(voice_path(address, k), 0.0), self._nodes))
         return voices
 
     @property

@@ -42,7 +42,8 @@ class Patch:
     A patch gets no Python call while it plays: in :meth:`build` it takes a pyo
     stream for each parameter from its inputs (``inputs.value("p1.tone", 0.3)``)
     and the copies of each trigger (``inputs.trigger("p1.pulse")``: a firing
-    stream and a strength each, ``TRIGGER_VOICES`` copies taking turns), and wires
+    stream and a strength each, ``TRIGGER_VOICES`` copies taking turns, or as many as
+    :meth:`trigger_voices_for` says), and wires
     them into its graph. Values arrive already mapped by the show file, stepping
     at buffer boundaries; patches smooth them (``pyo.Port``) so that no jump clicks.
     Triggers must not be smoothed. In the live show pyo reads the streams from
@@ -67,6 +68,12 @@ class Patch:
         PatchError
             Naming the setting (``sound.settings.scale``) and what is wrong with it.
         """
+
+    @classmethod
+    def trigger_voices_for(cls, wearers: list[str], settings: Mapping[str, float | str]) -> int:
+        """Copies of every trigger the patch reads for these wearers and settings (default:
+        ``TRIGGER_VOICES``); a patch whose voices depend on the audience's size overrides it."""
+        return cls.TRIGGER_VOICES
 
     def build(self, inputs: PatchInputs) -> Any:
         """Create the pyo objects (server already booted), reading parameters from ``inputs``;

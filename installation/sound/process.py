@@ -165,6 +165,7 @@ def _child_main(settings: SoundSettings, events_fd: int) -> int:
     try:
         patch_class = load_patch(path)
         patch = patch_class(settings.wearers, settings.patch_settings)
+        trigger_voices = patch_class.trigger_voices_for(settings.wearers, settings.patch_settings)
     except Exception as exc:  # the artist's file: say where
         emit("failed", error=str(exc) if "failed to import" in str(exc) else
              f"{patch_location(path, exc)}: {type(exc).__name__}: {exc}", stage="patch")
@@ -175,7 +176,7 @@ def _child_main(settings: SoundSettings, events_fd: int) -> int:
         ceiling_db=settings.ceiling_db, fade_in_s=settings.fade_in_s, fade_out_s=settings.fade_out_s,
         device_index=settings.device_index, wav_path=Path(settings.wav_path) if settings.wav_path else None,
         jack_name=settings.jack_name, jack_connect_outputs=settings.jack_connect_outputs, seed=settings.seed,
-        inputs=OscInputs(settings.port, patch_class.TRIGGER_VOICES),
+        inputs=OscInputs(settings.port, trigger_voices),
         on_fault=lambda m: emit("fault", message=m),
         jack_connect_to=settings.jack_connect_to,
     )
@@ -209,7 +210,7 @@ def _child_main(settings: SoundSettings, events_fd: int) -> int:
     gc.collect()
     gc.freeze()
     emit("ready", sample_rate_hz=engine.sample_rate_hz, buffer_frames=engine.buffer_frames,
-         port=settings.port, pid=os.getpid(), jack_name=settings.jack_name, trigger_voices=patch_class.TRIGGER_VOICES)
+         port=settings.port, pid=os.getpid(), jack_name=settings.jack_name, trigger_voices=trigger_voices)
     next_stats_s = time.monotonic()
     code = 0
     try:
@@ -307,7 +308,8 @@ class SoundProcess:
     parameters : mapping of str to {"continuous", "trigger"}
         Every address the patch reads, wearers expanded (``p1.pulse``).
     trigger_voices : int
-        The patch's ``TRIGGER_VOICES``.
+        Copies of each trigger the patch reads (its ``trigger_voices_for`` these wearers;
+        the process's ready event says it again, and a new patch may change it).
     crossfade_s : float
         A patch file saved while the show plays crossfades to the new patch over this
         long (under JACK; elsewhere 0.5 s out, then in). 0 leaves the patch file alone.

@@ -14,7 +14,7 @@ import pytest
 from installation.bench.soak import SoakReport, SoakSample, rss_mb
 from installation.sound.jack_server import server_running
 
-from tests.helpers import ecosymphony
+from tests.helpers import DEFAULT_SHOW, ecosymphony
 
 
 def test_a_one_minute_soak_of_sixteen_wearers(jackd: str, tmp_path: Path) -> None:
@@ -63,3 +63,22 @@ def test_resident_memory_of_this_process_and_of_none() -> None:
 
     assert rss_mb(os.getpid()) > 10.0
     assert math.isnan(rss_mb(None)) and math.isnan(rss_mb(2**22 + 12345))
+
+
+@pytest.mark.parametrize(("wearers", "solo_wearers"), [(12, 8), (12, 16)])
+def test_a_soak_without_visuals_plays_the_show_it_is_given(tmp_path: Path, wearers: int, solo_wearers: int) -> None:
+    """``--no-visuals`` (render nodes elsewhere) and ``--show``: a crowd's patch, or every wearer's own voices."""
+    text = DEFAULT_SHOW.read_text(encoding="utf-8")
+    text = text.replace('patch = "eco_symphony.py"', f'patch = "{(DEFAULT_SHOW.parent / "eco_symphony.py").as_posix()}"')
+    text = text.replace("solo_wearers = 8 ", f"solo_wearers = {solo_wearers} ")
+    assert f"solo_wearers = {solo_wearers} " in text
+    show = tmp_path / "show.toml"
+    show.write_text(text, encoding="utf-8")
+    proc = ecosymphony("bench", "soak", "--seconds", "12", "--wearers", str(wearers), "--every", "4", "--audio", "wav",
+                       "--no-visuals", "--show", str(show), "--json", timeout_s=240.0)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["frames_written"] == 0 and report["visuals_cpu_percent"] is None
+    assert all(s["visuals_rss_mb"] is None for s in report["samples"])
+    assert report["sound_cpu_percent"] is not None and report["sound_cpu_percent"] > 0.0
+    assert report["beats"] > 0.5 * report["true_beats"] > 0

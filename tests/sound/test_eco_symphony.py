@@ -243,7 +243,11 @@ def test_the_built_graph_plays_the_planned_pitches(tmp_path: Path) -> None:
         ({"root_hz": "A"}, "sound.settings.root_hz: must be a number of hertz"),
         ({"chord_s": 2.0}, "sound.settings.chord_s: must be a number of seconds from 10 to 600"),
         ({"rooot_hz": 110.0}, "sound.settings.rooot_hz: unknown setting; the eco-symphony takes chord_s, root_hz, "
-                              "scale; did you mean 'root_hz'?"),
+                              "scale, solo_wearers; did you mean 'root_hz'?"),
+        ({"solo_wearers": -1}, "sound.settings.solo_wearers: must be a whole number of wearers from 0 to 256, got -1"),
+        ({"solo_wearers": 8.5}, "sound.settings.solo_wearers: must be a whole number of wearers"),
+        ({"solo_wearers": True}, "sound.settings.solo_wearers: must be a whole number of wearers"),
+        ({"solo_wearer": 8}, "did you mean 'solo_wearers'?"),
     ],
 )
 def test_bad_settings_name_the_setting_and_the_choices(settings: dict[str, float | str], expected: str) -> None:

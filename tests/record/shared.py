@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from installation.config import load_show
 from installation.runtime.launch import prepare_show
@@ -20,6 +21,29 @@ from tests.helpers import REPO
 
 SHOW = REPO / "patches" / "gathering.toml"  # it has scenes, chosen by key and by a rule
 RECORD_S = 9.0
+
+
+class Both:
+    """Hands a session's recording to two recorders at once (the same show in both formats)."""
+
+    def __init__(self, *recorders: Recorder) -> None:
+        self.recorders = recorders
+
+    def start(self, start_s: float, wearers: Sequence[str], sources: Sequence[str]) -> None:
+        for r in self.recorders:
+            r.start(start_s, wearers, sources)
+
+    def samples(self, blocks: Sequence[SampleBlock]) -> None:
+        for r in self.recorders:
+            r.samples(blocks)
+
+    def event(self, time_s: float, wearer: str, kind: str, value: object) -> None:
+        for r in self.recorders:
+            r.event(time_s, wearer, kind, value)
+
+    def stop(self, stop_s: float) -> None:
+        for r in self.recorders:
+            r.stop(stop_s)
 
 
 class CountingAudience(SimulatedAudience):

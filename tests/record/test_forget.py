@@ -27,33 +27,11 @@ from installation.sensors.simulated import SimulatedAudience
 from installation.commands.replay import replay
 
 from tests.helpers import ecosymphony
-from tests.record.shared import SHOW
+from tests.record.shared import SHOW, Both
 
 RECORD_S = 8.0
 WEARERS = ["p1", "p2", "p3"]
 
-
-class Tee:
-    """Hands everything to two recorders at once (the same show in both formats)."""
-
-    def __init__(self, *recorders: Recorder) -> None:
-        self.recorders = recorders
-
-    def start(self, start_s: float, wearers: Sequence[str], sources: Sequence[str]) -> None:
-        for r in self.recorders:
-            r.start(start_s, wearers, sources)
-
-    def samples(self, blocks: Sequence[SampleBlock]) -> None:
-        for r in self.recorders:
-            r.samples(blocks)
-
-    def event(self, time_s: float, wearer: str, kind: str, value: object) -> None:
-        for r in self.recorders:
-            r.event(time_s, wearer, kind, value)
-
-    def stop(self, stop_s: float) -> None:
-        for r in self.recorders:
-            r.stop(stop_s)
 
 
 @dataclass
@@ -70,7 +48,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
     prepared = prepare_show(load_show(SHOW))
     text = SHOW.read_text(encoding="utf-8")
     folder, path = root / "rehearse-20261101-200000", root / "rehearse-20261101-200000.xdf"
-    tee = Tee(Recorder(folder, text, "rehearse", SHOW), XdfRecorder(path, text, "rehearse", SHOW))
+    tee = Both(Recorder(folder, text, "rehearse", SHOW), XdfRecorder(path, text, "rehearse", SHOW))
     session = Session(prepared.show, prepared.mapper, [SimulatedAudience(3, seed=11)], WEARERS, None, None,
                       recorder=tee)  # type: ignore[arg-type]
     with session:

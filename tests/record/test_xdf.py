@@ -12,7 +12,6 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pytest
@@ -28,7 +27,7 @@ from installation.runtime.session import Session
 from installation.sensors.base import BlockOrigin, SampleBlock, SourceBase
 
 from tests.helpers import DEFAULT_SHOW, REPO
-from tests.record.shared import SHOW, CountingAudience
+from tests.record.shared import SHOW, Both, CountingAudience
 
 pyxdf = pytest.importorskip("pyxdf", reason="pyxdf is not installed: pip install pyxdf (the test extras)")
 
@@ -183,28 +182,6 @@ def test_stream_info_reads_back() -> None:
 
 
 # ---- a rehearsal recorded as XDF and as CSV at once ------------------------------------------
-class Both:
-    """Hands the session's recording to two recorders at once (the same samples and events)."""
-
-    def __init__(self, *recorders: Recorder) -> None:
-        self.recorders = recorders
-
-    def start(self, start_s: float, wearers: Sequence[str], sources: Sequence[str]) -> None:
-        for r in self.recorders:
-            r.start(start_s, wearers, sources)
-
-    def samples(self, blocks: Sequence[SampleBlock]) -> None:
-        for r in self.recorders:
-            r.samples(blocks)
-
-    def event(self, time_s: float, wearer: str, kind: str, value: object) -> None:
-        for r in self.recorders:
-            r.event(time_s, wearer, kind, value)
-
-    def stop(self, stop_s: float) -> None:
-        for r in self.recorders:
-            r.stop(stop_s)
-
 
 class DeviceReadings(SourceBase):
     """p1's wristband: a heart rate (bpm) and an interval (s) every 0.5 s, stamped on the session's clock."""

@@ -549,10 +549,14 @@ def test_a_show_killed_while_recording_leaves_a_file_pyxdf_loads(tmp_path: Path)
     assert len(rec.samples) == sum(len(s["time_stamps"]) for n, s in by_name.items() if n.startswith("p"))
     # a power cut in the middle of a write: the file cut anywhere in its second half still loads
     data = path.read_bytes()
+    # pyxdf itself cannot read a file cut between a chunk's length and the end of its tag (it
+    # unpacks the tag without looking): there only our own reader is asked
+    headers = [(c.offset, xdf.read_varlen(data, c.offset)[1] + 2) for c in xdf.read_chunks(data)[0]]
     for k, size in enumerate(np.linspace(len(data) // 2, len(data) - 1, 7).astype(int).tolist()):
         cut = tmp_path / f"cut-{k}.xdf"
         cut.write_bytes(data[:size])
-        streams, _ = pyxdf.load_xdf(str(cut), verbose=False)
-        assert len({s["info"]["name"][0] for s in streams}) >= 10
+        if not any(start < size < end for start, end in headers):
+            streams, _ = pyxdf.load_xdf(str(cut), verbose=False)
+            assert len({s["info"]["name"][0] for s in streams}) >= 10
         rec = load_recording(cut)
         assert 0 < len(rec.samples) <= size

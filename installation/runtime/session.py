@@ -55,6 +55,11 @@ FAULTS_KEPT = 1000  # the newest faults kept in memory (all are logged)
 EVENT_SIGNALS = frozenset({"ibi"})
 
 
+def _link_counts(source: Source) -> dict[str, int]:
+    """The packet counters a source keeps (``packets``, ``lost``, ``corrupt``, ``dropped``, those it has)."""
+    return {attr: value for attr in LINK_COUNTERS if isinstance(value := getattr(source, attr, None), int)}
+
+
 class SessionError(RuntimeError):
     """The show could not be started."""
 
@@ -469,8 +474,7 @@ class Session:
             wearers = self._source_wearers.get(id(source))
             if not wearers:
                 continue
-            counts = {attr: value for attr in LINK_COUNTERS
-                      if isinstance(value := getattr(source, attr, None), int)}
+            counts = _link_counts(source)
             if counts:  # one link for every wearer the source carries
                 watch.link_counts(now_s, name, sorted(wearers), counts)
 
@@ -507,11 +511,7 @@ class Session:
         latency_ms = float(np.median(recent) * 1000.0) if recent else math.nan
         sources = []
         for source in self.sources:
-            detail = []
-            for attr in ("packets", "lost", "corrupt", "dropped"):
-                value = getattr(source, attr, None)
-                if isinstance(value, int):
-                    detail.append(f"{attr} {value}")
+            detail = [f"{attr} {value}" for attr, value in _link_counts(source).items()]
             sources.append(SourceStatus(getattr(source, "name", type(source).__name__),
                                         bool(getattr(source, "connected", True)), ", ".join(detail)))
         if self.stats.source_errors:
